@@ -1,0 +1,32 @@
+/** The seam between the Kafka server (framing, ordering) and the handlers of each API. */
+
+export interface ConnectionInfo {
+  id: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** The address the client reached us on; Metadata advertises it unless `kafka.advertisedHost` is set. */
+  localAddress: string;
+  localPort: number;
+}
+
+export interface RequestContext {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+  clientId: string | null;
+  conn: ConnectionInfo;
+}
+
+/**
+ * Serves one Kafka API over [minVersion, maxVersion], the range advertised in ApiVersions.
+ * `handle` gets the decoded request body (generated types, camelCase fields) and returns the response
+ * body; a promise delays only this connection's later responses (answers stay in request order).
+ * Returning null sends no response (Produce with acks=0). Per-partition and per-topic failures are
+ * answered with Kafka error codes in the body; a thrown error closes the connection.
+ */
+export interface KafkaApiHandler<Req = unknown, Res = unknown> {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+  handle(req: Req, rc: RequestContext): Res | null | Promise<Res | null>;
+}
