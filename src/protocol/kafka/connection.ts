@@ -1,0 +1,167 @@
+import type net from 'node:net';
+import type { Logger } from '../../logger.js';
+import type { ConnectionInfo } from './handler.js';
+import { FrameReader, FrameSizeError } from './frame-reader.js';
+
+/** A response frame as chunks to write back to back (size prefix included), or null for "no response". */
+export type ResponseFrame = Buffer[] | null;
+
+/**
+ * Turns one request frame into its response. Runs synchronously up to the handler call so that a
+ * malformed frame is refused before the next one is looked at; throwing closes the connection.
+ */
+export interface FrameProcessor {
+  process(frame: Buffer, conn: ConnectionInfo): ResponseFrame | Promise<ResponseFrame>;
+}
+
+/** A request that cannot be answered: the connection is closed, as Kafka brokers do. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+export interface ConnectionLimits {
+  maxFrameBytes: number;
+  /** Requests decoded but not yet answered; reading stops at this many. */
+  maxInFlight: number;
+  /** Response bytes queued in the socket; reading stops above this. */
+  maxQueuedBytes: number;
+}
+
+interface Slot {
+  ready: boolean;
+  frame: ResponseFrame;
+}
+
+/**
+ * One client connection: framing, pipelining (many requests in flight, answers strictly in request
+ * order) and back-pressure (the socket is paused while too much is in flight or queued to write).
+ */
+export class KafkaConnection {
+  readonly info: ConnectionInfo;
+  private readonly reader: FrameReader;
+  private slots: Slot[] = [];
+  private slotHead = 0;
+  private paused = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    id: number,
+    private readonly processor: FrameProcessor,
+    private readonly limits: ConnectionLimits,
+    private readonly logger: Logger,
+  ) {
+    this.info = {
+      id,
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? 0,
+    };
+    this.reader = new FrameReader(limits.maxFrameBytes);
+    socket.on('data', (chunk: Buffer) => {
+      this.reader.push(chunk);
+      this.pump();
+    });
+    socket.on('drain', () => this.pump());
+    // Resets and half-closed peers are normal for clients; 'close' follows either way.
+    socket.on('error', (err) => this.logger.debug('connection error', { conn: id, err }));
+    socket.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  get inFlight(): number {
+    return this.slots.length - this.slotHead;
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private fail(reason: string, err?: unknown): void {
+    if (this.closed) return;
+    this.logger.warn(`closing connection: ${reason}`, { conn: this.info.id, remote: `${this.info.remoteAddress}:${this.info.remotePort}`, err });
+    this.destroy();
+  }
+
+  private blocked(): boolean {
+    return this.inFlight >= this.limits.maxInFlight || this.socket.writableLength > this.limits.maxQueuedBytes;
+  }
+
+  /** Handles every complete buffered frame the limits allow, then pauses or resumes the socket. */
+  private pump(): void {
+    while (!this.closed && !this.blocked()) {
+      let frame: Buffer | null;
+      try {
+        frame = this.reader.next();
+      } catch (err) {
+        if (err instanceof FrameSizeError) return this.fail(err.message);
+        throw err;
+      }
+      if (frame === null) break;
+      this.handleFrame(frame);
+    }
+    if (this.closed) return;
+    const block = this.blocked();
+    if (block && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!block && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private handleFrame(frame: Buffer): void {
+    let result: ResponseFrame | Promise<ResponseFrame>;
+    try {
+      result = this.processor.process(frame, this.info);
+    } catch (err) {
+      return this.fail(err instanceof ProtocolError ? err.message : 'request failed', err instanceof ProtocolError ? undefined : err);
+    }
+    if (!(result instanceof Promise)) {
+      this.slots.push({ ready: true, frame: result });
+      this.flush();
+      return;
+    }
+    const slot: Slot = { ready: false, frame: null };
+    this.slots.push(slot);
+    result.then(
+      (frame) => {
+        slot.ready = true;
+        slot.frame = frame;
+        this.flush();
+        this.pump();
+      },
+      (err: unknown) => this.fail(err instanceof ProtocolError ? err.message : 'request failed', err instanceof ProtocolError ? undefined : err),
+    );
+  }
+
+  /** Writes every answered response at the head of the queue; one corked batch becomes one writev. */
+  private flush(): void {
+    if (this.closed) return;
+    let corked = false;
+    while (this.slotHead < this.slots.length && this.slots[this.slotHead]!.ready) {
+      const slot = this.slots[this.slotHead++]!;
+      if (slot.frame === null) continue;
+      if (!corked) {
+        this.socket.cork();
+        corked = true;
+      }
+      for (const chunk of slot.frame) this.socket.write(chunk);
+    }
+    if (corked) this.socket.uncork();
+    if (this.slotHead === this.slots.length) {
+      this.slots = [];
+      this.slotHead = 0;
+    } else if (this.slotHead >= 1024) {
+      this.slots = this.slots.slice(this.slotHead);
+      this.slotHead = 0;
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import net from 'node:net';
+
+/** Builds a request frame by hand (size prefix, header v1 or v2, body) so tests do not trust our own codecs. */
+export function requestFrame(apiKey: number, apiVersion: number, correlationId: number, body: Buffer = Buffer.alloc(0), opts: { clientId?: string | null; headerVersion?: 1 | 2 } = {}): Buffer {
+  const clientId = opts.clientId === undefined ? 'raw-test' : opts.clientId;
+  const idBytes = clientId === null ? null : Buffer.from(clientId, 'utf8');
+  const head = Buffer.alloc(8 + 2);
+  head.writeInt16BE(apiKey, 0);
+  head.writeInt16BE(apiVersion, 2);
+  head.writeInt32BE(correlationId, 4);
+  head.writeInt16BE(idBytes === null ? -1 : idBytes.length, 8);
+  const parts = [head];
+  if (idBytes) parts.push(idBytes);
+  if (opts.headerVersion === 2) parts.push(Buffer.from([0])); // empty tagged fields
+  parts.push(body);
+  const payload = Buffer.concat(parts);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(payload.length, 0);
+  return Buffer.concat([size, payload]);
+}
+
+/** A bare socket that reads size-prefixed response frames. */
+export class RawKafkaClient {
+  private buf = Buffer.alloc(0);
+  private frames: Buffer[] = [];
+  private waiters: Array<() => void> = [];
+  private ended = false;
+  readonly closedPromise: Promise<void>;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buf = Buffer.concat([this.buf, chunk]);
+      while (this.buf.length >= 4) {
+        const size = this.buf.readInt32BE(0);
+        if (this.buf.length < 4 + size) break;
+        this.frames.push(this.buf.subarray(4, 4 + size));
+        this.buf = this.buf.subarray(4 + size);
+      }
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+    this.closedPromise = new Promise((resolve) => {
+      socket.on('close', () => {
+        this.ended = true;
+        this.wake();
+        resolve();
+      });
+    });
+  }
+
+  static connect(port: number, host = '127.0.0.1'): Promise<RawKafkaClient> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ port, host, noDelay: true }, () => {
+        s.off('error', reject);
+        resolve(new RawKafkaClient(s));
+      });
+      s.once('error', reject);
+    });
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  write(bytes: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.write(bytes, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** The next response frame (without its size prefix); rejects if the server closes first or on timeout. */
+  async nextFrame(timeoutMs = 5000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const f = this.frames.shift();
+      if (f) return f;
+      if (this.ended) throw new Error('connection closed by server');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('timed out waiting for a response frame');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Resolves true when the server closes the connection within the timeout. */
+  async closedWithin(timeoutMs = 5000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const r = await Promise.race([this.closedPromise.then(() => true), timeout]);
+    clearTimeout(timer);
+    return r;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
