@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { startBroker } from './broker.js';
+import { RailyardError } from './errors.js';
+import { optionsFromCli, UsageError, USAGE } from './cli-options.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function start(argv: string[]): Promise<void> {
+  const broker = await startBroker(optionsFromCli(argv, process.env));
+  process.stdout.write(broker.readyLine + '\n');
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++signals > 1) {
+      process.stderr.write(`railyard: ${sig} again, exiting without waiting\n`);
+      process.exit(130);
+    }
+    broker.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`railyard: error while stopping: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(USAGE);
+    return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === '-v' || cmd === '--version') {
+    process.stdout.write(version() + '\n');
+    return 0;
+  }
+  if (cmd === 'start') {
+    if (rest.includes('-h') || rest.includes('--help')) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    await start(rest);
+    return -1; // keeps running until a signal
+  }
+  process.stderr.write(`railyard: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`railyard: ${err.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else if (err instanceof RailyardError) {
+      process.stderr.write(`railyard: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`railyard: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
