@@ -1,0 +1,59 @@
+import type { BrokerContext } from '../../../context.js';
+import type { KafkaApiHandler } from '../handler.js';
+import { Coordinator, type GroupDescription, type GroupListing, type OffsetCommitEntry } from './coordinator.js';
+import { createDeleteGroupsHandler, createDescribeGroupsHandler, createListGroupsHandler } from './handlers/admin.js';
+import { createFindCoordinatorHandler } from './handlers/find-coordinator.js';
+import { createHeartbeatHandler, createJoinGroupHandler, createLeaveGroupHandler, createSyncGroupHandler } from './handlers/membership.js';
+import { createOffsetCommitHandler, createOffsetDeleteHandler, createOffsetFetchHandler } from './handlers/offsets.js';
+import type { CommittedOffset } from './store.js';
+
+export type { GroupDescription, GroupListing, MemberDescription, OffsetCommitEntry } from './coordinator.js';
+export type { GroupState } from './group.js';
+export type { CommittedOffset } from './store.js';
+export { GroupNotEmptyError } from './errors.js';
+
+/** Kafka's group coordinator (classic protocol) for this single broker, plus read views for admin tools. */
+export interface GroupCoordinator {
+  /** FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups, OffsetDelete. */
+  handlers: KafkaApiHandler[];
+  listGroups(): GroupListing[];
+  describeGroup(groupId: string): GroupDescription | undefined;
+  committedOffsets(groupId: string): CommittedOffset[];
+  /** Throws GroupNotEmptyError unless the group is Empty (or unknown), as Kafka's reset tools require. */
+  resetOffsets(groupId: string, entries: readonly OffsetCommitEntry[]): void;
+  /** Stops every timer and answers parked JoinGroup/SyncGroup requests with COORDINATOR_NOT_AVAILABLE. */
+  close(): Promise<void>;
+}
+
+export function createGroupCoordinator(ctx: BrokerContext): GroupCoordinator {
+  const c = new Coordinator({
+    db: ctx.db,
+    logger: ctx.logger.child('groups'),
+    initialRebalanceDelayMs: ctx.options.kafka.initialRebalanceDelayMs,
+  });
+  const onClosing = () => c.close();
+  ctx.closing.addEventListener('abort', onClosing, { once: true });
+  return {
+    handlers: [
+      createFindCoordinatorHandler(ctx),
+      createJoinGroupHandler(c),
+      createSyncGroupHandler(c),
+      createHeartbeatHandler(c),
+      createLeaveGroupHandler(c),
+      createOffsetCommitHandler(c),
+      createOffsetFetchHandler(c),
+      createDescribeGroupsHandler(c),
+      createListGroupsHandler(c),
+      createDeleteGroupsHandler(c),
+      createOffsetDeleteHandler(c),
+    ],
+    listGroups: () => c.listGroups(),
+    describeGroup: (id) => c.describeGroup(id),
+    committedOffsets: (id) => c.committedOffsets(id),
+    resetOffsets: (id, entries) => c.resetOffsets(id, entries),
+    close: async () => {
+      ctx.closing.removeEventListener('abort', onClosing);
+      c.close();
+    },
+  };
+}
