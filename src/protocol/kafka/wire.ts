@@ -243,12 +243,14 @@ export class Reader {
   }
 }
 
-const DEFAULT_SLAB = 64 * 1024;
+/** First slab; a busy long-lived writer doubles its slabs up to MAX_SLAB, a short-lived one stays small. */
+const DEFAULT_SLAB = 8 * 1024;
+const MAX_SLAB = 1024 * 1024;
 
 /**
  * Output builder. Bytes go into a slab that is only ever appended to: chunks handed out by `finishFrame`
  * stay valid while the socket still holds them, and the next frame continues in the same slab (no
- * allocation per response). `records` splices external buffers (log segments' batches) as separate chunks
+ * allocation per response, so keep one writer per connection). `records` splices external buffers (log segments' batches) as separate chunks
  * instead of copying them.
  */
 export class Writer {
@@ -285,6 +287,7 @@ export class Writer {
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     this.seal();
+    this.slabSize = Math.min(this.slabSize * 2, MAX_SLAB);
     this.buf = Buffer.allocUnsafe(Math.max(this.slabSize, n));
     this.pos = 0;
     this.segStart = 0;
