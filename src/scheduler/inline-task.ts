@@ -1,0 +1,356 @@
+/**
+ * A task whose function runs in this process, with node-cron 4.6's lifecycle, events and options,
+ * driven by the shared timer heap.
+ *
+ * Each slot is computed from the expression (the next match after the slot just handled), so a late
+ * wake-up never shifts later runs. A wake-up later than `missedExecutionTolerance` (or later than the
+ * gap to the following slot) reports the slot as missed instead of running it.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { InvalidArgumentError } from '../errors.js';
+import { CronSchedule } from './schedule.js';
+import { sharedTimerHeap, type TimerEntry } from './timer-heap.js';
+import { resolveRunCoordinator, sharedLogger } from './cron-runtime.js';
+import type {
+  CronLogger,
+  Execution,
+  LastRun,
+  RunCoordinator,
+  ScheduledTask,
+  SkipReason,
+  TaskContext,
+  TaskEvent,
+  TaskFn,
+  TaskListener,
+  TaskOptions,
+  TaskStatus,
+} from './cron-types.js';
+
+const DEFAULT_TOLERANCE_MS = 1000;
+const DEFAULT_LEASE_MS = 30_000;
+
+const floorSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
+
+function checkNonNegative(name: string, v: number | undefined): void {
+  if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) throw new InvalidArgumentError(`options.${name}`, v, 'a number >= 0');
+}
+
+export function validateTaskOptions(options: TaskOptions | undefined): void {
+  if (!options) return;
+  checkNonNegative('maxExecutions', options.maxExecutions);
+  checkNonNegative('maxRandomDelay', options.maxRandomDelay);
+  checkNonNegative('missedExecutionTolerance', options.missedExecutionTolerance);
+  checkNonNegative('distributedLease', options.distributedLease);
+  if (options.distributed && !options.name) {
+    throw new InvalidArgumentError('options.name', options.name, '`distributed` requires a `name`: it forms the coordination key shared across instances');
+  }
+}
+
+/** Event plumbing shared by inline and background tasks: listeners never break the task. */
+export class TaskEvents {
+  private readonly emitter = new EventEmitter();
+  constructor(private readonly logger: CronLogger) {
+    this.emitter.setMaxListeners(0);
+  }
+  on(event: TaskEvent, fn: TaskListener): void { this.emitter.on(event, fn); }
+  off(event: TaskEvent, fn: TaskListener): void { this.emitter.off(event, fn); }
+  once(event: TaskEvent, fn: TaskListener): void { this.emitter.once(event, fn); }
+  count(event: TaskEvent): number { return this.emitter.listenerCount(event); }
+  emit(event: TaskEvent, context: TaskContext): void {
+    // rawListeners keeps `once` wrappers, which remove themselves and pass the listener's result on.
+    for (const listener of this.emitter.rawListeners(event) as TaskListener[]) {
+      try {
+        Promise.resolve(listener(context)).catch((err: unknown) => this.logger.error(toError(err)));
+      } catch (err) {
+        this.logger.error(toError(err));
+      }
+    }
+  }
+}
+
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+export class InlineTask implements ScheduledTask {
+  readonly id: string;
+  readonly name: string;
+  private readonly schedule: CronSchedule;
+  private readonly events: TaskEvents;
+  private readonly logger: CronLogger;
+  private readonly options: TaskOptions;
+  private readonly coordinator: RunCoordinator | undefined;
+  private readonly tolerance: number;
+  private status: TaskStatus = 'stopped';
+  private started = false;
+  private refed: boolean;
+  private nextSlot: number | null = null;
+  private readonly entry: TimerEntry;
+  private jitterEntry: TimerEntry | undefined;
+  private inFlight = false;
+  private runCount = 0;
+  private last: LastRun | null = null;
+
+  constructor(expression: string, private readonly fn: TaskFn, options: TaskOptions = {}) {
+    validateTaskOptions(options);
+    this.schedule = new CronSchedule(expression, { timezone: options.timezone });
+    this.options = options;
+    this.id = randomUUID();
+    this.name = options.name || this.id;
+    this.logger = options.logger ?? sharedLogger;
+    this.events = new TaskEvents(this.logger);
+    this.tolerance = options.missedExecutionTolerance ?? DEFAULT_TOLERANCE_MS;
+    this.coordinator = options.distributed ? resolveRunCoordinator(options.runCoordinator) : undefined;
+    this.refed = !options.unref;
+    this.entry = sharedTimerHeap().createEntry((now) => this.onDue(now), this.refed);
+  }
+
+  start(): void {
+    if (this.status === 'destroyed' || this.started) return;
+    this.started = true;
+    this.nextSlot = this.schedule.nextAfter(Date.now());
+    this.arm();
+    this.status = 'idle';
+    this.emit('task:started', Date.now());
+  }
+
+  stop(): void {
+    if (!this.started) return;
+    this.started = false;
+    sharedTimerHeap().remove(this.entry);
+    if (this.jitterEntry) sharedTimerHeap().remove(this.jitterEntry);
+    this.status = 'stopped';
+    this.emit('task:stopped', Date.now());
+  }
+
+  destroy(): void {
+    if (this.status === 'destroyed') return;
+    this.stop();
+    this.status = 'destroyed';
+    this.emit('task:destroyed', Date.now());
+  }
+
+  getStatus(): TaskStatus {
+    return this.status;
+  }
+
+  getNextRun(): Date | null {
+    if (this.status === 'stopped') return null;
+    const next = this.schedule.nextAfter(Date.now());
+    return next === null ? null : new Date(next);
+  }
+
+  getNextRuns(count: number): Date[] {
+    return this.schedule.nextRuns(Date.now(), count).map((t) => new Date(t));
+  }
+
+  match(date: Date): boolean {
+    return this.schedule.match(date.getTime());
+  }
+
+  msToNext(): number | null {
+    const next = this.getNextRun();
+    return next ? next.getTime() - Date.now() : null;
+  }
+
+  isBusy(): boolean {
+    return this.status === 'running';
+  }
+
+  runsLeft(): number | undefined {
+    if (this.options.maxExecutions == null) return undefined;
+    return Math.max(0, this.options.maxExecutions - this.runCount);
+  }
+
+  getPattern(): string {
+    return this.schedule.expression;
+  }
+
+  lastRun(): LastRun | null {
+    return this.last;
+  }
+
+  ref(): void {
+    this.setRef(true);
+  }
+
+  unref(): void {
+    this.setRef(false);
+  }
+
+  on(event: TaskEvent, fun: TaskListener): void { this.events.on(event, fun); }
+  off(event: TaskEvent, fun: TaskListener): void { this.events.off(event, fun); }
+  once(event: TaskEvent, fun: TaskListener): void { this.events.once(event, fun); }
+
+  /** Runs the function now, outside the schedule; resolves with its result or rejects with its error. */
+  async execute(): Promise<unknown> {
+    const slot = Date.now();
+    const execution: Execution = { id: randomUUID(), reason: 'invoked' };
+    this.emit('execution:started', slot, execution);
+    const ok = await this.invoke(slot, execution);
+    if (!ok) throw execution.error;
+    this.finish(slot, execution);
+    return execution.result;
+  }
+
+  private setRef(refed: boolean): void {
+    this.refed = refed;
+    sharedTimerHeap().setRef(this.entry, refed);
+    if (this.jitterEntry) sharedTimerHeap().setRef(this.jitterEntry, refed);
+  }
+
+  private arm(): void {
+    if (this.started && this.nextSlot !== null) sharedTimerHeap().schedule(this.entry, this.nextSlot);
+  }
+
+  private onDue(now: number): void {
+    if (!this.started || this.nextSlot === null) return;
+    const nowS = floorSecond(now);
+    let slot: number | null = this.nextSlot;
+    let run: number | null = null;
+    const missed: number[] = [];
+    while (slot !== null && nowS >= slot) {
+      const following: number | null = this.schedule.nextAfter(slot);
+      const late = nowS - slot;
+      if (late <= this.tolerance && (following === null || late < following - slot)) {
+        run = slot;
+        slot = following;
+        break;
+      }
+      missed.push(slot);
+      slot = following;
+    }
+    this.nextSlot = slot;
+    for (const m of missed) this.reportMissed(m);
+    if (run !== null) this.runScheduled(run);
+    this.arm();
+  }
+
+  private reportMissed(slot: number): void {
+    if (!this.options.suppressMissedWarning && this.events.count('execution:missed') === 0) {
+      this.logger.warn(`missed execution at ${new Date(slot)}! Possible blocking IO or high CPU use in the process running the scheduler.`);
+    }
+    this.emit('execution:missed', slot);
+  }
+
+  private runScheduled(slot: number): void {
+    if (this.inFlight) {
+      this.emit('execution:overlap', slot);
+      if (this.options.noOverlap) {
+        this.logger.warn('task still running, new execution blocked by overlap prevention!');
+        return;
+      }
+    }
+    this.inFlight = true;
+    void this.coordinated(slot).finally(() => {
+      this.inFlight = false;
+    });
+  }
+
+  private async coordinated(slot: number): Promise<void> {
+    const coordinator = this.coordinator;
+    if (!coordinator) {
+      await this.runSlot(slot);
+      return;
+    }
+    const key = `${this.name}:${new Date(slot).toISOString()}`;
+    let allowed: boolean;
+    try {
+      allowed = await coordinator.shouldRun(key, this.options.distributedLease ?? DEFAULT_LEASE_MS);
+    } catch (err) {
+      // Fail closed: running a distributed slot twice is worse than skipping it.
+      this.logger.error('Run coordinator failed; skipping execution (fail-closed)', toError(err));
+      this.emit('execution:skipped', slot, undefined, 'coordinator-error');
+      return;
+    }
+    if (!allowed) {
+      this.emit('execution:skipped', slot, undefined, 'not-elected');
+      return;
+    }
+    try {
+      await this.runSlot(slot);
+    } finally {
+      try {
+        await coordinator.onComplete?.(key);
+      } catch (err) {
+        this.logger.error('Run coordinator onComplete failed', toError(err));
+      }
+    }
+  }
+
+  private async runSlot(slot: number): Promise<void> {
+    const execution: Execution = { id: randomUUID(), reason: 'scheduled' };
+    if (this.started) this.status = 'running';
+    this.emit('execution:started', slot, execution);
+    const delay = Math.floor(Math.random() * (this.options.maxRandomDelay ?? 0));
+    if (delay > 0) await this.sleep(delay);
+    this.runCount++;
+    if (!(await this.invoke(slot, execution))) return;
+    this.finish(slot, execution);
+    const max = this.options.maxExecutions;
+    if (max && this.runCount >= max) {
+      this.emit('execution:maxReached', slot);
+      this.destroy();
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const heap = sharedTimerHeap();
+      const entry = heap.createEntry(() => {
+        if (this.jitterEntry === entry) this.jitterEntry = undefined;
+        resolve();
+      }, this.refed);
+      this.jitterEntry = entry;
+      heap.schedule(entry, Date.now() + ms);
+    });
+  }
+
+  /** Calls the function; on failure reports it and returns false. A throwing task keeps its schedule. */
+  private async invoke(slot: number, execution: Execution): Promise<boolean> {
+    execution.startedAt = new Date();
+    try {
+      execution.result = await this.fn(this.context(slot, execution));
+      execution.finishedAt = new Date();
+      return true;
+    } catch (err) {
+      execution.finishedAt = new Date();
+      execution.error = toError(err);
+      this.logger.error(execution.error);
+      this.record(execution);
+      this.emit('execution:failed', slot, execution);
+      if (this.started) this.status = 'idle';
+      return false;
+    }
+  }
+
+  private finish(slot: number, execution: Execution): void {
+    if (execution.reason === 'scheduled' && this.started) this.status = 'idle';
+    this.record(execution);
+    this.emit('execution:finished', slot, execution);
+  }
+
+  private record(execution: Execution): void {
+    const run: LastRun = { date: execution.finishedAt ?? new Date() };
+    if (execution.error) run.error = execution.error;
+    else run.result = execution.result;
+    this.last = run;
+  }
+
+  private context(slot: number, execution?: Execution, reason?: SkipReason): TaskContext {
+    const ctx: TaskContext = {
+      date: new Date(slot),
+      dateLocalIso: this.schedule.zone.localIso(slot),
+      triggeredAt: new Date(),
+      task: this,
+      execution,
+    };
+    if (reason) ctx.reason = reason;
+    return ctx;
+  }
+
+  private emit(event: TaskEvent, slot: number, execution?: Execution, reason?: SkipReason): void {
+    this.events.emit(event, this.context(slot, execution, reason));
+  }
+}
