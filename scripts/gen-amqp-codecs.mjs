@@ -59,16 +59,6 @@ const WRITE = {
   table: 'table',
 };
 
-function defaultLiteral(arg) {
-  const t = primitive(arg);
-  const d = arg['default-value'];
-  if (t === 'table') return 'new Map()';
-  if (t === 'longstr') return `Buffer.from(${JSON.stringify(d ?? '')})`;
-  if (t === 'shortstr') return JSON.stringify(d ?? '');
-  if (t === 'bit') return String(Boolean(d));
-  return String(d ?? 0);
-}
-
 // ---- constants.ts
 {
   let out = HEADER;
@@ -100,8 +90,7 @@ function defaultLiteral(arg) {
       all.push({ cls, m, kind, iface });
       out += `\nexport interface ${iface} {\n  readonly kind: '${kind}';\n`;
       for (const a of m.arguments) {
-        const opt = a['default-value'] !== undefined ? '?' : '';
-        out += `  ${camel(a.name)}${opt}: ${TS_TYPE[primitive(a)]};\n`;
+        out += `  ${camel(a.name)}: ${TS_TYPE[primitive(a)]};\n`;
       }
       out += '}\n';
     }
@@ -140,8 +129,7 @@ function defaultLiteral(arg) {
     out += `    case '${x.kind}':\n      w.u16(${x.cls.id});\n      w.u16(${x.m.id});\n`;
     for (const a of x.m.arguments) {
       const n = camel(a.name);
-      const val = a['default-value'] !== undefined ? `m.${n} ?? ${defaultLiteral(a)}` : `m.${n}`;
-      out += `      w.${WRITE[primitive(a)]}(${val});\n`;
+      out += `      w.${WRITE[primitive(a)]}(m.${n});\n`;
     }
     out += '      return;\n';
   }

@@ -3,19 +3,19 @@ import { Reader, Writer, type FieldTable } from '../wire.js';
 
 export interface ConnectionStart {
   readonly kind: 'connection.start';
-  versionMajor?: number;
-  versionMinor?: number;
+  versionMajor: number;
+  versionMinor: number;
   serverProperties: FieldTable;
-  mechanisms?: Buffer;
-  locales?: Buffer;
+  mechanisms: Buffer;
+  locales: Buffer;
 }
 
 export interface ConnectionStartOk {
   readonly kind: 'connection.start-ok';
   clientProperties: FieldTable;
-  mechanism?: string;
+  mechanism: string;
   response: Buffer;
-  locale?: string;
+  locale: string;
 }
 
 export interface ConnectionSecure {
@@ -30,34 +30,34 @@ export interface ConnectionSecureOk {
 
 export interface ConnectionTune {
   readonly kind: 'connection.tune';
-  channelMax?: number;
-  frameMax?: number;
-  heartbeat?: number;
+  channelMax: number;
+  frameMax: number;
+  heartbeat: number;
 }
 
 export interface ConnectionTuneOk {
   readonly kind: 'connection.tune-ok';
-  channelMax?: number;
-  frameMax?: number;
-  heartbeat?: number;
+  channelMax: number;
+  frameMax: number;
+  heartbeat: number;
 }
 
 export interface ConnectionOpen {
   readonly kind: 'connection.open';
-  virtualHost?: string;
-  capabilities?: string;
-  insist?: boolean;
+  virtualHost: string;
+  capabilities: string;
+  insist: boolean;
 }
 
 export interface ConnectionOpenOk {
   readonly kind: 'connection.open-ok';
-  knownHosts?: string;
+  knownHosts: string;
 }
 
 export interface ConnectionClose {
   readonly kind: 'connection.close';
   replyCode: number;
-  replyText?: string;
+  replyText: string;
   classId: number;
   methodId: number;
 }
@@ -68,7 +68,7 @@ export interface ConnectionCloseOk {
 
 export interface ConnectionBlocked {
   readonly kind: 'connection.blocked';
-  reason?: string;
+  reason: string;
 }
 
 export interface ConnectionUnblocked {
@@ -87,12 +87,12 @@ export interface ConnectionUpdateSecretOk {
 
 export interface ChannelOpen {
   readonly kind: 'channel.open';
-  outOfBand?: string;
+  outOfBand: string;
 }
 
 export interface ChannelOpenOk {
   readonly kind: 'channel.open-ok';
-  channelId?: Buffer;
+  channelId: Buffer;
 }
 
 export interface ChannelFlow {
@@ -108,7 +108,7 @@ export interface ChannelFlowOk {
 export interface ChannelClose {
   readonly kind: 'channel.close';
   replyCode: number;
-  replyText?: string;
+  replyText: string;
   classId: number;
   methodId: number;
 }
@@ -119,30 +119,30 @@ export interface ChannelCloseOk {
 
 export interface AccessRequest {
   readonly kind: 'access.request';
-  realm?: string;
-  exclusive?: boolean;
-  passive?: boolean;
-  active?: boolean;
-  write?: boolean;
-  read?: boolean;
+  realm: string;
+  exclusive: boolean;
+  passive: boolean;
+  active: boolean;
+  write: boolean;
+  read: boolean;
 }
 
 export interface AccessRequestOk {
   readonly kind: 'access.request-ok';
-  ticket?: number;
+  ticket: number;
 }
 
 export interface ExchangeDeclare {
   readonly kind: 'exchange.declare';
-  ticket?: number;
+  ticket: number;
   exchange: string;
-  type?: string;
-  passive?: boolean;
-  durable?: boolean;
-  autoDelete?: boolean;
-  internal?: boolean;
-  nowait?: boolean;
-  arguments?: FieldTable;
+  type: string;
+  passive: boolean;
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  nowait: boolean;
+  arguments: FieldTable;
 }
 
 export interface ExchangeDeclareOk {
@@ -151,10 +151,10 @@ export interface ExchangeDeclareOk {
 
 export interface ExchangeDelete {
   readonly kind: 'exchange.delete';
-  ticket?: number;
+  ticket: number;
   exchange: string;
-  ifUnused?: boolean;
-  nowait?: boolean;
+  ifUnused: boolean;
+  nowait: boolean;
 }
 
 export interface ExchangeDeleteOk {
@@ -163,12 +163,12 @@ export interface ExchangeDeleteOk {
 
 export interface ExchangeBind {
   readonly kind: 'exchange.bind';
-  ticket?: number;
+  ticket: number;
   destination: string;
   source: string;
-  routingKey?: string;
-  nowait?: boolean;
-  arguments?: FieldTable;
+  routingKey: string;
+  nowait: boolean;
+  arguments: FieldTable;
 }
 
 export interface ExchangeBindOk {
@@ -177,12 +177,12 @@ export interface ExchangeBindOk {
 
 export interface ExchangeUnbind {
   readonly kind: 'exchange.unbind';
-  ticket?: number;
+  ticket: number;
   destination: string;
   source: string;
-  routingKey?: string;
-  nowait?: boolean;
-  arguments?: FieldTable;
+  routingKey: string;
+  nowait: boolean;
+  arguments: FieldTable;
 }
 
 export interface ExchangeUnbindOk {
@@ -191,14 +191,14 @@ export interface ExchangeUnbindOk {
 
 export interface QueueDeclare {
   readonly kind: 'queue.declare';
-  ticket?: number;
-  queue?: string;
-  passive?: boolean;
-  durable?: boolean;
-  exclusive?: boolean;
-  autoDelete?: boolean;
-  nowait?: boolean;
-  arguments?: FieldTable;
+  ticket: number;
+  queue: string;
+  passive: boolean;
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  nowait: boolean;
+  arguments: FieldTable;
 }
 
 export interface QueueDeclareOk {
@@ -210,12 +210,12 @@ export interface QueueDeclareOk {
 
 export interface QueueBind {
   readonly kind: 'queue.bind';
-  ticket?: number;
-  queue?: string;
+  ticket: number;
+  queue: string;
   exchange: string;
-  routingKey?: string;
-  nowait?: boolean;
-  arguments?: FieldTable;
+  routingKey: string;
+  nowait: boolean;
+  arguments: FieldTable;
 }
 
 export interface QueueBindOk {
@@ -224,9 +224,9 @@ export interface QueueBindOk {
 
 export interface QueuePurge {
   readonly kind: 'queue.purge';
-  ticket?: number;
-  queue?: string;
-  nowait?: boolean;
+  ticket: number;
+  queue: string;
+  nowait: boolean;
 }
 
 export interface QueuePurgeOk {
@@ -236,11 +236,11 @@ export interface QueuePurgeOk {
 
 export interface QueueDelete {
   readonly kind: 'queue.delete';
-  ticket?: number;
-  queue?: string;
-  ifUnused?: boolean;
-  ifEmpty?: boolean;
-  nowait?: boolean;
+  ticket: number;
+  queue: string;
+  ifUnused: boolean;
+  ifEmpty: boolean;
+  nowait: boolean;
 }
 
 export interface QueueDeleteOk {
@@ -250,11 +250,11 @@ export interface QueueDeleteOk {
 
 export interface QueueUnbind {
   readonly kind: 'queue.unbind';
-  ticket?: number;
-  queue?: string;
+  ticket: number;
+  queue: string;
   exchange: string;
-  routingKey?: string;
-  arguments?: FieldTable;
+  routingKey: string;
+  arguments: FieldTable;
 }
 
 export interface QueueUnbindOk {
@@ -263,9 +263,9 @@ export interface QueueUnbindOk {
 
 export interface BasicQos {
   readonly kind: 'basic.qos';
-  prefetchSize?: number;
-  prefetchCount?: number;
-  global?: boolean;
+  prefetchSize: number;
+  prefetchCount: number;
+  global: boolean;
 }
 
 export interface BasicQosOk {
@@ -274,14 +274,14 @@ export interface BasicQosOk {
 
 export interface BasicConsume {
   readonly kind: 'basic.consume';
-  ticket?: number;
-  queue?: string;
-  consumerTag?: string;
-  noLocal?: boolean;
-  noAck?: boolean;
-  exclusive?: boolean;
-  nowait?: boolean;
-  arguments?: FieldTable;
+  ticket: number;
+  queue: string;
+  consumerTag: string;
+  noLocal: boolean;
+  noAck: boolean;
+  exclusive: boolean;
+  nowait: boolean;
+  arguments: FieldTable;
 }
 
 export interface BasicConsumeOk {
@@ -292,7 +292,7 @@ export interface BasicConsumeOk {
 export interface BasicCancel {
   readonly kind: 'basic.cancel';
   consumerTag: string;
-  nowait?: boolean;
+  nowait: boolean;
 }
 
 export interface BasicCancelOk {
@@ -302,17 +302,17 @@ export interface BasicCancelOk {
 
 export interface BasicPublish {
   readonly kind: 'basic.publish';
-  ticket?: number;
-  exchange?: string;
-  routingKey?: string;
-  mandatory?: boolean;
-  immediate?: boolean;
+  ticket: number;
+  exchange: string;
+  routingKey: string;
+  mandatory: boolean;
+  immediate: boolean;
 }
 
 export interface BasicReturn {
   readonly kind: 'basic.return';
   replyCode: number;
-  replyText?: string;
+  replyText: string;
   exchange: string;
   routingKey: string;
 }
@@ -321,22 +321,22 @@ export interface BasicDeliver {
   readonly kind: 'basic.deliver';
   consumerTag: string;
   deliveryTag: number;
-  redelivered?: boolean;
+  redelivered: boolean;
   exchange: string;
   routingKey: string;
 }
 
 export interface BasicGet {
   readonly kind: 'basic.get';
-  ticket?: number;
-  queue?: string;
-  noAck?: boolean;
+  ticket: number;
+  queue: string;
+  noAck: boolean;
 }
 
 export interface BasicGetOk {
   readonly kind: 'basic.get-ok';
   deliveryTag: number;
-  redelivered?: boolean;
+  redelivered: boolean;
   exchange: string;
   routingKey: string;
   messageCount: number;
@@ -344,29 +344,29 @@ export interface BasicGetOk {
 
 export interface BasicGetEmpty {
   readonly kind: 'basic.get-empty';
-  clusterId?: string;
+  clusterId: string;
 }
 
 export interface BasicAck {
   readonly kind: 'basic.ack';
-  deliveryTag?: number;
-  multiple?: boolean;
+  deliveryTag: number;
+  multiple: boolean;
 }
 
 export interface BasicReject {
   readonly kind: 'basic.reject';
   deliveryTag: number;
-  requeue?: boolean;
+  requeue: boolean;
 }
 
 export interface BasicRecoverAsync {
   readonly kind: 'basic.recover-async';
-  requeue?: boolean;
+  requeue: boolean;
 }
 
 export interface BasicRecover {
   readonly kind: 'basic.recover';
-  requeue?: boolean;
+  requeue: boolean;
 }
 
 export interface BasicRecoverOk {
@@ -375,9 +375,9 @@ export interface BasicRecoverOk {
 
 export interface BasicNack {
   readonly kind: 'basic.nack';
-  deliveryTag?: number;
-  multiple?: boolean;
-  requeue?: boolean;
+  deliveryTag: number;
+  multiple: boolean;
+  requeue: boolean;
 }
 
 export interface TxSelect {
@@ -406,7 +406,7 @@ export interface TxRollbackOk {
 
 export interface ConfirmSelect {
   readonly kind: 'confirm.select';
-  nowait?: boolean;
+  nowait: boolean;
 }
 
 export interface ConfirmSelectOk {
@@ -1124,19 +1124,19 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'connection.start':
       w.u16(10);
       w.u16(10);
-      w.u8(m.versionMajor ?? 0);
-      w.u8(m.versionMinor ?? 9);
+      w.u8(m.versionMajor);
+      w.u8(m.versionMinor);
       w.table(m.serverProperties);
-      w.longstr(m.mechanisms ?? Buffer.from("PLAIN"));
-      w.longstr(m.locales ?? Buffer.from("en_US"));
+      w.longstr(m.mechanisms);
+      w.longstr(m.locales);
       return;
     case 'connection.start-ok':
       w.u16(10);
       w.u16(11);
       w.table(m.clientProperties);
-      w.shortstr(m.mechanism ?? "PLAIN");
+      w.shortstr(m.mechanism);
       w.longstr(m.response);
-      w.shortstr(m.locale ?? "en_US");
+      w.shortstr(m.locale);
       return;
     case 'connection.secure':
       w.u16(10);
@@ -1151,34 +1151,34 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'connection.tune':
       w.u16(10);
       w.u16(30);
-      w.u16(m.channelMax ?? 0);
-      w.u32(m.frameMax ?? 0);
-      w.u16(m.heartbeat ?? 0);
+      w.u16(m.channelMax);
+      w.u32(m.frameMax);
+      w.u16(m.heartbeat);
       return;
     case 'connection.tune-ok':
       w.u16(10);
       w.u16(31);
-      w.u16(m.channelMax ?? 0);
-      w.u32(m.frameMax ?? 0);
-      w.u16(m.heartbeat ?? 0);
+      w.u16(m.channelMax);
+      w.u32(m.frameMax);
+      w.u16(m.heartbeat);
       return;
     case 'connection.open':
       w.u16(10);
       w.u16(40);
-      w.shortstr(m.virtualHost ?? "/");
-      w.shortstr(m.capabilities ?? "");
-      w.bit(m.insist ?? false);
+      w.shortstr(m.virtualHost);
+      w.shortstr(m.capabilities);
+      w.bit(m.insist);
       return;
     case 'connection.open-ok':
       w.u16(10);
       w.u16(41);
-      w.shortstr(m.knownHosts ?? "");
+      w.shortstr(m.knownHosts);
       return;
     case 'connection.close':
       w.u16(10);
       w.u16(50);
       w.u16(m.replyCode);
-      w.shortstr(m.replyText ?? "");
+      w.shortstr(m.replyText);
       w.u16(m.classId);
       w.u16(m.methodId);
       return;
@@ -1189,7 +1189,7 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'connection.blocked':
       w.u16(10);
       w.u16(60);
-      w.shortstr(m.reason ?? "");
+      w.shortstr(m.reason);
       return;
     case 'connection.unblocked':
       w.u16(10);
@@ -1208,12 +1208,12 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'channel.open':
       w.u16(20);
       w.u16(10);
-      w.shortstr(m.outOfBand ?? "");
+      w.shortstr(m.outOfBand);
       return;
     case 'channel.open-ok':
       w.u16(20);
       w.u16(11);
-      w.longstr(m.channelId ?? Buffer.from(""));
+      w.longstr(m.channelId);
       return;
     case 'channel.flow':
       w.u16(20);
@@ -1229,7 +1229,7 @@ export function encodeMethod(w: Writer, m: Method): void {
       w.u16(20);
       w.u16(40);
       w.u16(m.replyCode);
-      w.shortstr(m.replyText ?? "");
+      w.shortstr(m.replyText);
       w.u16(m.classId);
       w.u16(m.methodId);
       return;
@@ -1240,30 +1240,30 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'access.request':
       w.u16(30);
       w.u16(10);
-      w.shortstr(m.realm ?? "/data");
-      w.bit(m.exclusive ?? false);
-      w.bit(m.passive ?? true);
-      w.bit(m.active ?? true);
-      w.bit(m.write ?? true);
-      w.bit(m.read ?? true);
+      w.shortstr(m.realm);
+      w.bit(m.exclusive);
+      w.bit(m.passive);
+      w.bit(m.active);
+      w.bit(m.write);
+      w.bit(m.read);
       return;
     case 'access.request-ok':
       w.u16(30);
       w.u16(11);
-      w.u16(m.ticket ?? 1);
+      w.u16(m.ticket);
       return;
     case 'exchange.declare':
       w.u16(40);
       w.u16(10);
-      w.u16(m.ticket ?? 0);
+      w.u16(m.ticket);
       w.shortstr(m.exchange);
-      w.shortstr(m.type ?? "direct");
-      w.bit(m.passive ?? false);
-      w.bit(m.durable ?? false);
-      w.bit(m.autoDelete ?? false);
-      w.bit(m.internal ?? false);
-      w.bit(m.nowait ?? false);
-      w.table(m.arguments ?? new Map());
+      w.shortstr(m.type);
+      w.bit(m.passive);
+      w.bit(m.durable);
+      w.bit(m.autoDelete);
+      w.bit(m.internal);
+      w.bit(m.nowait);
+      w.table(m.arguments);
       return;
     case 'exchange.declare-ok':
       w.u16(40);
@@ -1272,10 +1272,10 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'exchange.delete':
       w.u16(40);
       w.u16(20);
-      w.u16(m.ticket ?? 0);
+      w.u16(m.ticket);
       w.shortstr(m.exchange);
-      w.bit(m.ifUnused ?? false);
-      w.bit(m.nowait ?? false);
+      w.bit(m.ifUnused);
+      w.bit(m.nowait);
       return;
     case 'exchange.delete-ok':
       w.u16(40);
@@ -1284,12 +1284,12 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'exchange.bind':
       w.u16(40);
       w.u16(30);
-      w.u16(m.ticket ?? 0);
+      w.u16(m.ticket);
       w.shortstr(m.destination);
       w.shortstr(m.source);
-      w.shortstr(m.routingKey ?? "");
-      w.bit(m.nowait ?? false);
-      w.table(m.arguments ?? new Map());
+      w.shortstr(m.routingKey);
+      w.bit(m.nowait);
+      w.table(m.arguments);
       return;
     case 'exchange.bind-ok':
       w.u16(40);
@@ -1298,12 +1298,12 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'exchange.unbind':
       w.u16(40);
       w.u16(40);
-      w.u16(m.ticket ?? 0);
+      w.u16(m.ticket);
       w.shortstr(m.destination);
       w.shortstr(m.source);
-      w.shortstr(m.routingKey ?? "");
-      w.bit(m.nowait ?? false);
-      w.table(m.arguments ?? new Map());
+      w.shortstr(m.routingKey);
+      w.bit(m.nowait);
+      w.table(m.arguments);
       return;
     case 'exchange.unbind-ok':
       w.u16(40);
@@ -1312,14 +1312,14 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'queue.declare':
       w.u16(50);
       w.u16(10);
-      w.u16(m.ticket ?? 0);
-      w.shortstr(m.queue ?? "");
-      w.bit(m.passive ?? false);
-      w.bit(m.durable ?? false);
-      w.bit(m.exclusive ?? false);
-      w.bit(m.autoDelete ?? false);
-      w.bit(m.nowait ?? false);
-      w.table(m.arguments ?? new Map());
+      w.u16(m.ticket);
+      w.shortstr(m.queue);
+      w.bit(m.passive);
+      w.bit(m.durable);
+      w.bit(m.exclusive);
+      w.bit(m.autoDelete);
+      w.bit(m.nowait);
+      w.table(m.arguments);
       return;
     case 'queue.declare-ok':
       w.u16(50);
@@ -1331,12 +1331,12 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'queue.bind':
       w.u16(50);
       w.u16(20);
-      w.u16(m.ticket ?? 0);
-      w.shortstr(m.queue ?? "");
+      w.u16(m.ticket);
+      w.shortstr(m.queue);
       w.shortstr(m.exchange);
-      w.shortstr(m.routingKey ?? "");
-      w.bit(m.nowait ?? false);
-      w.table(m.arguments ?? new Map());
+      w.shortstr(m.routingKey);
+      w.bit(m.nowait);
+      w.table(m.arguments);
       return;
     case 'queue.bind-ok':
       w.u16(50);
@@ -1345,9 +1345,9 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'queue.purge':
       w.u16(50);
       w.u16(30);
-      w.u16(m.ticket ?? 0);
-      w.shortstr(m.queue ?? "");
-      w.bit(m.nowait ?? false);
+      w.u16(m.ticket);
+      w.shortstr(m.queue);
+      w.bit(m.nowait);
       return;
     case 'queue.purge-ok':
       w.u16(50);
@@ -1357,11 +1357,11 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'queue.delete':
       w.u16(50);
       w.u16(40);
-      w.u16(m.ticket ?? 0);
-      w.shortstr(m.queue ?? "");
-      w.bit(m.ifUnused ?? false);
-      w.bit(m.ifEmpty ?? false);
-      w.bit(m.nowait ?? false);
+      w.u16(m.ticket);
+      w.shortstr(m.queue);
+      w.bit(m.ifUnused);
+      w.bit(m.ifEmpty);
+      w.bit(m.nowait);
       return;
     case 'queue.delete-ok':
       w.u16(50);
@@ -1371,11 +1371,11 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'queue.unbind':
       w.u16(50);
       w.u16(50);
-      w.u16(m.ticket ?? 0);
-      w.shortstr(m.queue ?? "");
+      w.u16(m.ticket);
+      w.shortstr(m.queue);
       w.shortstr(m.exchange);
-      w.shortstr(m.routingKey ?? "");
-      w.table(m.arguments ?? new Map());
+      w.shortstr(m.routingKey);
+      w.table(m.arguments);
       return;
     case 'queue.unbind-ok':
       w.u16(50);
@@ -1384,9 +1384,9 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'basic.qos':
       w.u16(60);
       w.u16(10);
-      w.u32(m.prefetchSize ?? 0);
-      w.u16(m.prefetchCount ?? 0);
-      w.bit(m.global ?? false);
+      w.u32(m.prefetchSize);
+      w.u16(m.prefetchCount);
+      w.bit(m.global);
       return;
     case 'basic.qos-ok':
       w.u16(60);
@@ -1395,14 +1395,14 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'basic.consume':
       w.u16(60);
       w.u16(20);
-      w.u16(m.ticket ?? 0);
-      w.shortstr(m.queue ?? "");
-      w.shortstr(m.consumerTag ?? "");
-      w.bit(m.noLocal ?? false);
-      w.bit(m.noAck ?? false);
-      w.bit(m.exclusive ?? false);
-      w.bit(m.nowait ?? false);
-      w.table(m.arguments ?? new Map());
+      w.u16(m.ticket);
+      w.shortstr(m.queue);
+      w.shortstr(m.consumerTag);
+      w.bit(m.noLocal);
+      w.bit(m.noAck);
+      w.bit(m.exclusive);
+      w.bit(m.nowait);
+      w.table(m.arguments);
       return;
     case 'basic.consume-ok':
       w.u16(60);
@@ -1413,7 +1413,7 @@ export function encodeMethod(w: Writer, m: Method): void {
       w.u16(60);
       w.u16(30);
       w.shortstr(m.consumerTag);
-      w.bit(m.nowait ?? false);
+      w.bit(m.nowait);
       return;
     case 'basic.cancel-ok':
       w.u16(60);
@@ -1423,17 +1423,17 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'basic.publish':
       w.u16(60);
       w.u16(40);
-      w.u16(m.ticket ?? 0);
-      w.shortstr(m.exchange ?? "");
-      w.shortstr(m.routingKey ?? "");
-      w.bit(m.mandatory ?? false);
-      w.bit(m.immediate ?? false);
+      w.u16(m.ticket);
+      w.shortstr(m.exchange);
+      w.shortstr(m.routingKey);
+      w.bit(m.mandatory);
+      w.bit(m.immediate);
       return;
     case 'basic.return':
       w.u16(60);
       w.u16(50);
       w.u16(m.replyCode);
-      w.shortstr(m.replyText ?? "");
+      w.shortstr(m.replyText);
       w.shortstr(m.exchange);
       w.shortstr(m.routingKey);
       return;
@@ -1442,22 +1442,22 @@ export function encodeMethod(w: Writer, m: Method): void {
       w.u16(60);
       w.shortstr(m.consumerTag);
       w.u64(m.deliveryTag);
-      w.bit(m.redelivered ?? false);
+      w.bit(m.redelivered);
       w.shortstr(m.exchange);
       w.shortstr(m.routingKey);
       return;
     case 'basic.get':
       w.u16(60);
       w.u16(70);
-      w.u16(m.ticket ?? 0);
-      w.shortstr(m.queue ?? "");
-      w.bit(m.noAck ?? false);
+      w.u16(m.ticket);
+      w.shortstr(m.queue);
+      w.bit(m.noAck);
       return;
     case 'basic.get-ok':
       w.u16(60);
       w.u16(71);
       w.u64(m.deliveryTag);
-      w.bit(m.redelivered ?? false);
+      w.bit(m.redelivered);
       w.shortstr(m.exchange);
       w.shortstr(m.routingKey);
       w.u32(m.messageCount);
@@ -1465,29 +1465,29 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'basic.get-empty':
       w.u16(60);
       w.u16(72);
-      w.shortstr(m.clusterId ?? "");
+      w.shortstr(m.clusterId);
       return;
     case 'basic.ack':
       w.u16(60);
       w.u16(80);
-      w.u64(m.deliveryTag ?? 0);
-      w.bit(m.multiple ?? false);
+      w.u64(m.deliveryTag);
+      w.bit(m.multiple);
       return;
     case 'basic.reject':
       w.u16(60);
       w.u16(90);
       w.u64(m.deliveryTag);
-      w.bit(m.requeue ?? true);
+      w.bit(m.requeue);
       return;
     case 'basic.recover-async':
       w.u16(60);
       w.u16(100);
-      w.bit(m.requeue ?? false);
+      w.bit(m.requeue);
       return;
     case 'basic.recover':
       w.u16(60);
       w.u16(110);
-      w.bit(m.requeue ?? false);
+      w.bit(m.requeue);
       return;
     case 'basic.recover-ok':
       w.u16(60);
@@ -1496,9 +1496,9 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'basic.nack':
       w.u16(60);
       w.u16(120);
-      w.u64(m.deliveryTag ?? 0);
-      w.bit(m.multiple ?? false);
-      w.bit(m.requeue ?? true);
+      w.u64(m.deliveryTag);
+      w.bit(m.multiple);
+      w.bit(m.requeue);
       return;
     case 'tx.select':
       w.u16(90);
@@ -1527,7 +1527,7 @@ export function encodeMethod(w: Writer, m: Method): void {
     case 'confirm.select':
       w.u16(85);
       w.u16(10);
-      w.bit(m.nowait ?? false);
+      w.bit(m.nowait);
       return;
     case 'confirm.select-ok':
       w.u16(85);

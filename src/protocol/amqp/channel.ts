@@ -1,0 +1,527 @@
+import { randomBytes } from 'node:crypto';
+import { AmqpError } from './errors.js';
+import {
+  ACCESS_REFUSED,
+  CHANNEL_ERROR,
+  COMMAND_INVALID,
+  NOT_ALLOWED,
+  NOT_FOUND,
+  NOT_IMPLEMENTED,
+  NO_ROUTE,
+  PRECONDITION_FAILED,
+  REPLY_SUCCESS,
+  SYNTAX_ERROR,
+  UNEXPECTED_FRAME,
+} from './generated/constants.js';
+import { METHOD_IDS, type BasicPublish, type Method } from './generated/methods.js';
+import { decodeBasicProperties, encodeBasicProperties, type BasicProperties } from './generated/properties.js';
+import { Reader, WireSyntaxError, Writer, fieldNumber } from './wire.js';
+import { parseExpiration, type Consumer, type ConsumerChannel, type Queue } from './queue.js';
+import type { Message, QueuedMessage } from './message.js';
+import type { Connection } from './connection.js';
+import type { VirtualHost } from './vhost.js';
+import type { ReplyTarget } from './server.js';
+
+const REPLY_TO = 'amq.rabbitmq.reply-to';
+
+interface Unacked {
+  readonly entry: QueuedMessage;
+  readonly queue: Queue;
+  readonly consumer: Consumer | undefined;
+}
+
+interface PendingContent {
+  readonly method: BasicPublish;
+  props?: BasicProperties;
+  rawProps?: Buffer;
+  bodySize: number;
+  chunks: Buffer[];
+  received: number;
+}
+
+function ids(m: Method): [number, number] {
+  const id = METHOD_IDS[m.kind];
+  return [id >>> 16, id & 0xffff];
+}
+
+/** One AMQP channel: publishing, consuming, acknowledgements, confirms and transactions. */
+export class Channel implements ConsumerChannel, ReplyTarget {
+  private closing = false;
+  private pending: PendingContent | undefined;
+  private readonly consumers = new Map<string, Consumer>();
+  /** Delivery tag -> delivered message; Map order is tag order, which multiple-acks rely on. */
+  private readonly unacked = new Map<number, Unacked>();
+  private deliveryTag = 0;
+  private prefetchCount = 0;
+  private globalPrefetch = 0;
+  private flowActive = true;
+  private confirm = false;
+  private publishSeq = 0;
+  private confirmedUpTo = 0;
+  private confirmSentUpTo = 0;
+  private tx: Array<() => void> | undefined;
+  private replyToken: string | undefined;
+
+  constructor(
+    readonly id: number,
+    private readonly conn: Connection,
+  ) {}
+
+  private get vhost(): VirtualHost {
+    return this.conn.vhost!;
+  }
+
+  onMethod(m: Method): void {
+    if (this.closing) {
+      if (m.kind === 'channel.close-ok') this.conn.channelClosed(this.id);
+      else if (m.kind === 'channel.close') this.conn.sendMethod(this.id, { kind: 'channel.close-ok' });
+      return;
+    }
+    if (this.pending) throw new AmqpError(UNEXPECTED_FRAME, `expected content header for class 60, got non content header frame instead`, ...ids(m));
+    try {
+      this.handle(m);
+    } catch (err) {
+      if (err instanceof AmqpError && !err.hard) this.closeWithError(err);
+      else throw err;
+    }
+  }
+
+  onContentHeader(payload: Buffer): void {
+    if (this.closing) return;
+    const p = this.pending;
+    if (!p || p.rawProps !== undefined) throw new AmqpError(UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+    try {
+      const r = new Reader(payload);
+      const classId = r.u16();
+      r.u16();
+      const bodySize = r.u64();
+      if (classId !== 60) throw new AmqpError(UNEXPECTED_FRAME, `content header for class ${classId}, expected 60`);
+      const propsStart = r.pos;
+      p.props = decodeBasicProperties(r);
+      p.rawProps = payload.subarray(propsStart, r.pos);
+      p.bodySize = bodySize;
+    } catch (err) {
+      if (err instanceof WireSyntaxError) throw new AmqpError(SYNTAX_ERROR, err.message);
+      throw err;
+    }
+    if (p.bodySize === 0) this.completeContent();
+  }
+
+  onContentBody(payload: Buffer): void {
+    if (this.closing) return;
+    const p = this.pending;
+    if (!p || p.rawProps === undefined) throw new AmqpError(UNEXPECTED_FRAME, `expected content header for class 60, got non content header frame instead`);
+    p.chunks.push(payload);
+    p.received += payload.length;
+    if (p.received > p.bodySize) throw new AmqpError(UNEXPECTED_FRAME, `content body larger than announced: ${p.received} > ${p.bodySize}`);
+    if (p.received === p.bodySize) this.completeContent();
+  }
+
+  private completeContent(): void {
+    const p = this.pending!;
+    this.pending = undefined;
+    // Frames are views into the read chunk; copy once so queued messages do not pin whole socket reads.
+    const body = p.chunks.length === 1 ? Buffer.from(p.chunks[0]!) : Buffer.concat(p.chunks, p.received);
+    const msg: Message = { exchange: p.method.exchange, routingKey: p.method.routingKey, props: p.props!, rawProps: Buffer.from(p.rawProps!), body };
+    try {
+      this.publish(p.method, msg);
+    } catch (err) {
+      if (err instanceof AmqpError && !err.hard) this.closeWithError(err);
+      else throw err;
+    }
+  }
+
+  private send(m: Method): void {
+    this.conn.sendMethod(this.id, m);
+  }
+
+  private handle(m: Method): void {
+    const vh = this.vhost;
+    const owner = this.conn;
+    switch (m.kind) {
+      case 'channel.open':
+        throw new AmqpError(CHANNEL_ERROR, `second 'channel.open' seen`, 20, 10);
+      case 'channel.close':
+        this.release();
+        this.send({ kind: 'channel.close-ok' });
+        this.conn.channelClosed(this.id);
+        return;
+      case 'channel.close-ok':
+        return;
+      case 'channel.flow':
+        this.flowActive = m.active;
+        this.send({ kind: 'channel.flow-ok', active: m.active });
+        if (m.active) this.resume();
+        return;
+      case 'channel.flow-ok':
+        return;
+      case 'access.request':
+        this.send({ kind: 'access.request-ok', ticket: 1 });
+        return;
+      case 'exchange.declare': {
+        if (m.exchange === '' && !m.passive) throw new AmqpError(ACCESS_REFUSED, `operation not permitted on the default exchange`, 40, 10);
+        if (m.exchange === '' && m.passive) {
+          if (!m.nowait) this.send({ kind: 'exchange.declare-ok' });
+          return;
+        }
+        vh.declareExchange({ name: m.exchange, type: m.type ?? 'direct', passive: m.passive, durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, args: m.arguments ?? new Map() });
+        if (!m.nowait) this.send({ kind: 'exchange.declare-ok' });
+        return;
+      }
+      case 'exchange.delete':
+        vh.deleteExchange(m.exchange, m.ifUnused);
+        if (!m.nowait) this.send({ kind: 'exchange.delete-ok' });
+        return;
+      case 'exchange.bind':
+        vh.bind(m.source, 'exchange', m.destination, m.routingKey ?? '', m.arguments ?? new Map(), owner, 40, 30);
+        if (!m.nowait) this.send({ kind: 'exchange.bind-ok' });
+        return;
+      case 'exchange.unbind':
+        vh.unbind(m.source, 'exchange', m.destination, m.routingKey ?? '', m.arguments ?? new Map(), owner, 40, 40);
+        if (!m.nowait) this.send({ kind: 'exchange.unbind-ok' });
+        return;
+      case 'queue.declare': {
+        if (m.queue === REPLY_TO || m.queue.startsWith(REPLY_TO + '.')) {
+          if (!m.nowait) this.send({ kind: 'queue.declare-ok', queue: m.queue, messageCount: 0, consumerCount: 0 });
+          return;
+        }
+        const q = vh.declareQueue({ name: m.queue, passive: m.passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, args: m.arguments ?? new Map(), owner });
+        if (!m.nowait) this.send({ kind: 'queue.declare-ok', queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
+        return;
+      }
+      case 'queue.bind':
+        vh.bind(m.exchange, 'queue', m.queue, m.routingKey ?? '', m.arguments ?? new Map(), owner, 50, 20);
+        if (!m.nowait) this.send({ kind: 'queue.bind-ok' });
+        return;
+      case 'queue.unbind':
+        vh.unbind(m.exchange, 'queue', m.queue, m.routingKey ?? '', m.arguments ?? new Map(), owner, 50, 50);
+        this.send({ kind: 'queue.unbind-ok' });
+        return;
+      case 'queue.purge': {
+        const n = vh.queue(m.queue, 50, 30, owner).purge();
+        if (!m.nowait) this.send({ kind: 'queue.purge-ok', messageCount: n });
+        return;
+      }
+      case 'queue.delete': {
+        const q = vh.queues.get(m.queue);
+        if (q) vh.queue(m.queue, 50, 40, owner);
+        const n = vh.deleteQueue(m.queue, m.ifUnused, m.ifEmpty);
+        if (!m.nowait) this.send({ kind: 'queue.delete-ok', messageCount: n });
+        return;
+      }
+      case 'basic.qos':
+        if (m.global) this.globalPrefetch = m.prefetchCount;
+        else this.prefetchCount = m.prefetchCount;
+        this.send({ kind: 'basic.qos-ok' });
+        this.resume();
+        return;
+      case 'basic.consume':
+        this.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait, m.arguments ?? new Map());
+        return;
+      case 'basic.cancel': {
+        const c = this.consumers.get(m.consumerTag);
+        if (c) this.removeConsumer(c);
+        if (!m.nowait) this.send({ kind: 'basic.cancel-ok', consumerTag: m.consumerTag });
+        return;
+      }
+      case 'basic.publish':
+        this.startPublish(m);
+        return;
+      case 'basic.get':
+        this.get(m.queue, m.noAck);
+        return;
+      case 'basic.ack':
+        this.inTx(() => this.ack(m.deliveryTag, m.multiple), m.deliveryTag, m.multiple);
+        return;
+      case 'basic.nack':
+        this.inTx(() => this.settle(m.deliveryTag, m.multiple, m.requeue ?? true), m.deliveryTag, m.multiple);
+        return;
+      case 'basic.reject':
+        this.inTx(() => this.settle(m.deliveryTag, false, m.requeue ?? true), m.deliveryTag, false);
+        return;
+      case 'basic.recover':
+      case 'basic.recover-async':
+        if (!m.requeue) throw new AmqpError(NOT_IMPLEMENTED, 'requeue=false', ...ids(m));
+        this.requeueAll();
+        if (m.kind === 'basic.recover') this.send({ kind: 'basic.recover-ok' });
+        return;
+      case 'confirm.select':
+        if (this.tx) throw new AmqpError(PRECONDITION_FAILED, 'cannot switch from tx to confirm mode', 85, 10);
+        this.confirm = true;
+        if (!m.nowait) this.send({ kind: 'confirm.select-ok' });
+        return;
+      case 'tx.select':
+        if (this.confirm) throw new AmqpError(PRECONDITION_FAILED, 'cannot switch from confirm to tx mode', 90, 10);
+        this.tx ??= [];
+        this.send({ kind: 'tx.select-ok' });
+        return;
+      case 'tx.commit': {
+        if (!this.tx) throw new AmqpError(PRECONDITION_FAILED, 'channel is not transactional', 90, 20);
+        const ops = this.tx;
+        this.tx = [];
+        for (const op of ops) op();
+        this.send({ kind: 'tx.commit-ok' });
+        return;
+      }
+      case 'tx.rollback':
+        if (!this.tx) throw new AmqpError(PRECONDITION_FAILED, 'channel is not transactional', 90, 30);
+        this.tx = [];
+        this.send({ kind: 'tx.rollback-ok' });
+        return;
+      default:
+        throw new AmqpError(COMMAND_INVALID, `unexpected method ${m.kind} from client`, ...ids(m));
+    }
+  }
+
+  /** Acks in a transaction wait for commit, but unknown tags fail at once as in RabbitMQ. */
+  private inTx(op: () => void, tag: number, multiple: boolean): void {
+    if (!this.tx) return op();
+    if (!(multiple && tag === 0) && !multiple && !this.unacked.has(tag)) throw this.unknownTag(tag);
+    this.tx.push(op);
+  }
+
+  private unknownTag(tag: number): AmqpError {
+    return new AmqpError(PRECONDITION_FAILED, `unknown delivery tag ${tag}`, 60, 80);
+  }
+
+  private startPublish(m: BasicPublish): void {
+    const x = this.vhost.exchanges.get(m.exchange);
+    if (!x) {
+      // The content still follows; swallow it before closing so the frame sequence stays valid.
+      throw new AmqpError(NOT_FOUND, `no exchange '${m.exchange}' in vhost '${this.vhost.name}'`, 60, 40);
+    }
+    if (x.def.internal) throw new AmqpError(ACCESS_REFUSED, `cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`, 60, 40);
+    this.pending = { method: m, bodySize: 0, chunks: [], received: 0 };
+  }
+
+  private publish(m: BasicPublish, msg: Message): void {
+    parseExpiration(msg.props.expiration);
+    if (msg.props.replyTo === REPLY_TO) {
+      if (this.replyToken === undefined) throw new AmqpError(PRECONDITION_FAILED, 'fast reply consumer does not exist', 60, 40);
+      const props = { ...msg.props, replyTo: `${REPLY_TO}.${this.replyToken}` };
+      const w = new Writer(128);
+      encodeBasicProperties(w, props);
+      msg = { ...msg, props, rawProps: w.take() };
+    }
+    const seq = this.confirm ? ++this.publishSeq : 0;
+    if (this.tx) {
+      this.tx.push(() => this.route(m, msg, 0));
+      return;
+    }
+    this.route(m, msg, seq);
+  }
+
+  private route(m: BasicPublish, msg: Message, seq: number): void {
+    const vh = this.vhost;
+    const x = vh.exchanges.get(m.exchange);
+    let rejected = false;
+    let routed = false;
+    if (x) {
+      if (m.exchange === '' && m.routingKey.startsWith(REPLY_TO + '.')) {
+        const t = this.conn.server.replyTargets.get(m.routingKey.slice(REPLY_TO.length + 1));
+        routed = t !== undefined && t.target.deliverDirect(t.consumerTag, m.exchange, m.routingKey, msg.rawProps, msg.body);
+      } else {
+        const delay = vh.delayOf(x, msg.props);
+        if (delay > 0) {
+          vh.publishLater(x, msg, delay);
+          routed = true;
+        } else {
+          const queues = vh.route(x, m.routingKey, msg.props.headers);
+          routed = queues.size > 0;
+          for (const q of queues) if (q.enqueue(msg) === 'rejected') rejected = true;
+        }
+      }
+    }
+    if (!routed && m.mandatory) {
+      this.conn.sendContent(this.id, { kind: 'basic.return', replyCode: NO_ROUTE, replyText: 'NO_ROUTE', exchange: m.exchange, routingKey: m.routingKey }, msg.rawProps, msg.body);
+    }
+    if (seq > 0) {
+      if (rejected) {
+        this.sendConfirms();
+        this.confirmedUpTo = seq;
+        this.confirmSentUpTo = seq;
+        this.send({ kind: 'basic.nack', deliveryTag: seq, multiple: false, requeue: false });
+      } else {
+        this.confirmedUpTo = seq;
+        this.conn.confirmDirty.add(this);
+      }
+    }
+  }
+
+  /** One multiple-ack for everything confirmed since the last one: confirms stay cheap under load. */
+  sendConfirms(): void {
+    if (this.closing || this.confirmedUpTo <= this.confirmSentUpTo) return;
+    const upTo = this.confirmedUpTo;
+    const multiple = upTo - this.confirmSentUpTo > 1;
+    this.confirmSentUpTo = upTo;
+    this.send({ kind: 'basic.ack', deliveryTag: upTo, multiple });
+  }
+
+  private consume(queueName: string, tag: string, noAck: boolean, exclusive: boolean, nowait: boolean, args: Map<string, import('./wire.js').FieldValue>): void {
+    const consumerTag = tag === '' ? 'amq.ctag-' + randomBytes(16).toString('base64url').slice(0, 22) : tag;
+    if (this.consumers.has(consumerTag)) throw new AmqpError(NOT_ALLOWED, `attempt to reuse consumer tag '${consumerTag}'`, 60, 20);
+    if (queueName === REPLY_TO) {
+      if (!noAck) throw new AmqpError(PRECONDITION_FAILED, 'reply consumer cannot acknowledge', 60, 20);
+      if (this.replyToken !== undefined) throw new AmqpError(PRECONDITION_FAILED, 'reply consumer already set', 60, 20);
+      this.replyToken = randomBytes(18).toString('base64url');
+      this.conn.server.replyTargets.set(this.replyToken, { target: this, consumerTag });
+      if (!nowait) this.send({ kind: 'basic.consume-ok', consumerTag });
+      return;
+    }
+    const q = this.vhost.queue(queueName, 60, 20, this.conn);
+    if (exclusive && q.consumerCount > 0) throw new AmqpError(ACCESS_REFUSED, `queue '${q.name}' in vhost '${this.vhost.name}' in exclusive use`, 60, 20);
+    if (q.consumers.some((c) => c.exclusive)) throw new AmqpError(ACCESS_REFUSED, `queue '${q.name}' in vhost '${this.vhost.name}' in exclusive use`, 60, 20);
+    const priority = fieldNumber(args.get('x-priority')) ?? 0;
+    const c: Consumer = { tag: consumerTag, queue: q, channel: this, noAck, exclusive, prefetch: this.prefetchCount, unacked: 0, priority, owner: this.conn };
+    this.consumers.set(consumerTag, c);
+    if (!nowait) this.send({ kind: 'basic.consume-ok', consumerTag });
+    q.addConsumer(c);
+  }
+
+  private removeConsumer(c: Consumer): void {
+    this.consumers.delete(c.tag);
+    if (c.queue.removeConsumer(c)) this.vhost.deleteQueue(c.queue.name);
+  }
+
+  private get(queueName: string, noAck: boolean): void {
+    const q = this.vhost.queue(queueName, 60, 70, this.conn);
+    q.touch();
+    const e = q.shift();
+    if (!e) {
+      this.send({ kind: 'basic.get-empty', clusterId: '' });
+      return;
+    }
+    const tag = ++this.deliveryTag;
+    if (!noAck) this.unacked.set(tag, { entry: e, queue: q, consumer: undefined });
+    this.conn.sendContent(
+      this.id,
+      { kind: 'basic.get-ok', deliveryTag: tag, redelivered: e.redelivered, exchange: e.msg.exchange, routingKey: e.msg.routingKey, messageCount: q.messageCount },
+      e.msg.rawProps,
+      e.msg.body,
+    );
+  }
+
+  canDeliver(c: Consumer): boolean {
+    if (this.closing || !this.flowActive || !this.conn.writable) return false;
+    if (c.noAck) return true;
+    if (c.prefetch !== 0 && c.unacked >= c.prefetch) return false;
+    if (this.globalPrefetch !== 0 && this.unacked.size >= this.globalPrefetch) return false;
+    return true;
+  }
+
+  deliver(c: Consumer, e: QueuedMessage, q: Queue): void {
+    const tag = ++this.deliveryTag;
+    if (!c.noAck) {
+      this.unacked.set(tag, { entry: e, queue: q, consumer: c });
+      c.unacked++;
+    }
+    this.conn.sendContent(
+      this.id,
+      { kind: 'basic.deliver', consumerTag: c.tag, deliveryTag: tag, redelivered: e.redelivered, exchange: e.msg.exchange, routingKey: e.msg.routingKey },
+      e.msg.rawProps,
+      e.msg.body,
+    );
+  }
+
+  deliverDirect(consumerTag: string, exchange: string, routingKey: string, rawProps: Buffer, body: Buffer): boolean {
+    if (this.closing) return false;
+    const tag = ++this.deliveryTag;
+    this.conn.sendContent(this.id, { kind: 'basic.deliver', consumerTag, deliveryTag: tag, redelivered: false, exchange, routingKey }, rawProps, body);
+    return true;
+  }
+
+  consumerCancelled(c: Consumer): void {
+    this.consumers.delete(c.tag);
+    if (!this.closing && this.conn.cancelNotify) this.send({ kind: 'basic.cancel', consumerTag: c.tag, nowait: true });
+  }
+
+  /** Takes the acknowledged deliveries out of `unacked`: one tag, or every tag up to it. */
+  private take(tag: number, multiple: boolean): Unacked[] {
+    const out: Unacked[] = [];
+    if (multiple) {
+      for (const [t, u] of this.unacked) {
+        if (tag !== 0 && t > tag) break;
+        out.push(u);
+        this.unacked.delete(t);
+      }
+      if (out.length === 0 && tag !== 0) throw this.unknownTag(tag);
+      return out;
+    }
+    const u = this.unacked.get(tag);
+    if (!u) throw this.unknownTag(tag);
+    this.unacked.delete(tag);
+    out.push(u);
+    return out;
+  }
+
+  private ack(tag: number, multiple: boolean): void {
+    const done = this.take(tag, multiple);
+    this.released(done);
+  }
+
+  private settle(tag: number, multiple: boolean, requeue: boolean): void {
+    const done = this.take(tag, multiple);
+    if (requeue) this.requeue(done);
+    else {
+      for (const u of done) if (!u.queue.deleted) this.vhost.deadLetter(u.queue, u.entry, 'rejected');
+      this.released(done);
+    }
+  }
+
+  /** Frees prefetch credit and lets the affected queues deliver again. */
+  private released(done: Unacked[]): void {
+    const queues = new Set<Queue>();
+    for (const u of done) {
+      if (u.consumer) u.consumer.unacked--;
+      queues.add(u.queue);
+    }
+    for (const q of queues) q.dispatch();
+    if (this.globalPrefetch !== 0) this.resume();
+  }
+
+  private requeue(done: Unacked[]): void {
+    const byQueue = new Map<Queue, QueuedMessage[]>();
+    for (const u of done) {
+      if (u.consumer) u.consumer.unacked--;
+      let list = byQueue.get(u.queue);
+      if (!list) byQueue.set(u.queue, (list = []));
+      list.push(u.entry);
+    }
+    for (const [q, list] of byQueue) q.requeue(list);
+  }
+
+  private requeueAll(): void {
+    const all = [...this.unacked.values()];
+    this.unacked.clear();
+    this.requeue(all);
+  }
+
+  /** Lets every queue this channel consumes from deliver again (credit, flow or socket drained). */
+  resume(): void {
+    const queues = new Set<Queue>();
+    for (const c of this.consumers.values()) queues.add(c.queue);
+    for (const q of queues) q.dispatch();
+  }
+
+  private closeWithError(err: AmqpError): void {
+    this.release();
+    this.closing = true;
+    this.send({ kind: 'channel.close', replyCode: err.code, replyText: err.replyText, classId: err.classId, methodId: err.methodId });
+  }
+
+  /** Channel is going away: consumers cancelled, unacknowledged messages back to their queues. */
+  release(): void {
+    this.closing = true;
+    this.pending = undefined;
+    this.tx = undefined;
+    if (this.replyToken !== undefined) this.conn.server.replyTargets.delete(this.replyToken);
+    const consumers = [...this.consumers.values()];
+    this.consumers.clear();
+    this.requeueAll();
+    for (const c of consumers) {
+      if (c.queue.removeConsumer(c)) this.vhost.deleteQueue(c.queue.name);
+    }
+  }
+}
+
+export { REPLY_SUCCESS };

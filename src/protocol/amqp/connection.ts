@@ -1,0 +1,446 @@
+import type net from 'node:net';
+import { FrameParser, HEARTBEAT_FRAME, FRAME_OVERHEAD, type Frame } from './frames.js';
+import { AmqpError } from './errors.js';
+import {
+  ACCESS_REFUSED,
+  CHANNEL_ERROR,
+  COMMAND_INVALID,
+  FRAME_BODY,
+  FRAME_END,
+  FRAME_ERROR,
+  FRAME_HEADER,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  FRAME_MIN_SIZE,
+  INTERNAL_ERROR,
+  NOT_ALLOWED,
+  NOT_IMPLEMENTED,
+  SYNTAX_ERROR,
+  UNEXPECTED_FRAME,
+  CONNECTION_FORCED,
+} from './generated/constants.js';
+import { KNOWN_CLASSES, decodeMethodArgs, encodeMethod, type Method } from './generated/methods.js';
+import { Reader, WireSyntaxError, Writer, str, type FieldTable, type FieldValue } from './wire.js';
+import { MECHANISMS, parseCredentials, verifyPassword } from './auth.js';
+import { Channel } from './channel.js';
+import type { AmqpServer } from './server.js';
+import type { VirtualHost } from './vhost.js';
+
+const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
+/** Flush the output buffer early past this size so one dispatch loop cannot buffer without bound. */
+const FLUSH_AT = 256 * 1024;
+
+type State = 'header' | 'start-ok' | 'tune-ok' | 'open' | 'opened' | 'closing' | 'closed';
+
+const bool = (value: boolean): FieldValue => ({ type: 't', value });
+
+function serverProperties(): FieldTable {
+  const caps: FieldTable = new Map<string, FieldValue>([
+    ['publisher_confirms', bool(true)],
+    ['exchange_exchange_bindings', bool(true)],
+    ['basic.nack', bool(true)],
+    ['consumer_cancel_notify', bool(true)],
+    ['connection.blocked', bool(true)],
+    ['consumer_priorities', bool(true)],
+    ['authentication_failure_close', bool(true)],
+    ['per_consumer_qos', bool(true)],
+    ['direct_reply_to', bool(true)],
+  ]);
+  return new Map<string, FieldValue>([
+    ['capabilities', { type: 'F', value: caps }],
+    ['cluster_name', str('railyard')],
+    ['copyright', str('Railyard contributors')],
+    ['information', str('Railyard: Kafka and AMQP 0-9-1 in one process')],
+    ['platform', str(`Node.js ${process.version}`)],
+    ['product', str('Railyard')],
+    ['version', str('0.1.0')],
+  ]);
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+/** One client connection: handshake, framing, heartbeats, channel multiplexing, output batching. */
+export class Connection {
+  private state: State = 'header';
+  private readonly parser = new FrameParser(FRAME_MIN_SIZE);
+  private readonly channels = new Map<number, Channel>();
+  private headerBuf: Buffer | null = null;
+  private readonly out = new Writer(64 * 1024);
+  private flushScheduled = false;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private lastRecv = Date.now();
+  private lastSent = Date.now();
+  /** Socket accepted our last write without queueing; deliveries pause while false. */
+  writable = true;
+  frameMax = FRAME_MIN_SIZE;
+  channelMax = 0;
+  heartbeat = 0;
+  user = '';
+  vhost: VirtualHost | undefined;
+  clientProperties: FieldTable = new Map();
+  /** Channels with publisher confirms to send at the end of this read. */
+  readonly confirmDirty = new Set<Channel>();
+
+  constructor(
+    readonly socket: net.Socket,
+    readonly server: AmqpServer,
+    private readonly onClosed: (c: Connection) => void,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => this.teardown());
+    socket.on('close', () => this.teardown());
+  }
+
+  get cancelNotify(): boolean {
+    const caps = this.clientProperties.get('capabilities');
+    if (!caps || caps.type !== 'F') return false;
+    const v = caps.value.get('consumer_cancel_notify');
+    return v?.type === 't' && v.value;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastRecv = Date.now();
+    if (this.state === 'closed') return;
+    if (this.state === 'header') {
+      chunk = this.readProtocolHeader(chunk);
+      if (this.state === 'header' || this.state === 'closed' || chunk.length === 0) return;
+    }
+    try {
+      this.parser.push(chunk, (f) => this.onFrame(f));
+    } catch (err) {
+      this.fail(err);
+    }
+    this.flushConfirms();
+  }
+
+  private readProtocolHeader(chunk: Buffer): Buffer {
+    const buf = this.headerBuf ? Buffer.concat([this.headerBuf, chunk]) : chunk;
+    if (buf.length < 8) {
+      // Answer early when what has arrived already cannot be our header.
+      if (!PROTOCOL_HEADER.subarray(0, buf.length).equals(buf)) return this.refuseHeader();
+      this.headerBuf = buf;
+      return Buffer.alloc(0);
+    }
+    this.headerBuf = null;
+    if (!buf.subarray(0, 8).equals(PROTOCOL_HEADER)) return this.refuseHeader();
+    this.state = 'start-ok';
+    this.sendMethod(0, {
+      kind: 'connection.start',
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: serverProperties(),
+      mechanisms: Buffer.from(MECHANISMS.join(' ')),
+      locales: Buffer.from('en_US'),
+    });
+    return buf.subarray(8);
+  }
+
+  private refuseHeader(): Buffer {
+    this.state = 'closed';
+    this.socket.end(PROTOCOL_HEADER);
+    return Buffer.alloc(0);
+  }
+
+  private onFrame(f: Frame): void {
+    if (this.state === 'closed') return;
+    if (f.type === FRAME_HEARTBEAT) {
+      if (f.channel !== 0) throw new AmqpError(FRAME_ERROR, `heartbeat frame on channel ${f.channel}`);
+      return;
+    }
+    if (f.channel === 0) {
+      if (f.type !== FRAME_METHOD) throw new AmqpError(UNEXPECTED_FRAME, `content frame on channel 0`);
+      this.onConnectionMethod(this.decode(f.payload));
+      return;
+    }
+    if (this.state !== 'opened' && this.state !== 'closing') {
+      throw new AmqpError(CHANNEL_ERROR, `expected 'connection.open' before channel ${f.channel} frames`);
+    }
+    let ch = this.channels.get(f.channel);
+    if (f.type === FRAME_METHOD) {
+      const m = this.decode(f.payload);
+      if (this.state === 'closing') return;
+      if (!ch) {
+        if (m.kind !== 'channel.open') throw new AmqpError(CHANNEL_ERROR, `expected 'channel.open' on channel ${f.channel}`, 20, 10);
+        if (this.channelMax !== 0 && f.channel > this.channelMax) {
+          throw new AmqpError(NOT_ALLOWED, `channel ${f.channel} above channel_max ${this.channelMax}`, 20, 10);
+        }
+        ch = new Channel(f.channel, this);
+        this.channels.set(f.channel, ch);
+        this.sendMethod(f.channel, { kind: 'channel.open-ok', channelId: Buffer.alloc(0) });
+        return;
+      }
+      ch.onMethod(m);
+      return;
+    }
+    if (this.state === 'closing') return;
+    if (!ch) throw new AmqpError(CHANNEL_ERROR, `frame on channel ${f.channel}, which is not open`);
+    if (f.type === FRAME_HEADER) ch.onContentHeader(f.payload);
+    else if (f.type === FRAME_BODY) ch.onContentBody(f.payload);
+  }
+
+  private decode(payload: Buffer): Method {
+    const r = new Reader(payload);
+    try {
+      const classId = r.u16();
+      const methodId = r.u16();
+      const m = decodeMethodArgs((classId << 16) | methodId, r);
+      if (!m) {
+        if (!KNOWN_CLASSES.has(classId)) throw new AmqpError(NOT_IMPLEMENTED, `unknown class ${classId}`, classId, methodId);
+        throw new AmqpError(COMMAND_INVALID, `unknown method ${methodId} of class ${classId}`, classId, methodId);
+      }
+      return m;
+    } catch (err) {
+      if (err instanceof WireSyntaxError) throw new AmqpError(SYNTAX_ERROR, err.message);
+      throw err;
+    }
+  }
+
+  private onConnectionMethod(m: Method): void {
+    if (this.state === 'closing') {
+      if (m.kind === 'connection.close-ok') this.destroy();
+      else if (m.kind === 'connection.close') this.sendMethod(0, { kind: 'connection.close-ok' });
+      return;
+    }
+    switch (m.kind) {
+      case 'connection.start-ok':
+        if (this.state !== 'start-ok') break;
+        this.clientProperties = m.clientProperties;
+        this.authenticate(m.mechanism ?? 'PLAIN', m.response);
+        return;
+      case 'connection.tune-ok': {
+        if (this.state !== 'tune-ok') break;
+        const frameMax = m.frameMax ?? 0;
+        const channelMax = m.channelMax ?? 0;
+        const s = this.server;
+        if (frameMax !== 0 && frameMax < FRAME_MIN_SIZE) throw new AmqpError(NOT_ALLOWED, `frame_max=${frameMax} < ${FRAME_MIN_SIZE} min size`, 10, 31);
+        if (s.frameMax !== 0 && frameMax > s.frameMax) throw new AmqpError(NOT_ALLOWED, `frame_max=${frameMax} > ${s.frameMax} max size`, 10, 31);
+        if (s.channelMax !== 0 && channelMax > s.channelMax) throw new AmqpError(NOT_ALLOWED, `channel_max=${channelMax} > ${s.channelMax} max`, 10, 31);
+        this.frameMax = frameMax === 0 ? s.frameMax : frameMax;
+        this.parser.frameMax = this.frameMax;
+        this.channelMax = channelMax === 0 ? s.channelMax : channelMax;
+        this.heartbeat = m.heartbeat ?? 0;
+        this.startHeartbeats();
+        this.state = 'open';
+        return;
+      }
+      case 'connection.open': {
+        if (this.state !== 'open') break;
+        const name = m.virtualHost ?? '/';
+        const vh = this.server.vhosts.get(name);
+        if (!vh) throw new AmqpError(NOT_ALLOWED, `vhost ${name} not found`, 10, 40);
+        const user = this.server.store.user(this.user);
+        if (!user || (user.vhosts !== undefined && !user.vhosts.includes(name))) {
+          throw new AmqpError(NOT_ALLOWED, `access to vhost '${name}' refused for user '${this.user}'`, 10, 40);
+        }
+        this.vhost = vh;
+        this.state = 'opened';
+        this.sendMethod(0, { kind: 'connection.open-ok', knownHosts: '' });
+        return;
+      }
+      case 'connection.close':
+        this.sendMethod(0, { kind: 'connection.close-ok' });
+        this.state = 'closing';
+        this.releaseChannels();
+        this.flush();
+        this.socket.end();
+        this.teardown();
+        return;
+      case 'connection.close-ok':
+        return;
+      case 'connection.blocked':
+      case 'connection.unblocked':
+        return;
+      case 'connection.update-secret':
+        this.sendMethod(0, { kind: 'connection.update-secret-ok' });
+        return;
+      default:
+        break;
+    }
+    throw new AmqpError(COMMAND_INVALID, `unexpected ${m.kind} on channel 0 in state ${this.state}`);
+  }
+
+  private authenticate(mechanism: string, response: Buffer): void {
+    const creds = parseCredentials(mechanism, response);
+    if (!creds) {
+      throw new AmqpError(ACCESS_REFUSED, `Login was refused using authentication mechanism ${mechanism}`, 10, 11);
+    }
+    const user = this.server.store.user(creds.user);
+    if (!user || !verifyPassword(creds.password, user.passwordHash)) {
+      throw new AmqpError(ACCESS_REFUSED, `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`, 10, 11);
+    }
+    // RabbitMQ's loopback_users default: guest may only connect from this machine.
+    if (creds.user === 'guest' && !isLoopback(this.socket.remoteAddress)) {
+      throw new AmqpError(ACCESS_REFUSED, `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`, 10, 11);
+    }
+    this.user = creds.user;
+    this.state = 'tune-ok';
+    this.sendMethod(0, { kind: 'connection.tune', channelMax: this.server.channelMax, frameMax: this.server.frameMax, heartbeat: this.server.heartbeat });
+  }
+
+  private startHeartbeats(): void {
+    if (this.heartbeat <= 0) return;
+    const ms = this.heartbeat * 1000;
+    this.heartbeatTimer = setInterval(
+      () => {
+        const now = Date.now();
+        if (now - this.lastRecv > 2 * ms) {
+          this.server.logger.info('missed heartbeats from client, closing connection', { user: this.user });
+          this.socket.destroy();
+          this.teardown();
+          return;
+        }
+        if (now - this.lastSent >= ms / 2) this.write(HEARTBEAT_FRAME);
+      },
+      Math.max(100, ms / 2),
+    );
+    this.heartbeatTimer.unref();
+  }
+
+  /** Hard errors close the connection, soft ones only their channel. */
+  fail(err: unknown): void {
+    if (this.state === 'closed') return;
+    const e = err instanceof AmqpError ? err : new AmqpError(INTERNAL_ERROR, (err as Error)?.message ?? String(err));
+    if (!(err instanceof AmqpError)) this.server.logger.error('internal error on AMQP connection', { err });
+    if (this.state === 'closing') return;
+    if (this.state === 'header') {
+      this.destroy();
+      return;
+    }
+    this.sendMethod(0, { kind: 'connection.close', replyCode: e.code, replyText: e.replyText, classId: e.classId, methodId: e.methodId });
+    this.state = 'closing';
+    this.releaseChannels();
+    this.flush();
+    this.closeTimer = setTimeout(() => this.destroy(), 2000);
+    this.closeTimer.unref();
+  }
+
+  /** Server-initiated close (shutdown). */
+  forceClose(): void {
+    if (this.state === 'opened' || this.state === 'open' || this.state === 'tune-ok') {
+      this.fail(new AmqpError(CONNECTION_FORCED, 'broker forced connection closure with reason \'shutdown\''));
+    } else {
+      this.destroy();
+    }
+  }
+
+  channelClosed(id: number): void {
+    this.channels.delete(id);
+  }
+
+  sendMethod(channel: number, m: Method): void {
+    const w = this.out;
+    w.ensure(7);
+    const start = w.pos;
+    w.pos += 7;
+    encodeMethod(w, m);
+    const size = w.pos - start - 7;
+    w.buf[start] = FRAME_METHOD;
+    w.buf.writeUInt16BE(channel, start + 1);
+    w.buf.writeUInt32BE(size, start + 3);
+    w.u8(FRAME_END);
+    this.afterWrite();
+  }
+
+  /** A content-bearing method (deliver, get-ok, return) with its header and body frames. */
+  sendContent(channel: number, m: Method, rawProps: Buffer, body: Buffer): void {
+    this.sendMethodNoFlush(channel, m);
+    const w = this.out;
+    const headerSize = 12 + rawProps.length;
+    w.ensure(7 + headerSize + 1);
+    w.u8(FRAME_HEADER);
+    w.u16(channel);
+    w.u32(headerSize);
+    w.u16(60);
+    w.u16(0);
+    w.u64(body.length);
+    w.bytes(rawProps);
+    w.u8(FRAME_END);
+    const maxBody = this.frameMax - FRAME_OVERHEAD;
+    for (let off = 0; off < body.length; off += maxBody) {
+      const end = Math.min(body.length, off + maxBody);
+      w.u8(FRAME_BODY);
+      w.u16(channel);
+      w.u32(end - off);
+      w.bytes(body.subarray(off, end));
+      w.u8(FRAME_END);
+    }
+    this.afterWrite();
+  }
+
+  private sendMethodNoFlush(channel: number, m: Method): void {
+    const w = this.out;
+    w.ensure(7);
+    const start = w.pos;
+    w.pos += 7;
+    encodeMethod(w, m);
+    w.buf[start] = FRAME_METHOD;
+    w.buf.writeUInt16BE(channel, start + 1);
+    w.buf.writeUInt32BE(w.pos - start - 7, start + 3);
+    w.u8(FRAME_END);
+  }
+
+  private afterWrite(): void {
+    if (this.out.pos >= FLUSH_AT) {
+      this.flush();
+      return;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.out.pos === 0) return;
+    this.write(this.out.take());
+  }
+
+  private write(b: Buffer): void {
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    this.lastSent = Date.now();
+    if (!this.socket.write(b)) this.writable = false;
+  }
+
+  private onDrain(): void {
+    this.writable = true;
+    for (const ch of this.channels.values()) ch.resume();
+  }
+
+  private flushConfirms(): void {
+    if (this.confirmDirty.size === 0) return;
+    for (const ch of this.confirmDirty) ch.sendConfirms();
+    this.confirmDirty.clear();
+  }
+
+  private releaseChannels(): void {
+    for (const ch of [...this.channels.values()]) ch.release();
+    this.channels.clear();
+  }
+
+  private destroy(): void {
+    this.flush();
+    this.socket.destroy();
+    this.teardown();
+  }
+
+  /** Runs once when the socket is gone: frees channels, exclusive queues and timers. */
+  private teardown(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.closeTimer);
+    this.releaseChannels();
+    const vh = this.vhost;
+    if (vh) {
+      for (const q of [...vh.queues.values()]) if (q.owner === this) vh.deleteQueue(q.name);
+    }
+    this.onClosed(this);
+  }
+}
+

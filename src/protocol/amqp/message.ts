@@ -1,0 +1,26 @@
+import type { BasicProperties } from './generated/properties.js';
+
+/** A published message; shared, never mutated, by every queue it was routed to. */
+export interface Message {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly props: BasicProperties;
+  /** Property flags and property list exactly as the publisher sent them (re-encoded only when changed). */
+  readonly rawProps: Buffer;
+  readonly body: Buffer;
+}
+
+export function isPersistent(m: Message): boolean {
+  return m.props.deliveryMode === 2;
+}
+
+/** A message's place in one queue. */
+export interface QueuedMessage {
+  readonly msg: Message;
+  /** Position in the queue, kept when requeued. */
+  readonly seq: number;
+  redelivered: boolean;
+  /** Epoch ms after which the message is dead; Infinity when it never expires. */
+  readonly expiresAt: number;
+  readonly priority: number;
+}

@@ -1,0 +1,357 @@
+import { ReadyLane } from './ready-lane.js';
+import type { Message, QueuedMessage } from './message.js';
+import { fieldNumber, fieldString, type FieldTable } from './wire.js';
+import { AmqpError } from './errors.js';
+import { PRECONDITION_FAILED } from './generated/constants.js';
+
+export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
+export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
+
+/** What a queue needs from the channel that owns a consumer. */
+export interface ConsumerChannel {
+  canDeliver(c: Consumer): boolean;
+  deliver(c: Consumer, e: QueuedMessage, q: Queue): void;
+  /** The queue went away under the consumer (basic.cancel from the server). */
+  consumerCancelled(c: Consumer): void;
+}
+
+export interface Consumer {
+  readonly tag: string;
+  readonly queue: Queue;
+  readonly channel: ConsumerChannel;
+  readonly noAck: boolean;
+  readonly exclusive: boolean;
+  /** Per-consumer prefetch (0 = unlimited). */
+  readonly prefetch: number;
+  unacked: number;
+  readonly priority: number;
+  /** Owning connection, for exclusive-queue checks. */
+  readonly owner: object;
+}
+
+export interface QueueDef {
+  name: string;
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  args: FieldTable;
+}
+
+export interface QueueLimits {
+  messageTtl?: number;
+  expires?: number;
+  maxLength?: number;
+  maxLengthBytes?: number;
+  overflow: Overflow;
+  deadLetterExchange?: string;
+  deadLetterRoutingKey?: string;
+  maxPriority: number;
+  singleActiveConsumer: boolean;
+}
+
+function nonNegativeInt(args: FieldTable, key: string, queue: string, vhost: string, min = 0): number | undefined {
+  const raw = args.get(key);
+  if (raw === undefined) return undefined;
+  const n = fieldNumber(raw);
+  if (n === undefined || raw.type === 'S' || !Number.isInteger(n) || n < min) {
+    throw new AmqpError(PRECONDITION_FAILED, `invalid arg '${key}' for queue '${queue}' in vhost '${vhost}': ${describeField(raw)}`, 50, 10);
+  }
+  return n;
+}
+
+function describeField(v: { type: string; value: unknown }): string {
+  return typeof v.value === 'object' && v.value !== null && Buffer.isBuffer(v.value) ? `{longstr,<<"${v.value.toString()}">>}` : `{${v.type},${String(v.value)}}`;
+}
+
+/** Validates `x-*` queue arguments the way RabbitMQ does (406 on a bad value). */
+export function parseQueueLimits(args: FieldTable, queue: string, vhost: string): QueueLimits {
+  const overflowRaw = args.get('x-overflow');
+  let overflow: Overflow = 'drop-head';
+  if (overflowRaw !== undefined) {
+    const s = fieldString(overflowRaw);
+    if (s !== 'drop-head' && s !== 'reject-publish' && s !== 'reject-publish-dlx') {
+      throw new AmqpError(PRECONDITION_FAILED, `invalid arg 'x-overflow' for queue '${queue}' in vhost '${vhost}': ${describeField(overflowRaw)}`, 50, 10);
+    }
+    overflow = s;
+  }
+  const maxPriority = nonNegativeInt(args, 'x-max-priority', queue, vhost) ?? 0;
+  if (maxPriority > 255) {
+    throw new AmqpError(PRECONDITION_FAILED, `invalid arg 'x-max-priority' for queue '${queue}' in vhost '${vhost}': {long,${maxPriority}}`, 50, 10);
+  }
+  const sac = args.get('x-single-active-consumer');
+  if (sac !== undefined && sac.type !== 't') {
+    throw new AmqpError(PRECONDITION_FAILED, `invalid arg 'x-single-active-consumer' for queue '${queue}' in vhost '${vhost}': ${describeField(sac)}`, 50, 10);
+  }
+  const dlx = args.get('x-dead-letter-exchange');
+  const dlrk = args.get('x-dead-letter-routing-key');
+  return {
+    messageTtl: nonNegativeInt(args, 'x-message-ttl', queue, vhost),
+    expires: nonNegativeInt(args, 'x-expires', queue, vhost, 1),
+    maxLength: nonNegativeInt(args, 'x-max-length', queue, vhost),
+    maxLengthBytes: nonNegativeInt(args, 'x-max-length-bytes', queue, vhost),
+    overflow,
+    deadLetterExchange: dlx === undefined ? undefined : fieldString(dlx),
+    deadLetterRoutingKey: dlrk === undefined ? undefined : fieldString(dlrk),
+    maxPriority,
+    singleActiveConsumer: sac?.type === 't' && sac.value,
+  };
+}
+
+/** Per-message `expiration` in ms, or undefined; RabbitMQ refuses non-numeric values (406). */
+export function parseExpiration(expiration: string | undefined): number | undefined {
+  if (expiration === undefined) return undefined;
+  if (!/^\d+$/.test(expiration)) {
+    throw new AmqpError(PRECONDITION_FAILED, `invalid expiration '${expiration}'`, 60, 40);
+  }
+  return Number(expiration);
+}
+
+export interface QueueHooks {
+  deadLetter(q: Queue, e: QueuedMessage, reason: DeadLetterReason): void;
+  /** x-expires ran out, or the last consumer of an auto-delete queue left. */
+  expired(q: Queue): void;
+}
+
+export type EnqueueResult = 'queued' | 'rejected';
+
+/** One queue's ready messages and consumers; the channels hold what is delivered but unacknowledged. */
+export class Queue {
+  readonly limits: QueueLimits;
+  readonly consumers: Consumer[] = [];
+  private readonly lanes: ReadyLane<QueuedMessage>[];
+  private nextSeq = 0;
+  private readyBytes = 0;
+  private rr = 0;
+  private dispatching = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryAt = Infinity;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Ever had a consumer: auto-delete only applies after the first one left. */
+  private hadConsumer = false;
+  deleted = false;
+
+  constructor(
+    readonly def: QueueDef,
+    readonly vhost: string,
+    /** The connection that declared an exclusive queue. */
+    readonly owner: object | null,
+    private readonly hooks: QueueHooks,
+  ) {
+    this.limits = parseQueueLimits(def.args, def.name, vhost);
+    this.lanes = Array.from({ length: this.limits.maxPriority + 1 }, () => new ReadyLane<QueuedMessage>());
+    this.touch();
+  }
+
+  get name(): string {
+    return this.def.name;
+  }
+
+  get messageCount(): number {
+    let n = 0;
+    for (const l of this.lanes) n += l.size;
+    return n;
+  }
+
+  get consumerCount(): number {
+    return this.consumers.length;
+  }
+
+  /** Resets the x-expires clock (declare, get, consume). */
+  touch(): void {
+    if (this.limits.expires === undefined || this.deleted) return;
+    clearTimeout(this.idleTimer);
+    if (this.consumers.length > 0) return;
+    this.idleTimer = setTimeout(() => {
+      if (!this.deleted && this.consumers.length === 0) this.hooks.expired(this);
+    }, this.limits.expires);
+    this.idleTimer.unref();
+  }
+
+  enqueue(msg: Message, now = Date.now()): EnqueueResult {
+    const ttl = minDefined(this.limits.messageTtl, parseExpiration(msg.props.expiration));
+    const priority = Math.min(msg.props.priority ?? 0, this.limits.maxPriority);
+    const e: QueuedMessage = { msg, seq: this.nextSeq++, redelivered: false, expiresAt: ttl === undefined ? Infinity : now + ttl, priority };
+    if (this.wouldOverflow(msg.body.length)) {
+      if (this.limits.overflow === 'reject-publish') return 'rejected';
+      if (this.limits.overflow === 'reject-publish-dlx') {
+        this.hooks.deadLetter(this, e, 'maxlen');
+        return 'rejected';
+      }
+    }
+    this.lanes[priority]!.push(e);
+    this.readyBytes += msg.body.length;
+    if (this.limits.overflow === 'drop-head') this.dropHeadWhileOver();
+    this.dispatch(now);
+    return 'queued';
+  }
+
+  private wouldOverflow(extraBytes: number): boolean {
+    const { maxLength, maxLengthBytes } = this.limits;
+    if (maxLength !== undefined && this.messageCount + 1 > maxLength) return true;
+    if (maxLengthBytes !== undefined && this.readyBytes + extraBytes > maxLengthBytes) return true;
+    return false;
+  }
+
+  private dropHeadWhileOver(): void {
+    const { maxLength, maxLengthBytes } = this.limits;
+    while ((maxLength !== undefined && this.messageCount > maxLength) || (maxLengthBytes !== undefined && this.readyBytes > maxLengthBytes)) {
+      const head = this.take();
+      if (!head) break;
+      this.hooks.deadLetter(this, head, 'maxlen');
+    }
+  }
+
+  /** Takes the next ready message regardless of expiry (priority first, then position). */
+  private take(): QueuedMessage | undefined {
+    for (let p = this.lanes.length - 1; p >= 0; p--) {
+      const e = this.lanes[p]!.shift();
+      if (e) {
+        this.readyBytes -= e.msg.body.length;
+        return e;
+      }
+    }
+    return undefined;
+  }
+
+  /** Next live message; expired ones met on the way are dead-lettered, as RabbitMQ expires at the head. */
+  shift(now = Date.now()): QueuedMessage | undefined {
+    for (;;) {
+      const e = this.take();
+      if (!e) return undefined;
+      if (e.expiresAt <= now) {
+        this.hooks.deadLetter(this, e, 'expired');
+        continue;
+      }
+      return e;
+    }
+  }
+
+  requeue(entries: QueuedMessage[]): void {
+    if (this.deleted) return;
+    for (const e of entries) {
+      e.redelivered = true;
+      this.lanes[e.priority]!.putBack(e);
+      this.readyBytes += e.msg.body.length;
+    }
+    if (this.limits.overflow === 'drop-head') this.dropHeadWhileOver();
+    this.dispatch();
+  }
+
+  purge(): number {
+    let n = 0;
+    for (const l of this.lanes) n += l.clear().length;
+    this.readyBytes = 0;
+    return n;
+  }
+
+  addConsumer(c: Consumer): void {
+    this.consumers.push(c);
+    this.hadConsumer = true;
+    clearTimeout(this.idleTimer);
+    this.dispatch();
+  }
+
+  /** Returns true when an auto-delete queue lost its last consumer and should go. */
+  removeConsumer(c: Consumer): boolean {
+    const i = this.consumers.indexOf(c);
+    if (i < 0) return false;
+    this.consumers.splice(i, 1);
+    if (this.rr > i) this.rr--;
+    if (this.consumers.length === 0) this.touch();
+    else this.dispatch();
+    return this.def.autoDelete && this.hadConsumer && this.consumers.length === 0;
+  }
+
+  private pickConsumer(): Consumer | undefined {
+    const cs = this.consumers;
+    if (cs.length === 0) return undefined;
+    if (this.limits.singleActiveConsumer) {
+      const active = cs[0]!;
+      return active.channel.canDeliver(active) ? active : undefined;
+    }
+    let best: Consumer | undefined;
+    let bestIndex = -1;
+    const n = cs.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.rr + k) % n;
+      const c = cs[i]!;
+      if ((best === undefined || c.priority > best.priority) && c.channel.canDeliver(c)) {
+        best = c;
+        bestIndex = i;
+      }
+    }
+    if (best) this.rr = (bestIndex + 1) % n;
+    return best;
+  }
+
+  /** Hands ready messages to consumers with credit; re-entrant calls are folded into the running loop. */
+  dispatch(now = Date.now()): void {
+    if (this.dispatching || this.deleted) return;
+    this.dispatching = true;
+    try {
+      while (this.consumers.length > 0) {
+        const c = this.pickConsumer();
+        if (!c) break;
+        const e = this.shift(now);
+        if (!e) break;
+        c.channel.deliver(c, e, this);
+      }
+    } finally {
+      this.dispatching = false;
+    }
+    this.scheduleExpiry(now);
+  }
+
+  /** Expires head messages when nobody takes them, so TTL and dead-lettering happen on time. */
+  private scheduleExpiry(now: number): void {
+    let next = Infinity;
+    for (const l of this.lanes) {
+      const h = l.peek();
+      if (h && h.expiresAt < next) next = h.expiresAt;
+    }
+    if (next === Infinity) {
+      if (this.expiryTimer) clearTimeout(this.expiryTimer);
+      this.expiryTimer = undefined;
+      this.expiryAt = Infinity;
+      return;
+    }
+    if (this.expiryTimer && this.expiryAt <= next) return;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryAt = next;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expiryAt = Infinity;
+      this.expireHeads();
+    }, Math.max(0, next - now));
+    this.expiryTimer.unref();
+  }
+
+  expireHeads(now = Date.now()): void {
+    if (this.deleted) return;
+    for (const l of this.lanes) {
+      for (let h = l.peek(); h && h.expiresAt <= now; h = l.peek()) {
+        l.shift();
+        this.readyBytes -= h.msg.body.length;
+        this.hooks.deadLetter(this, h, 'expired');
+      }
+    }
+    this.dispatch(now);
+  }
+
+  /** Marks the queue gone, cancels its consumers and returns how many ready messages it held. */
+  destroy(): number {
+    const n = this.messageCount;
+    this.deleted = true;
+    clearTimeout(this.expiryTimer);
+    clearTimeout(this.idleTimer);
+    this.purge();
+    for (const c of this.consumers.splice(0)) c.channel.consumerCancelled(c);
+    return n;
+  }
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}
