@@ -331,6 +331,8 @@ export class Membership {
     if (group.delayTimer) clearTimeout(group.delayTimer);
     group.delayTimer = setTimeout(() => {
       group.delayTimer = null;
+      // Timers may fire a hair before Date.now() reaches `at`; this one firing is what ends the delay.
+      group.joinNotBefore = 0;
       this.tryCompleteJoin(group);
     }, Math.max(0, at - Date.now()));
     group.delayTimer.unref();
