@@ -147,4 +147,8 @@ export interface LogStoreOptions {
   /** Broker-wide overrides of the topic config defaults (Kafka names). */
   topicDefaults: Record<string, string>;
   logger: Logger;
+  /** How often retention runs (Kafka `log.retention.check.interval.ms`, default 300000). */
+  retentionCheckIntervalMs?: number;
+  /** Bytes of recent appends each partition keeps in memory for tail reads (default 1 MiB; 0 disables). */
+  tailCacheBytes?: number;
 }

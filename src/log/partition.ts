@@ -1,0 +1,697 @@
+/**
+ * One partition: an ordered list of segments, offsets assigned at append time, group-committed writes,
+ * reads by offset and timestamp, retention, and crash recovery on open.
+ */
+import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FsyncPolicy } from '../config.js';
+import type { Logger } from '../logger.js';
+import { ATTR_LOG_APPEND_TIME, F, writeInt64 } from './batch-format.js';
+import type { GroupCommitter } from './group-commit.js';
+import { ProducerState, type ProducerBatch } from './producer-state.js';
+import { writeBatchCrc, decodeRecordBatches } from './record-batch.js';
+import { walkBatches, readFully, readAt } from './scan.js';
+import { Segment } from './segment.js';
+import { Slab } from './slab.js';
+import { TailCache } from './tail-cache.js';
+import type { LogConfig } from './topic-config.js';
+import { LogError, LogErrorCode, type AppendResult, type IsolationLevel, type PartitionLog, type ReadResult } from './types.js';
+import { validateBatches } from './validate.js';
+
+const LOG_START_FILE = 'log-start-offset';
+const SNAPSHOT_FILE = 'producer-state.json';
+const INT32_MAX = 2147483647;
+const SEGMENT_FILE = /^(\d{20})\.log$/;
+/** Extra bytes read past maxBytes so the batch holding the asked offset (after the index hint) fits. */
+const READ_SLACK = 64 * 1024;
+
+export interface PartitionOptions {
+  topic: string;
+  index: number;
+  dir: string;
+  config: LogConfig;
+  fsync: FsyncPolicy;
+  logger: Logger;
+  committer: GroupCommitter;
+  /** Recent appended bytes kept in memory for tail reads (default 1 MiB; 0 disables). */
+  tailCacheBytes?: number;
+  /** Shared allocator for read buffers. */
+  readSlab?: Slab;
+}
+
+interface Waiter {
+  resolve: (r: AppendResult) => void;
+  reject: (e: Error) => void;
+  result: AppendResult;
+}
+
+interface Run {
+  seg: Segment;
+  buf: Buffer;
+  start: number;
+  end: number;
+}
+
+interface SyncItem {
+  waiters: Waiter[];
+  segs: Set<Segment>;
+  end: number;
+}
+
+export interface PartitionStats {
+  /** write(2) calls on `.log` files. */
+  writes: number;
+  /** Group commits (flushes with at least one append). */
+  groups: number;
+  /** fdatasync calls. */
+  syncs: number;
+  /** Reads served from the in-memory tail. */
+  cacheReads: number;
+  /** Reads that went to the files. */
+  fileReads: number;
+}
+
+export class Partition implements PartitionLog {
+  readonly topic: string;
+  readonly index: number;
+  readonly dir: string;
+  private config: LogConfig;
+  private readonly fsync: FsyncPolicy;
+  private readonly logger: Logger;
+  private readonly committer: GroupCommitter;
+  private segments: Segment[] = [];
+  private startOffset = 0;
+  /** Next offset to assign. */
+  private nextOffset = 0;
+  /** End of the acknowledged (written, and synced under `always`) log: what readers may see. */
+  private hw = 0;
+  private producers = new ProducerState();
+  private pending: Run[] = [];
+  private waiters: Waiter[] = [];
+  private syncQueue: SyncItem[] = [];
+  private syncing = false;
+  private listeners = new Set<() => void>();
+  private readonly tail: TailCache;
+  private readonly appendSlab = new Slab(16 * 1024, 1024 * 1024);
+  private readonly readSlab: Slab;
+  private failed: Error | null = null;
+  private closed = false;
+  private readonly counters: PartitionStats = { writes: 0, groups: 0, syncs: 0, cacheReads: 0, fileReads: 0 };
+
+  private constructor(opts: PartitionOptions) {
+    this.topic = opts.topic;
+    this.index = opts.index;
+    this.dir = opts.dir;
+    this.config = opts.config;
+    this.fsync = opts.fsync;
+    this.logger = opts.logger;
+    this.committer = opts.committer;
+    this.tail = new TailCache(opts.tailCacheBytes ?? 1024 * 1024);
+    this.readSlab = opts.readSlab ?? new Slab(1024 * 1024, 4 * 1024 * 1024);
+  }
+
+  /** Opens (creating or recovering) the partition directory. */
+  static open(opts: PartitionOptions): Partition {
+    const p = new Partition(opts);
+    p.load();
+    return p;
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.hw;
+  }
+
+  get highWatermark(): number {
+    return this.hw;
+  }
+
+  get lastStableOffset(): number {
+    const first = this.producers.firstUnstableOffset();
+    return first === null ? this.hw : Math.min(first, this.hw);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  stats(): PartitionStats {
+    return { ...this.counters };
+  }
+
+  setConfig(config: LogConfig): void {
+    this.config = config;
+  }
+
+  sizeBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  // ---- opening and recovery ----
+
+  private load(): void {
+    mkdirSync(this.dir, { recursive: true });
+    const files = readdirSync(this.dir);
+    const bases: number[] = [];
+    for (const f of files) {
+      const m = SEGMENT_FILE.exec(f);
+      if (m) bases.push(Number(m[1]));
+      else if (f.endsWith('.tmp')) unlinkSync(join(this.dir, f));
+    }
+    bases.sort((a, b) => a - b);
+    for (const f of files) {
+      const m = /^(\d{20})\.(index|timeindex)$/.exec(f);
+      if (m && !bases.includes(Number(m[1]))) unlinkSync(join(this.dir, f));
+    }
+    const storedStart = this.readLogStartFile();
+    if (bases.length === 0) {
+      this.segments.push(Segment.create(this.dir, storedStart));
+    } else {
+      for (const b of bases) this.segments.push(Segment.open(this.dir, b));
+      for (let i = 0; i + 1 < this.segments.length; i++) this.segments[i]!.nextOffset = this.segments[i + 1]!.baseOffset;
+      const tail = this.active;
+      const r = tail.recover(this.config.indexIntervalBytes);
+      if (r.truncatedBytes > 0) {
+        this.logger.warn('truncated damaged tail of the log', { dir: this.dir, segment: tail.baseOffset, bytes: r.truncatedBytes, problem: r.problem });
+      }
+    }
+    this.nextOffset = this.hw = this.active.nextOffset;
+    this.startOffset = Math.min(Math.max(storedStart, this.segments[0]!.baseOffset), this.nextOffset);
+    this.loadProducerState();
+  }
+
+  private readLogStartFile(): number {
+    const path = join(this.dir, LOG_START_FILE);
+    if (!existsSync(path)) return 0;
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+  }
+
+  private writeFileAtomic(name: string, text: string): void {
+    const path = join(this.dir, name);
+    const tmp = `${path}.tmp`;
+    writeFileSync(tmp, text);
+    if (this.fsync === 'always') {
+      const fd = openSync(tmp, 'r+');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    renameSync(tmp, path);
+  }
+
+  /** Snapshot if usable, then the batches after it (or the whole tail segment without one). */
+  private loadProducerState(): void {
+    let from = this.active.baseOffset;
+    const path = join(this.dir, SNAPSHOT_FILE);
+    if (existsSync(path)) {
+      const snap = ProducerState.fromSnapshot(readFileSync(path, 'utf8'));
+      if (snap && snap.offset <= this.nextOffset && snap.offset >= this.segments[0]!.baseOffset) {
+        this.producers = snap.state;
+        from = snap.offset;
+      }
+    }
+    if (from >= this.nextOffset) return;
+    for (let i = this.segmentIndexFor(from); i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      walkBatches(seg.handle, seg.positionFor(from), seg.writtenSize, (b) => {
+        if (b.lastOffset < from) return;
+        this.producers.apply(this.producerBatchOf(b.buf, b.at, b.attributes, b.complete, seg, b.position), b.baseOffset, b.lastOffset);
+      });
+    }
+  }
+
+  private producerBatchOf(buf: Buffer, at: number, attributes: number, complete: boolean, seg: Segment, position: number): ProducerBatch {
+    const isControl = (attributes & 0x20) !== 0;
+    let control: 'commit' | 'abort' | null = null;
+    if (isControl) {
+      const whole = complete ? buf.subarray(at, at + buf.readInt32BE(at + F.batchLength) + 12) : readAt(seg.handle, position, buf.readInt32BE(at + F.batchLength) + 12);
+      const rec = decodeRecordBatches(whole)[0]?.records[0];
+      control = rec?.key && rec.key.length >= 4 && rec.key.readInt16BE(2) === 1 ? 'commit' : 'abort';
+    }
+    return {
+      producerId: buf.readInt32BE(at + F.producerId) * 4294967296 + buf.readUInt32BE(at + F.producerId + 4),
+      producerEpoch: buf.readInt16BE(at + F.producerEpoch),
+      baseSequence: buf.readInt32BE(at + F.baseSequence),
+      lastOffsetDelta: buf.readInt32BE(at + F.lastOffsetDelta),
+      transactional: (attributes & 0x10) !== 0,
+      control,
+    };
+  }
+
+  private writeSnapshot(): void {
+    this.writeFileAtomic(SNAPSHOT_FILE, this.producers.toSnapshot(this.nextOffset));
+  }
+
+  // ---- appends ----
+
+  append(batches: Buffer): Promise<AppendResult> {
+    try {
+      return this.appendNow(batches);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private appendNow(buf: Buffer): Promise<AppendResult> {
+    if (this.closed) throw new LogError(LogErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${this.topic}-${this.index} is closed`);
+    if (this.failed) throw new LogError(LogErrorCode.KAFKA_STORAGE_ERROR, `partition ${this.topic}-${this.index} failed: ${this.failed.message}`);
+    const incoming = validateBatches(buf, this.config.maxMessageBytes);
+    const overlay = new Map<number, { epoch: number; lastSeq: number }>();
+    for (const b of incoming) {
+      const dup = this.producers.check(b, overlay);
+      if (dup) {
+        if (incoming.length > 1) throw new LogError(LogErrorCode.DUPLICATE_SEQUENCE_NUMBER, `producer ${b.producerId} resent sequence ${b.baseSequence} inside a multi-batch append`);
+        return this.answerDuplicate(dup.firstOffset, dup.lastOffset);
+      }
+      ProducerState.overlayAfter(b, overlay, overlay.get(b.producerId) ?? this.producers.current(b.producerId));
+    }
+    const now = Date.now();
+    const logAppendTime = this.config.logAppendTime;
+    const firstOffset = this.nextOffset;
+    for (const b of incoming) {
+      this.maybeRoll(b.size, b.lastOffsetDelta, now);
+      const seg = this.active;
+      const dst = this.appendSlab.alloc(b.size);
+      buf.copy(dst, 0, b.at, b.at + b.size);
+      const baseOffset = this.nextOffset;
+      writeInt64(dst, F.baseOffset, baseOffset);
+      dst.writeInt32BE(0, F.partitionLeaderEpoch);
+      let maxTs = b.maxTimestamp;
+      if (logAppendTime) {
+        dst.writeInt16BE(dst.readInt16BE(F.attributes) | ATTR_LOG_APPEND_TIME, F.attributes);
+        writeInt64(dst, F.maxTimestamp, now);
+        writeBatchCrc(dst, 0);
+        maxTs = now;
+      }
+      const lastOffset = baseOffset + b.lastOffsetDelta;
+      const position = seg.size;
+      seg.size += b.size;
+      seg.track(baseOffset, lastOffset, maxTs, position, b.size, this.config.indexIntervalBytes);
+      this.addRun(seg, dst);
+      this.tail.push(baseOffset, lastOffset, dst);
+      this.producers.apply(b, baseOffset, lastOffset);
+      this.nextOffset = lastOffset + 1;
+    }
+    const result: AppendResult = {
+      baseOffset: firstOffset,
+      lastOffset: this.nextOffset - 1,
+      logAppendTime: logAppendTime ? now : -1,
+      logStartOffset: this.startOffset,
+      duplicate: false,
+    };
+    return this.enqueue(result);
+  }
+
+  private enqueue(result: AppendResult): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.waiters.push({ resolve, reject, result });
+      this.committer.schedule(this);
+    });
+  }
+
+  /** A retried batch: acknowledged with the original offsets once those are acknowledged themselves. */
+  private answerDuplicate(firstOffset: number, lastOffset: number): Promise<AppendResult> {
+    const result: AppendResult = { baseOffset: firstOffset, lastOffset, logAppendTime: -1, logStartOffset: this.startOffset, duplicate: true };
+    if (lastOffset < this.hw) return Promise.resolve(result);
+    return this.enqueue(result);
+  }
+
+  private addRun(seg: Segment, slice: Buffer): void {
+    const last = this.pending[this.pending.length - 1];
+    if (last && last.seg === seg && last.buf.buffer === slice.buffer && last.buf.byteOffset + last.end === slice.byteOffset) {
+      last.end += slice.length;
+      return;
+    }
+    // `buf` views the slab from this slice on; runs extend it while slices stay contiguous.
+    const view = Buffer.from(slice.buffer, slice.byteOffset, slice.buffer.byteLength - slice.byteOffset);
+    this.pending.push({ seg, buf: view, start: 0, end: slice.length });
+  }
+
+  private maybeRoll(size: number, lastOffsetDelta: number, now: number): void {
+    const seg = this.active;
+    if (seg.isEmpty) return;
+    if (
+      seg.size + size > this.config.segmentBytes ||
+      now - seg.rollTimestamp >= this.config.segmentMs ||
+      this.nextOffset + lastOffsetDelta - seg.baseOffset > INT32_MAX ||
+      seg.indexEntries >= this.config.maxIndexEntries
+    ) {
+      this.roll();
+    }
+  }
+
+  private roll(): void {
+    const old = this.active;
+    old.finishIndexes();
+    old.nextOffset = this.nextOffset;
+    this.segments.push(Segment.create(this.dir, this.nextOffset));
+    if (this.fsync === 'always') this.syncDir();
+    this.writeSnapshot();
+  }
+
+  private syncDir(): void {
+    const fd = openSync(this.dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Writes the pending group (one write per segment touched), then acknowledges or queues the fsync. */
+  flush(): void {
+    if (this.pending.length === 0 && this.waiters.length === 0) return;
+    const runs = this.pending;
+    const waiters = this.waiters;
+    this.pending = [];
+    this.waiters = [];
+    const end = this.nextOffset;
+    const segs = new Set<Segment>();
+    try {
+      for (const r of runs) {
+        let off = r.start;
+        while (off < r.end) {
+          off += writeSync(r.seg.handle, r.buf, off, r.end - off);
+          this.counters.writes++;
+        }
+        r.seg.writtenSize += r.end - r.start;
+        r.seg.dirty = true;
+        segs.add(r.seg);
+      }
+      for (const s of segs) s.maybeFlushIndexes();
+    } catch (err) {
+      this.fail(err as Error, waiters);
+      return;
+    }
+    if (runs.length > 0) this.counters.groups++;
+    if (this.fsync === 'always') {
+      this.syncQueue.push({ waiters, segs, end });
+      this.startSync();
+    } else {
+      this.acknowledge(end, waiters);
+    }
+  }
+
+  private startSync(): void {
+    if (this.syncing || this.syncQueue.length === 0) return;
+    const items = this.syncQueue;
+    this.syncQueue = [];
+    this.syncing = true;
+    const segs = new Set<Segment>();
+    for (const it of items) for (const s of it.segs) segs.add(s);
+    this.counters.syncs += segs.size;
+    Promise.all([...segs].map((s) => s.sync())).then(
+      () => {
+        this.syncing = false;
+        for (const it of items) this.acknowledge(it.end, it.waiters);
+        this.startSync();
+      },
+      (err: Error) => {
+        this.syncing = false;
+        this.fail(err, items.flatMap((it) => it.waiters));
+      },
+    );
+  }
+
+  private acknowledge(end: number, waiters: Waiter[]): void {
+    if (end > this.hw) this.hw = end;
+    for (const w of waiters) {
+      w.result.logStartOffset = this.startOffset;
+      w.resolve(w.result);
+    }
+    if (this.listeners.size > 0) {
+      const ls = [...this.listeners];
+      this.listeners.clear();
+      for (const l of ls) l();
+    }
+  }
+
+  /** A write or sync failed: offsets were promised that may not be on disk; refuse further appends. */
+  private fail(err: Error, waiters: Waiter[]): void {
+    this.failed = err;
+    this.logger.error('log write failed; partition refuses further appends', { dir: this.dir, err });
+    const e = new LogError(LogErrorCode.KAFKA_STORAGE_ERROR, `write to ${this.dir} failed: ${err.message}`);
+    for (const w of [...waiters, ...this.waiters]) w.reject(e);
+    this.waiters = [];
+    this.pending = [];
+  }
+
+  onAppend(cb: () => void): () => void {
+    const wrapped = (): void => cb();
+    this.listeners.add(wrapped);
+    return () => {
+      this.listeners.delete(wrapped);
+    };
+  }
+
+  // ---- reads ----
+
+  /** Index of the segment that holds `offset` (the last one whose base is <= offset). */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let ans = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        ans = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  read(offset: number, maxBytes: number, isolation: IsolationLevel = 'read_uncommitted'): ReadResult {
+    if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > this.hw) {
+      throw new LogError(LogErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside [${this.startOffset}, ${this.hw}] of ${this.topic}-${this.index}`);
+    }
+    const lso = this.lastStableOffset;
+    const limit = isolation === 'read_committed' ? lso : this.hw;
+    const result: ReadResult = {
+      chunks: [],
+      bytes: 0,
+      highWatermark: this.hw,
+      lastStableOffset: lso,
+      logStartOffset: this.startOffset,
+      abortedTransactions: [],
+    };
+    if (offset >= limit) return result;
+    let got = this.tail.read(offset, limit, maxBytes);
+    if (got) this.counters.cacheReads++;
+    else {
+      got = this.readFiles(offset, limit, maxBytes);
+      this.counters.fileReads++;
+    }
+    result.chunks = got.chunks;
+    result.bytes = got.bytes;
+    if (isolation === 'read_committed' && got.bytes > 0) result.abortedTransactions = this.producers.abortedIn(offset, got.nextOffset);
+    return result;
+  }
+
+  private readFiles(offset: number, limit: number, maxBytes: number): { chunks: Buffer[]; bytes: number; nextOffset: number } {
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const got = this.readSegment(this.segments[i]!, offset, limit, maxBytes);
+      if (got) return { chunks: [got.buf], bytes: got.buf.length, nextOffset: got.nextOffset };
+    }
+    return { chunks: [], bytes: 0, nextOffset: offset };
+  }
+
+  /** One positional read from the index hint; whole batches from the one holding `offset`. */
+  private readSegment(seg: Segment, offset: number, limit: number, maxBytes: number): { buf: Buffer; nextOffset: number } | null {
+    let pos = seg.positionFor(offset);
+    const end = seg.writtenSize;
+    while (pos < end) {
+      const want = Math.min(end - pos, Math.max(maxBytes, 1) + READ_SLACK);
+      const buf = this.readSlab.alloc(want);
+      const n = readFully(seg.handle, buf, want, pos);
+      let p = 0;
+      let start = -1;
+      let nextOffset = offset;
+      while (p + 61 <= n) {
+        const size = buf.readInt32BE(p + F.batchLength) + 12;
+        const base = buf.readInt32BE(p) * 4294967296 + buf.readUInt32BE(p + 4);
+        const last = base + buf.readInt32BE(p + F.lastOffsetDelta);
+        if (base >= limit) break;
+        if (start < 0) {
+          if (last < offset) {
+            p += size;
+            continue;
+          }
+          if (p + size > n) {
+            // The first batch alone is larger than what was read: read exactly it.
+            this.readSlab.shrinkLast(buf, 0);
+            const whole = this.readSlab.alloc(size);
+            readFully(seg.handle, whole, size, pos + p);
+            return { buf: whole, nextOffset: last + 1 };
+          }
+          start = p;
+        } else if (p + size - start > maxBytes || p + size > n) break;
+        p += size;
+        nextOffset = last + 1;
+      }
+      if (start >= 0) {
+        this.readSlab.shrinkLast(buf, p);
+        return { buf: buf.subarray(start, p), nextOffset };
+      }
+      this.readSlab.shrinkLast(buf, 0);
+      if (p === 0 || (n < want && p + 61 > n)) return null;
+      // Every batch read lies before `offset` (a sparse or missing index): continue after them.
+      pos += p;
+      if (p + 61 > n && pos >= end) return null;
+    }
+    return null;
+  }
+
+  offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null {
+    for (let i = this.segmentIndexFor(this.startOffset); i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      if (seg.maxTimestamp < ts) continue;
+      const startRel = seg.timeIndex.lookup(ts);
+      const from = Math.max(seg.baseOffset + startRel, this.startOffset);
+      let found: { offset: number; timestamp: number } | null = null;
+      walkBatches(seg.handle, seg.positionFor(from), seg.writtenSize, (b) => {
+        if (b.baseOffset >= this.hw) return false;
+        if (b.lastOffset < this.startOffset || b.maxTimestamp < ts) return;
+        const whole = b.complete ? b.buf.subarray(b.at, b.at + b.size) : readAt(seg.handle, b.position, b.size);
+        if ((b.attributes & ATTR_LOG_APPEND_TIME) !== 0) {
+          found = { offset: Math.max(b.baseOffset, this.startOffset), timestamp: b.maxTimestamp };
+          return false;
+        }
+        for (const r of decodeRecordBatches(whole)[0]?.records ?? []) {
+          if (r.offset >= this.startOffset && r.timestamp >= ts) {
+            found = { offset: r.offset, timestamp: r.timestamp };
+            return false;
+          }
+        }
+      });
+      if (found) return found;
+    }
+    return null;
+  }
+
+  // ---- deletion and retention ----
+
+  deleteRecordsBefore(offset: number): number {
+    const target = offset === -1 ? this.hw : offset;
+    if (!Number.isSafeInteger(target) || target < 0 || target > this.hw) {
+      throw new LogError(LogErrorCode.OFFSET_OUT_OF_RANGE, `cannot delete records before ${offset}: high watermark is ${this.hw}`);
+    }
+    if (target <= this.startOffset) return this.startOffset;
+    this.startOffset = target;
+    this.writeFileAtomic(LOG_START_FILE, String(target));
+    // Everything acknowledged is below the new start: start a fresh segment so the old one can go too.
+    if (target === this.nextOffset && !this.active.isEmpty && this.pending.length === 0 && !this.syncing) this.roll();
+    this.deleteSegmentsBelowStart();
+    this.producers.prune(this.startOffset);
+    return this.startOffset;
+  }
+
+  private deleteSegmentsBelowStart(): void {
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= this.startOffset && this.canDelete(this.segments[0]!)) {
+      this.deleteOldest('log start offset');
+    }
+  }
+
+  private canDelete(seg: Segment): boolean {
+    return seg !== this.active && !this.pending.some((r) => r.seg === seg);
+  }
+
+  private deleteOldest(reason: string): void {
+    const seg = this.segments.shift()!;
+    seg.delete();
+    this.logger.debug('deleted segment', { dir: this.dir, base: seg.baseOffset, reason });
+  }
+
+  /**
+   * Applies retention: deletes whole non-active segments past `retention.ms` (by their largest timestamp)
+   * or beyond `retention.bytes`, and those below the log start offset. Returns how many were deleted.
+   */
+  enforceRetention(now = Date.now()): number {
+    const before = this.segments.length;
+    this.deleteSegmentsBelowStart();
+    if (this.config.deleteRetention) {
+      const { retentionMs, retentionBytes } = this.config;
+      if (retentionMs >= 0) {
+        while (this.segments.length > 1 && this.canDelete(this.segments[0]!)) {
+          const seg = this.segments[0]!;
+          const ts = seg.maxTimestamp >= 0 ? seg.maxTimestamp : seg.rollTimestamp;
+          if (now - ts <= retentionMs) break;
+          this.deleteOldest('retention.ms');
+        }
+      }
+      if (retentionBytes >= 0) {
+        let excess = this.sizeBytes() - retentionBytes;
+        while (this.segments.length > 1 && this.canDelete(this.segments[0]!) && excess - this.segments[0]!.size >= 0) {
+          excess -= this.segments[0]!.size;
+          this.deleteOldest('retention.bytes');
+        }
+      }
+    }
+    const deleted = before - this.segments.length;
+    if (deleted > 0 && this.segments[0]!.baseOffset > this.startOffset) {
+      this.startOffset = this.segments[0]!.baseOffset;
+      this.writeFileAtomic(LOG_START_FILE, String(this.startOffset));
+      this.producers.prune(this.startOffset);
+    }
+    return deleted;
+  }
+
+  // ---- syncing and closing ----
+
+  /** fdatasync of segments written since their last sync (the `interval` policy's timer). */
+  syncDirty(): Promise<void> {
+    return Promise.all(this.segments.filter((s) => s.dirty).map((s) => s.sync())).then(() => undefined);
+  }
+
+  private async drain(): Promise<void> {
+    this.flush();
+    while (this.syncing || this.syncQueue.length > 0) {
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  /** Flushes, fsyncs and closes every file; later appends are refused. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.drain();
+    this.closed = true;
+    try {
+      await Promise.all(this.segments.filter((s) => s.dirty || s === this.active).map((s) => s.sync()));
+    } catch (err) {
+      this.logger.warn('fsync at close failed', { dir: this.dir, err });
+    }
+    this.active.finishIndexes();
+    this.writeSnapshot();
+    for (const s of this.segments) s.close();
+    this.tail.clear();
+  }
+
+  /** Closes and removes the partition's directory contents (topic deletion). */
+  async destroy(): Promise<void> {
+    await this.drain();
+    this.closed = true;
+    for (const s of this.segments) s.close();
+    this.segments = [];
+    this.tail.clear();
+    const reject = new LogError(LogErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${this.topic}-${this.index} was deleted`);
+    for (const w of this.waiters) w.reject(reject);
+    this.waiters = [];
+  }
+}
