@@ -52,6 +52,8 @@ export class BackgroundTask implements ScheduledTask {
   private executing = 0;
   private last: LastRun | null = null;
   private starting: Promise<void> | undefined;
+  /** Set by stop()/destroy(): later reports from the child no longer change the status. */
+  private halted = false;
   private readonly executions = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   constructor(expression: string, private readonly taskPath: string, private readonly options: TaskOptions = {}) {
@@ -65,6 +67,7 @@ export class BackgroundTask implements ScheduledTask {
 
   start(): Promise<void> {
     if (this.status === 'destroyed' || this.child) return this.starting ?? Promise.resolve();
+    this.halted = false;
     this.starting = this.spawn().finally(() => {
       this.starting = undefined;
     });
@@ -142,7 +145,7 @@ export class BackgroundTask implements ScheduledTask {
   }
 
   private onEvent(event: TaskEvent, wire: WireContext, status: TaskStatus): void {
-    if (this.status !== 'destroyed' && this.status !== 'stopped') this.status = status;
+    if (!this.halted) this.status = status;
     const ctx = this.context(wire);
     const ex = ctx.execution;
     if (event === 'execution:started') {
@@ -203,6 +206,7 @@ export class BackgroundTask implements ScheduledTask {
   async stop(): Promise<void> {
     if (this.status === 'destroyed' || !this.child) return;
     this.send({ type: 'stop' });
+    this.halted = true;
     this.status = 'stopped';
     this.events.emit('task:stopped', this.context({ date: Date.now() }));
     await this.settleAndKill();
