@@ -11,8 +11,11 @@ export type ResponseFrame = Buffer[] | null;
  * malformed frame is refused before the next one is looked at; throwing closes the connection.
  */
 export interface FrameProcessor {
-  process(frame: Buffer, conn: ConnectionInfo): ResponseFrame | Promise<ResponseFrame>;
+  process(frame: Buffer): ResponseFrame | Promise<ResponseFrame>;
 }
+
+/** Makes the request pipeline of one new connection. */
+export type ProcessorFactory = (conn: ConnectionInfo) => FrameProcessor;
 
 /** A request that cannot be answered: the connection is closed, as Kafka brokers do. */
 export class ProtocolError extends Error {
@@ -42,6 +45,7 @@ interface Slot {
 export class KafkaConnection {
   readonly info: ConnectionInfo;
   private readonly reader: FrameReader;
+  private readonly processor: FrameProcessor;
   private slots: Slot[] = [];
   private slotHead = 0;
   private paused = false;
@@ -50,7 +54,7 @@ export class KafkaConnection {
   constructor(
     private readonly socket: net.Socket,
     id: number,
-    private readonly processor: FrameProcessor,
+    createProcessor: ProcessorFactory,
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
   ) {
@@ -62,6 +66,7 @@ export class KafkaConnection {
       localPort: socket.localPort ?? 0,
     };
     this.reader = new FrameReader(limits.maxFrameBytes);
+    this.processor = createProcessor(this.info);
     socket.on('data', (chunk: Buffer) => {
       this.reader.push(chunk);
       this.pump();
@@ -120,7 +125,7 @@ export class KafkaConnection {
   private handleFrame(frame: Buffer): void {
     let result: ResponseFrame | Promise<ResponseFrame>;
     try {
-      result = this.processor.process(frame, this.info);
+      result = this.processor.process(frame);
     } catch (err) {
       return this.fail(err instanceof ProtocolError ? err.message : 'request failed', err instanceof ProtocolError ? undefined : err);
     }

@@ -1,0 +1,80 @@
+import { ProtocolError, type FrameProcessor, type ResponseFrame } from './connection.js';
+import type { ConnectionInfo, KafkaApiHandler, RequestContext } from './handler.js';
+import { API_VERSIONS_KEY, unsupportedApiVersionsBody, type ApiRange } from './api-versions.js';
+import { API_NAMES, decodeRequest, decodeRequestHeader, encodeResponse, encodeResponseHeader } from './generated/index.js';
+import { Reader, Writer } from './wire.js';
+
+/** apiKey, apiVersion and correlationId: the part of every request header whose layout never changes. */
+const FIXED_HEADER_BYTES = 8;
+
+export interface HandlerTable {
+  get(apiKey: number): KafkaApiHandler | undefined;
+  /** Every served API's [min, max], sorted by key, as ApiVersions advertises them. */
+  ranges(): readonly ApiRange[];
+}
+
+export function createHandlerTable(handlers: readonly KafkaApiHandler[]): HandlerTable {
+  const byKey = new Map<number, KafkaApiHandler>();
+  for (const h of handlers) {
+    if (byKey.has(h.apiKey)) throw new Error(`two handlers for Kafka API key ${h.apiKey}`);
+    byKey.set(h.apiKey, h);
+  }
+  const ranges: readonly ApiRange[] = [...byKey.values()]
+    .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+    .sort((a, b) => a.apiKey - b.apiKey);
+  return { get: (k) => byKey.get(k), ranges: () => ranges };
+}
+
+function apiName(apiKey: number): string {
+  return API_NAMES[apiKey] ?? `API ${apiKey}`;
+}
+
+/**
+ * The request pipeline of one connection: decode the header and body, call the handler, encode the
+ * answer. Everything up to the handler call is synchronous, so a frame that cannot be served closes
+ * the connection before any later frame runs. One Writer per connection: its slab is reused across
+ * responses and the chunks it hands out stay valid while the socket holds them.
+ */
+export function createDispatcher(table: HandlerTable, conn: ConnectionInfo): FrameProcessor {
+  const writer = new Writer();
+  const encode = (apiKey: number, apiVersion: number, correlationId: number, body: unknown): Buffer[] => {
+    try {
+      encodeResponseHeader(writer, apiKey, apiVersion, correlationId);
+      encodeResponse(apiKey, apiVersion, writer, body);
+    } catch (err) {
+      // Drop the partial frame so the next response starts clean.
+      writer.finishFrame();
+      throw err;
+    }
+    return writer.finishFrame();
+  };
+
+  return {
+    process(frame: Buffer): ResponseFrame | Promise<ResponseFrame> {
+      if (frame.length < FIXED_HEADER_BYTES) throw new ProtocolError(`request of ${frame.length} bytes is shorter than a request header`);
+      const apiKey = frame.readInt16BE(0);
+      const apiVersion = frame.readInt16BE(2);
+      const correlationId = frame.readInt32BE(4);
+      const handler = table.get(apiKey);
+      if (!handler) throw new ProtocolError(`unknown API key ${apiKey}`);
+      if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+        // How a client newer than us learns our ranges: error 35 in the v0 layout, which it can always read.
+        if (apiKey === API_VERSIONS_KEY) return encode(apiKey, 0, correlationId, unsupportedApiVersionsBody(table.ranges()));
+        throw new ProtocolError(`${apiName(apiKey)} v${apiVersion} is not supported (${handler.minVersion}-${handler.maxVersion})`);
+      }
+      let clientId: string | null;
+      let body: unknown;
+      try {
+        const r = new Reader(frame);
+        clientId = decodeRequestHeader(r).clientId;
+        body = decodeRequest(apiKey, apiVersion, r);
+      } catch (err) {
+        throw new ProtocolError(`malformed ${apiName(apiKey)} v${apiVersion} request: ${(err as Error).message}`);
+      }
+      const rc: RequestContext = { apiKey, apiVersion, correlationId, clientId, conn };
+      const answer = (res: unknown): ResponseFrame => (res === null ? null : encode(apiKey, apiVersion, correlationId, res));
+      const res = handler.handle(body, rc);
+      return res instanceof Promise ? res.then(answer) : answer(res);
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import type { BrokerContext, Door } from '../../context.js';
+import { createAdminHandlers } from './admin/index.js';
+import { createApiVersionsHandler } from './api-versions.js';
+import type { ConnectionLimits } from './connection.js';
+import { createDispatcher, createHandlerTable, type HandlerTable } from './dispatch.js';
+import { createGroupCoordinator, type GroupCoordinator } from './groups/index.js';
+import type { KafkaApiHandler } from './handler.js';
+import { createFetchHandler } from './handlers/fetch.js';
+import { createListOffsetsHandler } from './handlers/list-offsets.js';
+import { createMetadataHandler } from './handlers/metadata.js';
+import { createProduceHandler } from './handlers/produce.js';
+import { startKafkaServer } from './server.js';
+
+export interface KafkaDoor extends Door {
+  /** The group coordinator, for the dashboard's views of groups and committed offsets. */
+  groups: GroupCoordinator;
+}
+
+/**
+ * Per-connection back-pressure: more than this many unanswered requests, or this many response bytes
+ * not yet taken by the kernel, and the connection stops being read until it catches up.
+ */
+const MAX_IN_FLIGHT = 64;
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+
+function handlerTable(ctx: BrokerContext, groups: GroupCoordinator): HandlerTable {
+  const handlers: KafkaApiHandler[] = [
+    createProduceHandler(ctx),
+    createFetchHandler(ctx),
+    createListOffsetsHandler(ctx),
+    createMetadataHandler(ctx),
+    ...groups.handlers,
+    ...createAdminHandlers(ctx),
+  ];
+  // ApiVersions reads the finished table, itself included.
+  let table: HandlerTable | undefined;
+  handlers.push(createApiVersionsHandler(() => table!.ranges(), ctx.logger));
+  table = createHandlerTable(handlers);
+  return table;
+}
+
+/** The Kafka door: every API handler behind one pipelined TCP server on `host:kafkaPort`. */
+export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
+  const groups = createGroupCoordinator(ctx);
+  const table = handlerTable(ctx, groups);
+  const limits: ConnectionLimits = {
+    maxFrameBytes: ctx.options.kafka.maxFrameBytes,
+    maxInFlight: MAX_IN_FLIGHT,
+    maxQueuedBytes: MAX_QUEUED_BYTES,
+  };
+  let server;
+  try {
+    server = await startKafkaServer({
+      host: ctx.options.host,
+      port: ctx.options.kafkaPort,
+      createProcessor: (conn) => createDispatcher(table, conn),
+      limits,
+      logger: ctx.logger,
+    });
+  } catch (err) {
+    await groups.close();
+    throw err;
+  }
+  const listening = server;
+  return {
+    port: listening.port,
+    groups,
+    connectionCount: () => listening.connectionCount(),
+    close: async () => {
+      await listening.close();
+      await groups.close();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import type net from 'node:net';
+import type { Logger } from '../../logger.js';
+import { listenTcp } from '../../net/listen.js';
+import { KafkaConnection, type ConnectionLimits, type ProcessorFactory } from './connection.js';
+
+export interface KafkaServerOptions {
+  host: string;
+  port: number;
+  createProcessor: ProcessorFactory;
+  limits: ConnectionLimits;
+  logger: Logger;
+}
+
+export interface KafkaServer {
+  port: number;
+  host: string;
+  connectionCount(): number;
+  /** Stops accepting and closes every open connection. */
+  close(): Promise<void>;
+}
+
+/** Accepts Kafka client connections and hands each socket to a KafkaConnection. */
+export async function startKafkaServer(opts: KafkaServerOptions): Promise<KafkaServer> {
+  const connections = new Set<KafkaConnection>();
+  let nextId = 1;
+  let closing = false;
+  const onSocket = (socket: net.Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const conn = new KafkaConnection(socket, nextId++, opts.createProcessor, opts.limits, opts.logger);
+    connections.add(conn);
+    opts.logger.debug('connection opened', { conn: conn.info.id, remote: `${conn.info.remoteAddress}:${conn.info.remotePort}` });
+    socket.once('close', () => {
+      connections.delete(conn);
+      opts.logger.debug('connection closed', { conn: conn.info.id });
+    });
+  };
+  const listener = await listenTcp(opts.host, opts.port, onSocket);
+  opts.logger.info(`listening on ${listener.host}:${listener.port}`);
+  return {
+    port: listener.port,
+    host: listener.host,
+    connectionCount: () => connections.size,
+    close: async () => {
+      closing = true;
+      // net.Server.close() only calls back once every connection is gone, so destroy them first.
+      const stopped = listener.close();
+      for (const c of connections) c.destroy();
+      await stopped;
+    },
+  };
+}
