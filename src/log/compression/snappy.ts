@@ -1,5 +1,8 @@
-import { compressSync, uncompressSync } from '@napi-rs/snappy';
+import snappyNative from '@napi-rs/snappy';
 import type { Codec } from './codec.js';
+
+// Default import: Node's CommonJS export detection misses some of this package's named exports.
+const { compressSync, uncompressSync } = snappyNative;
 
 /**
  * Java clients (snappy-java) write and expect xerial framing: an 8-byte magic, version and minimum
