@@ -1,0 +1,87 @@
+import type { BrokerContext } from '../../../context.js';
+import { LogError, LogErrorCode, type AppendResult } from '../../../log/types.js';
+import type { KafkaApiHandler } from '../handler.js';
+import type { ProduceRequest, ProduceResponseInput, ProduceResponseTopicProduceResponseInput } from '../generated/index.js';
+import { resolveTopic } from './metadata.js';
+
+const UNKNOWN_SERVER_ERROR = -1;
+/** Produce v0–2 carry message format v0/v1, which this broker does not store (Kafka 4 rejects them too). */
+const FIRST_SERVED_VERSION = 3;
+
+/** One partition's answer, filled in when its append settles. */
+interface PartitionSlot {
+  index: number;
+  errorCode: number;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+}
+
+/**
+ * Produce 0–7. Versions 0–2 are advertised only because librdkafka enables compression when the range
+ * reaches v0; they are answered with UNSUPPORTED_VERSION per partition. Every partition of a request is
+ * handed to the log in the same event-loop turn, so the log commits them with one write (and one fsync).
+ * Record bytes go to the log as they arrived; the log validates and stores them verbatim.
+ */
+export function createProduceHandler(ctx: BrokerContext): KafkaApiHandler<ProduceRequest, ProduceResponseInput> {
+  const codeOf = (err: unknown, topic: string, index: number): number => {
+    if (err instanceof LogError) return err.code;
+    ctx.logger.error('append failed', { topic, partition: index, err });
+    return UNKNOWN_SERVER_ERROR;
+  };
+
+  return {
+    apiKey: 0,
+    minVersion: 0,
+    maxVersion: 7,
+    handle(req, rc) {
+      const acks = req.acks;
+      let requestError = 0;
+      if (rc.apiVersion < FIRST_SERVED_VERSION) requestError = LogErrorCode.UNSUPPORTED_VERSION;
+      else if (acks !== 0 && acks !== 1 && acks !== -1) requestError = LogErrorCode.INVALID_REQUIRED_ACKS;
+
+      const responses: ProduceResponseTopicProduceResponseInput[] = [];
+      let pending: Promise<void>[] | null = null;
+      for (const topic of req.topicData) {
+        const slots: PartitionSlot[] = [];
+        responses.push({ name: topic.name, partitionResponses: slots });
+        let topicError = requestError;
+        if (topicError === 0) {
+          const t = resolveTopic(ctx, topic.name, true);
+          if (typeof t === 'number') topicError = t;
+        }
+        for (const pd of topic.partitionData) {
+          const slot: PartitionSlot = { index: pd.index, errorCode: topicError, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+          slots.push(slot);
+          if (topicError !== 0) continue;
+          const partition = ctx.log.partition(topic.name, pd.index);
+          if (!partition) {
+            slot.errorCode = LogErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+          }
+          if (pd.records === null || pd.records.length === 0) {
+            slot.errorCode = LogErrorCode.CORRUPT_MESSAGE;
+            continue;
+          }
+          const appended = partition.append(pd.records).then(
+            (res: AppendResult) => {
+              slot.baseOffset = res.baseOffset;
+              slot.logAppendTimeMs = res.logAppendTime;
+              slot.logStartOffset = res.logStartOffset;
+            },
+            (err: unknown) => {
+              slot.errorCode = codeOf(err, topic.name, pd.index);
+            },
+          );
+          (pending ??= []).push(appended);
+        }
+      }
+
+      const response: ProduceResponseInput = { responses, throttleTimeMs: 0 };
+      // acks=0: the client expects no answer at all; the appends still run (and log their own failures)
+      if (acks === 0) return null;
+      if (pending === null) return response;
+      return Promise.all(pending).then(() => response);
+    },
+  };
+}
