@@ -87,3 +87,21 @@ export async function eventually<T>(fn: () => T | Promise<T>, ms = 3000): Promis
     await sleep(10);
   }
 }
+
+interface ChannelFactory<C> {
+  createChannel(): Promise<C>;
+  createConfirmChannel(): Promise<C & { waitForConfirms(): Promise<void> }>;
+}
+
+/** amqplib raises channel errors as 'error' events as well as rejections; tests assert the rejection. */
+export async function channel<C extends { on(event: 'error', fn: (e: Error) => void): unknown }>(conn: ChannelFactory<C>): Promise<C> {
+  const ch = await conn.createChannel();
+  ch.on('error', () => undefined);
+  return ch;
+}
+
+export async function confirmChannel<C extends { on(event: 'error', fn: (e: Error) => void): unknown }>(conn: ChannelFactory<C>) {
+  const ch = await conn.createConfirmChannel();
+  ch.on('error', () => undefined);
+  return ch;
+}
