@@ -102,3 +102,75 @@ export class RawKafkaClient {
     this.socket.destroy();
   }
 }
+
+export interface ParsedApiVersions {
+  correlationId: number;
+  errorCode: number;
+  ranges: Map<number, [number, number]>;
+  throttleTimeMs?: number;
+  /** Bytes left after the fields of the version parsed; 0 for a well-formed answer. */
+  trailing: number;
+}
+
+function readUvarint(buf: Buffer, at: number): [number, number] {
+  let v = 0;
+  let shift = 0;
+  for (;;) {
+    const b = buf[at++]!;
+    v |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) return [v >>> 0, at];
+    shift += 7;
+  }
+}
+
+/** Parses an ApiVersions response by hand, in the layout of `version` (response header v0 always). */
+export function parseApiVersionsResponse(frame: Buffer, version: number): ParsedApiVersions {
+  let at = 0;
+  const correlationId = frame.readInt32BE(at);
+  at += 4;
+  const errorCode = frame.readInt16BE(at);
+  at += 2;
+  let n: number;
+  if (version >= 3) {
+    const [len, next] = readUvarint(frame, at);
+    n = len - 1;
+    at = next;
+  } else {
+    n = frame.readInt32BE(at);
+    at += 4;
+  }
+  const ranges = new Map<number, [number, number]>();
+  for (let i = 0; i < n; i++) {
+    ranges.set(frame.readInt16BE(at), [frame.readInt16BE(at + 2), frame.readInt16BE(at + 4)]);
+    at += 6;
+    if (version >= 3) {
+      const [tags, next] = readUvarint(frame, at);
+      if (tags !== 0) throw new Error('unexpected tagged fields in an ApiVersions entry');
+      at = next;
+    }
+  }
+  let throttleTimeMs: number | undefined;
+  if (version >= 1) {
+    throttleTimeMs = frame.readInt32BE(at);
+    at += 4;
+  }
+  if (version >= 3) {
+    const [tags, next] = readUvarint(frame, at);
+    at = next;
+    for (let t = 0; t < tags; t++) {
+      const [, afterTag] = readUvarint(frame, at);
+      const [size, afterSize] = readUvarint(frame, afterTag);
+      at = afterSize + size;
+    }
+  }
+  return { correlationId, errorCode, ranges, throttleTimeMs, trailing: frame.length - at };
+}
+
+/** ApiVersions v3 body: compact strings for ClientSoftwareName/Version, then an empty tag section. */
+export function apiVersionsV3Body(name: string, version: string): Buffer {
+  const compact = (s: string) => {
+    const b = Buffer.from(s, 'utf8');
+    return Buffer.concat([Buffer.from([b.length + 1]), b]);
+  };
+  return Buffer.concat([compact(name), compact(version), Buffer.from([0])]);
+}

@@ -6,6 +6,7 @@ import { createDispatcher, createHandlerTable, type HandlerTable } from './dispa
 import { createGroupCoordinator, type GroupCoordinator } from './groups/index.js';
 import type { KafkaApiHandler } from './handler.js';
 import { createFetchHandler } from './handlers/fetch.js';
+import { createInitProducerIdHandler } from './handlers/init-producer-id.js';
 import { createListOffsetsHandler } from './handlers/list-offsets.js';
 import { createMetadataHandler } from './handlers/metadata.js';
 import { createProduceHandler } from './handlers/produce.js';
@@ -29,6 +30,7 @@ function handlerTable(ctx: BrokerContext, groups: GroupCoordinator): HandlerTabl
     createFetchHandler(ctx),
     createListOffsetsHandler(ctx),
     createMetadataHandler(ctx),
+    createInitProducerIdHandler(ctx),
     ...groups.handlers,
     ...createAdminHandlers(ctx),
   ];

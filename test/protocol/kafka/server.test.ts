@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../../../src/logger.js';
+import { createApiVersionsHandler } from '../../../src/protocol/kafka/api-versions.js';
+import type { ConnectionLimits } from '../../../src/protocol/kafka/connection.js';
+import { createDispatcher, createHandlerTable } from '../../../src/protocol/kafka/dispatch.js';
 import { FrameReader, FrameSizeError } from '../../../src/protocol/kafka/frame-reader.js';
+import type { KafkaApiHandler } from '../../../src/protocol/kafka/handler.js';
+import { startKafkaServer } from '../../../src/protocol/kafka/server.js';
+import { startKafkaBroker, type TestKafkaBroker } from '../../helpers/kafka-broker.js';
+import { decodedResponse, encodedRequest } from '../../helpers/kafka-codec-client.js';
+import { RawKafkaClient, apiVersionsV3Body, parseApiVersionsResponse, requestFrame } from '../../helpers/kafka-raw.js';
 
 function frame(body: Buffer): Buffer {
   const size = Buffer.alloc(4);
@@ -60,5 +69,241 @@ describe('FrameReader', () => {
     const neg = new FrameReader(1024);
     neg.push(Buffer.from([0xff, 0xff, 0xff, 0xf0]));
     expect(() => neg.next()).toThrow(/negative/);
+  });
+});
+
+describe('Kafka server', () => {
+  let broker: TestKafkaBroker;
+  beforeAll(async () => {
+    broker = await startKafkaBroker();
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('answers ApiVersions v0 with ranges stock clients accept (CLIENT-MATRIX §2-3)', async () => {
+    const c = await RawKafkaClient.connect(broker.port);
+    await c.write(requestFrame(18, 0, 42));
+    const frame = await c.nextFrame();
+    const res = parseApiVersionsResponse(frame, 0);
+    expect(res).toMatchObject({ correlationId: 42, errorCode: 0, trailing: 0 });
+    expect(frame.length).toBe(4 + 2 + 4 + 6 * res.ranges.size);
+    const r = res.ranges;
+    // This door's own APIs, exactly.
+    expect(r.get(18)).toEqual([0, 3]);
+    expect(r.get(19)).toEqual([2, 4]);
+    expect(r.get(20)).toEqual([1, 3]);
+    expect(r.get(21)).toEqual([0, 1]);
+    expect(r.get(32)).toEqual([1, 2]);
+    expect(r.get(33)).toEqual([0, 1]);
+    expect(r.get(37)).toEqual([0, 1]);
+    const overlaps = (key: number, v: number) => {
+      const range = r.get(key);
+      return range !== undefined && range[0] <= v && v <= range[1];
+    };
+    // librdkafka's feature map: compression needs Produce v0, MSGVER2 Produce 3 + Fetch 4, zstd Produce 7 + Fetch 10.
+    expect([0, 3, 7].every((v) => overlaps(0, v))).toBe(true);
+    expect([4, 10, 11].every((v) => overlaps(1, v))).toBe(true);
+    // librdkafka's balanced consumer: the group APIs must reach down to v0 (OffsetCommit <=2, OffsetFetch <=1).
+    for (const key of [10, 11, 12, 13, 14]) expect(overlaps(key, 0)).toBe(true);
+    expect(overlaps(8, 2)).toBe(true);
+    expect(overlaps(9, 1)).toBe(true);
+    // kafka-python probes Metadata v0 and infers the broker version from Fetch's max.
+    expect(overlaps(3, 0)).toBe(true);
+    expect(r.get(1)![1]).toBeGreaterThanOrEqual(10);
+    // kafkajs' idempotent producer.
+    expect(overlaps(22, 1)).toBe(true);
+    // Sorted by key, as Kafka lists them.
+    const keys = [...r.keys()];
+    expect(keys).toEqual([...keys].sort((a, b) => a - b));
+    c.close();
+  });
+
+  it('answers ApiVersions v1 and v2 with the throttle time', async () => {
+    const c = await RawKafkaClient.connect(broker.port);
+    await c.write(Buffer.concat([requestFrame(18, 1, 1), requestFrame(18, 2, 2)]));
+    const v1 = parseApiVersionsResponse(await c.nextFrame(), 1);
+    const v2 = parseApiVersionsResponse(await c.nextFrame(), 2);
+    expect(v1).toMatchObject({ correlationId: 1, errorCode: 0, throttleTimeMs: 0, trailing: 0 });
+    expect(v2).toMatchObject({ correlationId: 2, errorCode: 0, throttleTimeMs: 0, trailing: 0 });
+    expect(v2.ranges.get(18)).toEqual([0, 3]);
+    c.close();
+  });
+
+  it('answers ApiVersions v3 as librdkafka sends it (header v2, client software, response header v0)', async () => {
+    const c = await RawKafkaClient.connect(broker.port);
+    await c.write(requestFrame(18, 3, 7, apiVersionsV3Body('librdkafka', '2.0.2'), { headerVersion: 2, clientId: 'rdkafka' }));
+    const res = parseApiVersionsResponse(await c.nextFrame(), 3);
+    expect(res).toMatchObject({ correlationId: 7, errorCode: 0, throttleTimeMs: 0, trailing: 0 });
+    expect(res.ranges.get(0)).toEqual([0, 7]);
+    expect(res.ranges.get(18)).toEqual([0, 3]);
+    c.close();
+  });
+
+  it('refuses a v3 client software name Kafka would refuse (INVALID_REQUEST)', async () => {
+    const c = await RawKafkaClient.connect(broker.port);
+    await c.write(requestFrame(18, 3, 8, apiVersionsV3Body('bad name!', '1.0'), { headerVersion: 2 }));
+    const res = parseApiVersionsResponse(await c.nextFrame(), 3);
+    expect(res).toMatchObject({ correlationId: 8, errorCode: 42, trailing: 0 });
+    // The connection stays usable.
+    await c.write(requestFrame(18, 0, 9));
+    expect(parseApiVersionsResponse(await c.nextFrame(), 0).errorCode).toBe(0);
+    c.close();
+  });
+
+  it('answers a too-new ApiVersions with UNSUPPORTED_VERSION in the v0 layout, then serves the fallback', async () => {
+    const c = await RawKafkaClient.connect(broker.port);
+    await c.write(requestFrame(18, 9, 11, Buffer.from([0x05, 0x01, 0x02, 0x03, 0x00]), { headerVersion: 2 }));
+    const res = parseApiVersionsResponse(await c.nextFrame(), 0);
+    expect(res).toMatchObject({ correlationId: 11, errorCode: 35, trailing: 0 });
+    expect(res.ranges.get(18)).toEqual([0, 3]);
+    await c.write(requestFrame(18, 3, 12, apiVersionsV3Body('newclient', '9.9'), { headerVersion: 2 }));
+    expect(parseApiVersionsResponse(await c.nextFrame(), 3)).toMatchObject({ correlationId: 12, errorCode: 0 });
+    c.close();
+  });
+
+  it('reassembles a request that arrives one byte at a time', async () => {
+    const c = await RawKafkaClient.connect(broker.port);
+    const frame = requestFrame(18, 3, 99, apiVersionsV3Body('bytewise', '1.0'), { headerVersion: 2 });
+    for (let i = 0; i < frame.length; i++) {
+      await c.write(frame.subarray(i, i + 1));
+      // Let each byte arrive as its own TCP chunk.
+      if (i % 7 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(parseApiVersionsResponse(await c.nextFrame(), 3)).toMatchObject({ correlationId: 99, errorCode: 0 });
+    c.close();
+  });
+
+  it('answers many requests packed into one chunk, in request order', async () => {
+    const c = await RawKafkaClient.connect(broker.port);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 200; i++) frames.push(i % 2 ? requestFrame(18, 0, i) : requestFrame(3, 1, i, Buffer.from([0, 0, 0, 0])));
+    await c.write(Buffer.concat(frames));
+    for (let i = 0; i < 200; i++) expect((await c.nextFrame()).readInt32BE(0)).toBe(i);
+    c.close();
+  });
+
+  it('keeps request order when a long-polling Fetch is followed by a Metadata', async () => {
+    broker.ctx.log.createTopic('long-poll', { partitions: 1 });
+    const c = await RawKafkaClient.connect(broker.port);
+    const fetch = encodedRequest(1, 4, 1, {
+      replicaId: -1,
+      maxWaitMs: 300,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      topics: [{ topic: 'long-poll', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+    });
+    const metadata = encodedRequest(3, 1, 2, { topics: [{ name: 'long-poll' }] });
+    await c.write(Buffer.concat([fetch, metadata]));
+    const first = decodedResponse<{ responses: Array<{ topic: string }> }>(await c.nextFrame(), 1, 4);
+    const second = decodedResponse<{ topics: Array<{ name: string }> }>(await c.nextFrame(), 3, 1);
+    expect(first.correlationId).toBe(1);
+    expect(first.body.responses[0]!.topic).toBe('long-poll');
+    expect(second.correlationId).toBe(2);
+    expect(second.body.topics[0]!.name).toBe('long-poll');
+    c.close();
+  });
+
+  it('counts open connections', async () => {
+    const c = await RawKafkaClient.connect(broker.port);
+    await c.write(requestFrame(18, 0, 1));
+    await c.nextFrame();
+    const before = broker.door.connectionCount();
+    expect(before).toBeGreaterThanOrEqual(1);
+    c.close();
+    await vi.waitFor(() => expect(broker.door.connectionCount()).toBe(before - 1));
+  });
+});
+
+/** A server with a hand-made handler table, to control when each answer is ready. */
+async function gatedServer(limits: Partial<ConnectionLimits> = {}) {
+  const gates: Array<{ correlationId: number; open: () => void }> = [];
+  const inner = createApiVersionsHandler(() => table.ranges(), createLogger('silent'));
+  const gated: KafkaApiHandler = {
+    apiKey: 18,
+    minVersion: 0,
+    maxVersion: 3,
+    async handle(req, rc) {
+      await new Promise<void>((open) => gates.push({ correlationId: rc.correlationId, open }));
+      return inner.handle(req as never, rc);
+    },
+  };
+  const failing: KafkaApiHandler = {
+    apiKey: 12,
+    minVersion: 0,
+    maxVersion: 3,
+    handle() {
+      throw new Error('handler bug');
+    },
+  };
+  const table = createHandlerTable([gated, failing]);
+  const server = await startKafkaServer({
+    host: '127.0.0.1',
+    port: 0,
+    createProcessor: (conn) => createDispatcher(table, conn),
+    limits: { maxFrameBytes: 1 << 20, maxInFlight: 64, maxQueuedBytes: 1 << 20, ...limits },
+    logger: createLogger('silent'),
+  });
+  return { server, gates };
+}
+
+describe('Kafka server pipelining', () => {
+  it('writes answers in request order when handlers finish in reverse order', async () => {
+    const { server, gates } = await gatedServer();
+    try {
+      const c = await RawKafkaClient.connect(server.port);
+      await c.write(Buffer.concat([1, 2, 3, 4, 5].map((id) => requestFrame(18, 0, id))));
+      await vi.waitFor(() => expect(gates.length).toBe(5));
+      for (const g of [...gates].reverse()) {
+        g.open();
+        await new Promise((r) => setImmediate(r));
+      }
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await c.nextFrame()).readInt32BE(0));
+      expect(ids).toEqual([1, 2, 3, 4, 5]);
+      c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('stops reading while too many requests are in flight and resumes when they are answered', async () => {
+    const { server, gates } = await gatedServer({ maxInFlight: 4 });
+    try {
+      const c = await RawKafkaClient.connect(server.port);
+      await c.write(Buffer.concat(Array.from({ length: 20 }, (_, i) => requestFrame(18, 0, i))));
+      await vi.waitFor(() => expect(gates.length).toBe(4));
+      // Give the server every chance to (wrongly) start a fifth request.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(gates.length).toBe(4);
+      let opened = 0;
+      const ids: number[] = [];
+      while (ids.length < 20) {
+        while (opened < gates.length) gates[opened++]!.open();
+        ids.push((await c.nextFrame()).readInt32BE(0));
+      }
+      expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('closes the connection whose handler throws, and only that one', async () => {
+    const { server, gates } = await gatedServer();
+    try {
+      const bad = await RawKafkaClient.connect(server.port);
+      const good = await RawKafkaClient.connect(server.port);
+      await bad.write(requestFrame(12, 0, 1, Buffer.from([0, 1, 0x61, 0, 0, 0, 1, 0, 1, 0x62])));
+      expect(await bad.closedWithin()).toBe(true);
+      await good.write(requestFrame(18, 0, 5));
+      await vi.waitFor(() => expect(gates.length).toBe(1));
+      gates[0]!.open();
+      expect((await good.nextFrame()).readInt32BE(0)).toBe(5);
+      good.close();
+    } finally {
+      await server.close();
+    }
   });
 });
