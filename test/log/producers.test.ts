@@ -1,0 +1,146 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { crc32c } from '@node-rs/crc32';
+import { decodeRecordBatches, encodeControlBatch, encodeRecordBatch, LogErrorCode, openPartitionLog } from '../../src/log/index.js';
+import { silent, tempDir } from './helpers.js';
+
+function idem(producerId: number, epoch: number, seq: number, values: string[], transactional = false): Buffer {
+  return encodeRecordBatch({ producerId, producerEpoch: epoch, baseSequence: seq, transactional, records: values.map((value) => ({ value })) });
+}
+
+describe('idempotent producers', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('answers a retried batch with its original offsets and stores nothing', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    const first = await p.append(idem(1000, 0, 0, ['a', 'b']));
+    await p.append(idem(1000, 0, 2, ['c']));
+    const again = await p.append(idem(1000, 0, 0, ['a', 'b']));
+    expect(again).toMatchObject({ baseOffset: first.baseOffset, lastOffset: first.lastOffset, duplicate: true });
+    expect(p.logEndOffset).toBe(3);
+    // A retry sent in the same turn as the original waits for it and still gets the same offsets.
+    const [x, y] = await Promise.all([p.append(idem(1000, 0, 3, ['d'])), p.append(idem(1000, 0, 3, ['d']))]);
+    expect(x).toMatchObject({ baseOffset: 3, duplicate: false });
+    expect(y).toMatchObject({ baseOffset: 3, duplicate: true });
+    expect(p.logEndOffset).toBe(4);
+    await p.close();
+  });
+
+  it('rejects sequence gaps, stale epochs and non-zero sequences on a new epoch', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    // A producer the partition has never seen may start anywhere (Kafka 2.5+).
+    await p.append(idem(7, 3, 10, ['a']));
+    await expect(p.append(idem(7, 3, 12, ['gap']))).rejects.toMatchObject({ code: LogErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    await expect(p.append(idem(7, 2, 11, ['old']))).rejects.toMatchObject({ code: LogErrorCode.INVALID_PRODUCER_EPOCH });
+    await expect(p.append(idem(7, 4, 5, ['bump']))).rejects.toMatchObject({ code: LogErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    await p.append(idem(7, 4, 0, ['bumped']));
+    await p.append(idem(7, 4, 1, ['next']));
+    expect(p.logEndOffset).toBe(3);
+    // Sequences wrap from 2^31-1 to 0.
+    await p.append(idem(8, 0, 2147483646, ['x', 'y']));
+    await p.append(idem(8, 0, 0, ['wrapped']));
+    expect(p.logEndOffset).toBe(6);
+    await p.close();
+  });
+
+  it('rebuilds producer state on reopen (from the snapshot, and from the log after a crash)', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    await p.append(idem(5, 0, 0, ['a']));
+    await p.append(idem(5, 0, 1, ['b']));
+    await p.close();
+    const q = await openPartitionLog(t.dir, {}, { logger: silent });
+    expect(await q.append(idem(5, 0, 1, ['b']))).toMatchObject({ baseOffset: 1, duplicate: true });
+    await expect(q.append(idem(5, 0, 5, ['c']))).rejects.toMatchObject({ code: LogErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    await q.append(idem(5, 0, 2, ['c']));
+    // No close: the snapshot on disk is older than the log, so the batches after it are replayed.
+    const r = await openPartitionLog(t.dir, {}, { logger: silent });
+    expect(await r.append(idem(5, 0, 2, ['c']))).toMatchObject({ baseOffset: 2, duplicate: true });
+    await r.close();
+    await q.close();
+  });
+});
+
+describe('transactions', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('holds the last stable offset at the first open transaction and reports aborted ones', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    await p.append(encodeRecordBatch({ records: [{ value: 'plain' }] })); // 0
+    await p.append(idem(1, 0, 0, ['t1a', 't1b'], true)); // 1-2 (txn of producer 1)
+    await p.append(idem(2, 0, 0, ['t2'], true)); // 3 (txn of producer 2)
+    expect(p.lastStableOffset).toBe(1);
+    expect(p.logEndOffset).toBe(4);
+    const committed = p.read(0, 1 << 20, 'read_committed');
+    expect(committed.lastStableOffset).toBe(1);
+    expect(decodeRecordBatches(Buffer.concat(committed.chunks)).map((b) => b.baseOffset)).toEqual([0]);
+    expect(p.read(1, 1 << 20, 'read_committed').chunks).toEqual([]);
+    expect(decodeRecordBatches(Buffer.concat(p.read(0, 1 << 20).chunks))).toHaveLength(3);
+
+    await p.append(encodeControlBatch({ producerId: 1, producerEpoch: 0, commit: false })); // 4: abort txn 1
+    expect(p.lastStableOffset).toBe(3);
+    await p.append(encodeControlBatch({ producerId: 2, producerEpoch: 0, commit: true })); // 5: commit txn 2
+    expect(p.lastStableOffset).toBe(6);
+    const all = p.read(0, 1 << 20, 'read_committed');
+    expect(all.abortedTransactions).toEqual([{ producerId: 1, firstOffset: 1 }]);
+    expect(p.read(5, 1 << 20, 'read_committed').abortedTransactions).toEqual([]);
+    // A marker for a producer without an open transaction is stored and changes nothing else.
+    await p.append(encodeControlBatch({ producerId: 2, producerEpoch: 0, commit: true }));
+    expect(p.lastStableOffset).toBe(7);
+    await p.close();
+
+    const q = await openPartitionLog(t.dir, {}, { logger: silent });
+    expect(q.lastStableOffset).toBe(q.logEndOffset);
+    expect(q.read(0, 1 << 20, 'read_committed').abortedTransactions).toEqual([{ producerId: 1, firstOffset: 1 }]);
+    await q.close();
+  });
+
+  it('control batches with an older epoch are fenced', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    await p.append(idem(9, 3, 0, ['a'], true));
+    await expect(p.append(encodeControlBatch({ producerId: 9, producerEpoch: 2, commit: true }))).rejects.toMatchObject({ code: LogErrorCode.INVALID_PRODUCER_EPOCH });
+    await p.close();
+  });
+});
+
+describe('LogAppendTime', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('stamps maxTimestamp and the timestamp-type bit, recomputing a valid CRC, records untouched', async () => {
+    const p = await openPartitionLog(t.dir, { 'message.timestamp.type': 'LogAppendTime' }, { logger: silent });
+    const sent = encodeRecordBatch({ compression: 'gzip', records: [{ value: 'a', timestamp: 5 }, { value: 'b', timestamp: 6 }] });
+    const before = Date.now();
+    const res = await p.append(sent);
+    expect(res.logAppendTime).toBeGreaterThanOrEqual(before);
+    const stored = Buffer.concat(p.read(0, 1000).chunks);
+    const [b] = decodeRecordBatches(stored, { verifyCrc: true });
+    expect(b!.timestampType).toBe('LogAppendTime');
+    expect(b!.maxTimestamp).toBe(res.logAppendTime);
+    expect(b!.records.map((r) => r.timestamp)).toEqual([res.logAppendTime, res.logAppendTime]);
+    // Compressed records are stored byte for byte as sent.
+    expect(stored.subarray(61).equals(sent.subarray(61))).toBe(true);
+    expect(crc32c(stored.subarray(21))).toBe(stored.readUInt32BE(17));
+    await p.close();
+  });
+
+  it('CreateTime topics keep the producer bytes except baseOffset and leader epoch', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    await p.append(encodeRecordBatch({ records: [{ value: 'first' }] }));
+    const sent = encodeRecordBatch({ records: [{ value: 'a', timestamp: 5 }] });
+    await p.append(sent);
+    const stored = Buffer.concat(p.read(1, 1000).chunks);
+    expect(stored.readBigInt64BE(0)).toBe(1n);
+    expect(stored.subarray(16).equals(sent.subarray(16))).toBe(true);
+    await p.close();
+  });
+});
