@@ -156,6 +156,11 @@ export class Queue {
     return this.consumers.length;
   }
 
+  private hasReady(): boolean {
+    for (const l of this.lanes) if (l.size > 0) return true;
+    return false;
+  }
+
   /** Resets the x-expires clock (declare, get, consume). */
   touch(): void {
     if (this.limits.expires === undefined || this.deleted) return;
@@ -289,7 +294,8 @@ export class Queue {
     if (this.dispatching || this.deleted) return;
     this.dispatching = true;
     try {
-      while (this.consumers.length > 0) {
+      // Check for a message before picking, so an empty queue does not advance the round-robin.
+      while (this.consumers.length > 0 && this.hasReady()) {
         const c = this.pickConsumer();
         if (!c) break;
         const e = this.shift(now);
