@@ -106,7 +106,9 @@ class Store implements RailyardLogStore {
   }
 
   topics(): TopicInfo[] {
-    return [...this.byName.values()].map((t) => ({ ...t.info, configs: { ...t.info.configs } }));
+    return [...this.byName.values()]
+      .map((t) => ({ ...t.info, configs: { ...t.info.configs } }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   topic(name: string): TopicInfo | undefined {

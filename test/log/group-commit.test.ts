@@ -1,0 +1,98 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeRecordBatches, openPartitionLog } from '../../src/log/index.js';
+import { batchOf, openStore, silent, tempDir } from './helpers.js';
+
+describe('group commit', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  for (const fsync of ['never', 'interval', 'always'] as const) {
+    it(`writes every append of one event-loop turn with one write (fsync ${fsync})`, async () => {
+      const p = await openPartitionLog(t.dir, {}, { logger: silent, fsync });
+      const promises = [];
+      for (let i = 0; i < 100; i++) promises.push(p.append(batchOf([`v${i}`])));
+      // Nothing is written during the turn, and nothing is readable before it is acknowledged.
+      expect(statSync(join(t.dir, '00000000000000000000.log')).size).toBe(0);
+      expect(p.logEndOffset).toBe(0);
+      const results = await Promise.all(promises);
+      expect(results.map((r) => r.baseOffset)).toEqual([...Array(100).keys()]);
+      expect(p.stats()).toMatchObject({ writes: 1, groups: 1, syncs: fsync === 'always' ? 1 : 0 });
+      expect(p.logEndOffset).toBe(100);
+      expect(decodeRecordBatches(Buffer.concat(p.read(0, 1 << 20).chunks))).toHaveLength(100);
+      await p.close();
+    });
+  }
+
+  it('under fsync always, appends arriving during an fsync form the next group', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent, fsync: 'always' });
+    const first = [p.append(batchOf(['a'])), p.append(batchOf(['b']))];
+    // Next turn: the first group has been written and its fdatasync is in flight.
+    await new Promise((r) => setImmediate(r));
+    expect(p.stats().writes).toBe(1);
+    const second = [p.append(batchOf(['c'])), p.append(batchOf(['d'])), p.append(batchOf(['e']))];
+    await Promise.all([...first, ...second]);
+    const s = p.stats();
+    expect(s.groups).toBe(2);
+    expect(s.writes).toBe(2);
+    expect(s.syncs).toBeLessThanOrEqual(2);
+    expect(s.syncs).toBeGreaterThanOrEqual(1);
+    await p.close();
+  });
+
+  it('one write per partition per turn across a store', async () => {
+    const s = await openStore(t.dir);
+    s.createTopic('g', { partitions: 3 });
+    const all = [];
+    for (let i = 0; i < 30; i++) all.push(s.partition('g', i % 3)!.append(batchOf([`x${i}`])));
+    await Promise.all(all);
+    for (let i = 0; i < 3; i++) {
+      const stats = (s.partition('g', i) as unknown as { stats(): { writes: number } }).stats();
+      expect(stats.writes).toBe(1);
+      expect(s.partition('g', i)!.logEndOffset).toBe(10);
+    }
+    await s.closeAll();
+  });
+
+  it('serves tail reads from memory and older reads from the files, with the same bytes', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent, tailCacheBytes: 4096 });
+    for (let i = 0; i < 50; i++) await p.append(batchOf([`value-${i}`.padEnd(200, '.')]));
+    const tailRead = p.read(48, 1 << 20);
+    expect(p.stats().cacheReads).toBe(1);
+    const oldRead = p.read(0, 1 << 20);
+    expect(p.stats().fileReads).toBe(1);
+    const tailBytes = Buffer.concat(tailRead.chunks);
+    const fileBytes = Buffer.concat(oldRead.chunks);
+    expect(fileBytes.subarray(fileBytes.length - tailBytes.length).equals(tailBytes)).toBe(true);
+    expect(decodeRecordBatches(fileBytes)).toHaveLength(50);
+    // maxBytes limits the answer to whole batches (at least one).
+    const one = p.read(0, 10);
+    expect(decodeRecordBatches(Buffer.concat(one.chunks))).toHaveLength(1);
+    const some = p.read(0, 1000);
+    expect(some.bytes).toBeLessThanOrEqual(1000);
+    expect(decodeRecordBatches(Buffer.concat(some.chunks)).length).toBeGreaterThan(1);
+    // A buffer handed out earlier is never overwritten by later appends or reads.
+    const snapshot = Buffer.from(fileBytes);
+    for (let i = 0; i < 50; i++) await p.append(batchOf([`later-${i}`.padEnd(300, '!')]));
+    p.read(0, 1 << 20);
+    expect(fileBytes.equals(snapshot)).toBe(true);
+    expect(Buffer.concat(tailRead.chunks).equals(tailBytes)).toBe(true);
+    await p.close();
+  });
+
+  it('wakes long polls on the next acknowledged append, once', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    let calls = 0;
+    p.onAppend(() => calls++);
+    const cancel = p.onAppend(() => calls += 100);
+    cancel();
+    await p.append(batchOf(['a']));
+    await p.append(batchOf(['b']));
+    expect(calls).toBe(1);
+    await p.close();
+  });
+});
