@@ -1,0 +1,665 @@
+import { EventEmitter } from 'node:events';
+import type {
+  BackendFactory,
+  DependenciesOpts,
+  IQueueBackend,
+  JobJson,
+  JobProgress,
+  JobsOptions,
+  JobState,
+  JobType,
+  KeepJobs,
+  MinimalJob,
+  MoveToDelayedOpts,
+  MoveToWaitingChildrenOpts,
+  ParentKeyOpts,
+  QueueBaseOptions,
+  RepeatableOptions,
+  RetryJobOpts,
+  RetryOptions,
+  StreamReadRaw,
+} from 'bullmq';
+import { InvalidArgumentError } from '../errors.js';
+import { JobStore } from './store.js';
+import { QueueOps, type ClaimOptions, type ClaimResult, type Keep } from './queue-ops.js';
+import { QueueReads } from './queue-reads.js';
+import { UnsupportedOperationError, finishedError } from './errors.js';
+import { SchedulerOps } from './scheduler-ops.js';
+import { validateJob } from './validate.js';
+
+/** `connection` for the Railyard backend: the data dir whose `railyard.db` holds the jobs. */
+export interface RailyardConnectionOptions {
+  readonly dataDir: string;
+}
+
+/** The options BullMQ actually passes (Queue/Worker/QueueEvents options), read defensively. */
+interface RuntimeOptions {
+  name?: string;
+  lockDuration?: number;
+  limiter?: { max: number; duration: number };
+  maxStalledCount?: number;
+  stalledInterval?: number;
+  metrics?: { maxDataPoints?: number };
+  removeOnComplete?: KeepJobs;
+  removeOnFail?: KeepJobs;
+  streams?: { events?: { maxLen?: number } };
+}
+
+const EVENT_BATCH = 200;
+
+/**
+ * BullMQ's `IQueueBackend` on Railyard's SQLite job store.
+ *
+ * One instance per Queue/Worker/QueueEvents, all sharing the process's {@link JobStore} for the
+ * data dir. Blocking primitives (`waitForJob`, `readEvents`) park on in-process signals and
+ * on the store's cross-process wake-up files, never on a poll loop.
+ */
+export class RailyardQueueBackend extends EventEmitter implements IQueueBackend {
+  readonly qualifiedName: string;
+  readonly keys = {};
+  readonly minimumBlockTimeout = 0.001;
+  // Waits re-arm at the next due job and wake on signals, so an idle worker need not re-poll often.
+  readonly maximumBlockTimeout = 60;
+  closing: Promise<void> | undefined;
+
+  private readonly ops: QueueOps;
+  private readonly reads: QueueReads;
+  private readonly schedulers: SchedulerOps;
+  private readonly opts: RuntimeOptions;
+  private readonly owner: boolean;
+  private startCursor: string | undefined;
+  private blockingDisconnected = false;
+  private jobWaiter: (() => void) | undefined;
+  private cancelJobWait: (() => void) | undefined;
+  private eventWaiter: (() => void) | undefined;
+  private unsubscribers: (() => void)[] = [];
+  private subscribedJobs = false;
+  private subscribedEvents = false;
+
+  constructor(
+    readonly name: string,
+    opts: QueueBaseOptions<RailyardConnectionOptions>,
+    private readonly store: JobStore,
+    owner: boolean,
+    blocking: boolean,
+  ) {
+    super();
+    this.opts = opts as unknown as RuntimeOptions;
+    this.owner = owner;
+    this.qualifiedName = name;
+    const maxEvents = this.opts.streams?.events?.maxLen ?? 10_000;
+    this.ops = new QueueOps(store, name, maxEvents);
+    this.reads = new QueueReads(store, name);
+    this.schedulers = new SchedulerOps(this.ops);
+    // QueueEvents starts reading from "now": pin "now" to construction, so an event emitted
+    // between `new QueueEvents()` and its first read (e.g. a job finishing right after
+    // `waitUntilFinished` checked it) is still delivered.
+    if (blocking) this.startCursor = this.reads.latestEventId();
+  }
+
+  static create(name: string, opts: QueueBaseOptions<RailyardConnectionOptions>, blocking: boolean): RailyardQueueBackend {
+    const dataDir = opts?.connection?.dataDir;
+    if (typeof dataDir !== 'string' || dataDir === '') {
+      throw new InvalidArgumentError('connection.dataDir', dataDir, 'the Railyard data dir, a non-empty path');
+    }
+    return new RailyardQueueBackend(name, opts, JobStore.acquire(dataDir), true, blocking);
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async waitUntilReady(): Promise<void> {
+    if (this.closing) throw new Error('Connection is closed.');
+  }
+
+  async close(_force?: boolean): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        this.cancelJobWait?.();
+        this.eventWaiter?.();
+        for (const u of this.unsubscribers) u();
+        this.unsubscribers = [];
+        if (this.owner) this.store.release();
+        this.emit('close');
+      })();
+    }
+    return this.closing;
+  }
+
+  async disconnect(): Promise<void> {
+    this.cancelJobWait?.();
+    this.eventWaiter?.();
+  }
+
+  async setName(_name: string): Promise<void> {
+    // SQLite connections have no name; workers are not discoverable through the store.
+  }
+
+  forQueue(queueName: string, _prefix?: string): IQueueBackend {
+    return new RailyardQueueBackend(queueName, this.opts as unknown as QueueBaseOptions<RailyardConnectionOptions>, this.store, false, false);
+  }
+
+  toKey(type: string): string {
+    return `${this.name}:${type}`;
+  }
+
+  parseNodeKey(key: string): { prefix: string; queueName: string; id: string } {
+    const i = key.lastIndexOf(':');
+    return { prefix: '', queueName: key.slice(0, i), id: key.slice(i + 1) };
+  }
+
+  clientName(suffix = ''): string {
+    return `${this.name}${suffix}`;
+  }
+
+  // ------------------------------------------------------------ adding
+
+  async addJob(job: JobJson, jobId: string, parentKeyOpts?: ParentKeyOpts): Promise<string> {
+    this.rejectParent(job, parentKeyOpts);
+    validateJob(job);
+    return this.ops.addJobs([{ job, jobId }])[0]!;
+  }
+
+  async addJobs(entries: { job: JobJson; jobId: string; parentKeyOpts?: ParentKeyOpts }[]): Promise<string[]> {
+    for (const e of entries) {
+      this.rejectParent(e.job, e.parentKeyOpts);
+      validateJob(e.job);
+    }
+    return this.ops.addJobs(entries);
+  }
+
+  private rejectParent(job: JobJson, p?: ParentKeyOpts): void {
+    if (job.parent || job.parentKey || p?.parentKey) {
+      throw new UnsupportedOperationError('parent/child jobs (flows)', 'this backend stores independent jobs only');
+    }
+  }
+
+  async addFlow(_entries: unknown[]): Promise<[Error | null, string | number][]> {
+    throw new UnsupportedOperationError('FlowProducer.add (addFlow)', 'parent/child job trees are not stored by this backend');
+  }
+
+  // ------------------------------------------------------------ processing
+
+  private claimOptions(token: string, name?: string): ClaimOptions {
+    return {
+      token,
+      workerName: name ?? this.opts.name ?? null,
+      lockDuration: this.opts.lockDuration ?? 30_000,
+      limiter: this.opts.limiter,
+    };
+  }
+
+  async moveToActive(token: string, name?: string): Promise<ClaimResult> {
+    return this.ops.claim(this.claimOptions(token, name));
+  }
+
+  private keep(opt: boolean | number | KeepJobs | undefined, workerOpt: KeepJobs | undefined): Keep {
+    if (opt === undefined) return (workerOpt as Keep | undefined) ?? { count: -1 };
+    if (typeof opt === 'boolean') return { count: opt ? 0 : -1 };
+    if (typeof opt === 'number') return { count: opt };
+    return opt as Keep;
+  }
+
+  async moveToCompleted<T, R, N extends string>(
+    job: MinimalJob<T, R, N>,
+    returnValue: R,
+    removeOnComplete: boolean | number | KeepJobs,
+    token: string,
+    fetchNext: boolean,
+  ): Promise<{ result: void | ClaimResult; finishedOn: number }> {
+    const { next, finishedOn } = this.ops.complete(job.id!, JSON.stringify(returnValue === undefined ? null : returnValue) ?? 'null', token, {
+      keep: this.keep(removeOnComplete, this.opts.removeOnComplete),
+      attempts: job.opts.attempts ?? 1,
+      metricsMaxDataPoints: this.opts.metrics?.maxDataPoints ?? 0,
+      next: fetchNext && !this.closing ? this.claimOptions(token) : undefined,
+    });
+    return { result: next, finishedOn };
+  }
+
+  async moveToFailed<T, R, N extends string>(
+    job: MinimalJob<T, R, N>,
+    failedReason: string,
+    removeOnFail: boolean | number | KeepJobs,
+    token: string,
+    fetchNext: boolean,
+    fieldsToUpdate?: Record<string, unknown>,
+  ): Promise<{ result: void | ClaimResult; finishedOn: number }> {
+    const stack = typeof fieldsToUpdate?.['stacktrace'] === 'string' ? (fieldsToUpdate['stacktrace'] as string) : null;
+    const { next, finishedOn } = this.ops.fail(job.id!, failedReason ?? '', stack, token, {
+      keep: this.keep(removeOnFail, this.opts.removeOnFail),
+      attempts: job.opts.attempts ?? 1,
+      metricsMaxDataPoints: this.opts.metrics?.maxDataPoints ?? 0,
+      next: fetchNext && !this.closing ? this.claimOptions(token) : undefined,
+    });
+    return { result: next, finishedOn };
+  }
+
+  async moveToDelayed(jobId: string, timestamp: number, delay: number, token?: string, opts?: MoveToDelayedOpts): Promise<void | ClaimResult | []> {
+    const f = opts?.fieldsToUpdate ?? {};
+    this.ops.moveToDelayed(
+      jobId,
+      timestamp + delay,
+      delay,
+      token,
+      opts?.skipAttempt ?? false,
+      typeof f['failedReason'] === 'string' ? f['failedReason'] : null,
+      typeof f['stacktrace'] === 'string' ? f['stacktrace'] : null,
+    );
+    if (opts?.fetchNext && token && !this.closing) {
+      const next = this.ops.claim(this.claimOptions(token));
+      return next[0] ? next : [];
+    }
+    return [];
+  }
+
+  async moveToWaitingChildren(_jobId: string, _token: string, _opts?: MoveToWaitingChildrenOpts): Promise<boolean> {
+    throw new UnsupportedOperationError('moveToWaitingChildren', 'parent/child jobs (flows) are not stored by this backend');
+  }
+
+  async moveJobFromActiveToWait(jobId: string, token = '0'): Promise<number> {
+    return this.ops.activeToWait(jobId, token);
+  }
+
+  async retryJob(jobId: string, lifo: boolean, token?: string, opts?: RetryJobOpts): Promise<void> {
+    const f = opts?.fieldsToUpdate ?? {};
+    this.ops.retry(
+      jobId,
+      lifo ?? false,
+      token,
+      typeof f['failedReason'] === 'string' ? f['failedReason'] : null,
+      typeof f['stacktrace'] === 'string' ? f['stacktrace'] : null,
+    );
+  }
+
+  async retryFinishedJob<T, R, N extends string>(job: MinimalJob<T, R, N>, state: 'failed' | 'completed', opts: RetryOptions = {}): Promise<void> {
+    const code = this.ops.reprocess(job.id!, state, job.opts.lifo ?? false, opts.resetAttemptsMade ?? false, opts.resetAttemptsStarted ?? false);
+    if (code !== 1) throw finishedError({ code, jobId: job.id, command: 'reprocessJob', state });
+  }
+
+  async promote(jobId: string): Promise<void> {
+    const code = this.ops.promote(jobId);
+    if (code < 0) throw finishedError({ code, jobId, command: 'promote', state: 'delayed' });
+  }
+
+  async moveStalledJobsToWait(): Promise<string[]> {
+    return this.ops.recoverStalled(this.opts.maxStalledCount ?? 1, this.opts.stalledInterval ?? 30_000);
+  }
+
+  async retryFinishedJobs(state: 'completed' | 'failed' = 'failed', count = 1000, timestamp = Date.now()): Promise<number> {
+    return this.ops.retryFinished(state, count, timestamp);
+  }
+
+  async promoteJobs(count = 1000): Promise<number> {
+    return this.ops.promoteAll(count);
+  }
+
+  async pause(pause: boolean): Promise<void> {
+    this.ops.pause(pause);
+  }
+
+  async drain(delayed: boolean): Promise<void> {
+    this.ops.drain(delayed);
+  }
+
+  async cleanJobsByState(state: string, timestamp: number, limit = 0): Promise<string[]> {
+    return this.ops.clean(state, timestamp, limit);
+  }
+
+  async obliterate(opts: { force: boolean; count: number }): Promise<number> {
+    const r = this.ops.obliterate(opts.force, opts.count);
+    if (r === -1) throw new Error('Cannot obliterate non-paused queue');
+    if (r === -2) throw new Error('Cannot obliterate queue with active jobs');
+    return r;
+  }
+
+  async removeOrphanedJobs(_count?: number, _limit?: number): Promise<number> {
+    // A job is one row whose state is a column: there is no state set it could be missing from.
+    return 0;
+  }
+
+  // ------------------------------------------------------------ locks
+
+  async extendLock(jobId: string, token: string, duration: number): Promise<number> {
+    return this.ops.extendLocks([jobId], [token], duration).length === 0 ? 1 : 0;
+  }
+
+  async extendLocks(jobIds: string[], tokens: string[], duration: number): Promise<string[]> {
+    return this.ops.extendLocks(jobIds, tokens, duration);
+  }
+
+  // ------------------------------------------------------------ job fields
+
+  async updateData<T, R, N extends string>(job: MinimalJob<T, R, N>, data: T): Promise<void> {
+    const json = JSON.stringify(data === undefined ? {} : data);
+    if (!this.ops.updateData(job.id!, json)) throw finishedError({ code: -1, jobId: job.id, command: 'updateData' });
+  }
+
+  async updateProgress(jobId: string, progress: JobProgress): Promise<void> {
+    if (!this.ops.updateProgress(jobId, JSON.stringify(progress ?? null))) {
+      throw finishedError({ code: -1, jobId, command: 'updateProgress' });
+    }
+  }
+
+  async addLog(jobId: string, logRow: string, keepLogs?: number): Promise<number> {
+    return this.ops.addLog(jobId, logRow, keepLogs);
+  }
+
+  async clearLogs(jobId: string, keepLogs?: number): Promise<void> {
+    this.ops.clearLogs(jobId, keepLogs);
+  }
+
+  async changeDelay(jobId: string, delay: number): Promise<void> {
+    const code = this.ops.changeDelay(jobId, delay);
+    if (code < 0) throw finishedError({ code, jobId, command: 'changeDelay', state: 'delayed' });
+  }
+
+  async changePriority(jobId: string, priority = 0, lifo = false): Promise<void> {
+    const code = this.ops.changePriority(jobId, priority, lifo);
+    if (code < 0) throw finishedError({ code, jobId, command: 'changePriority' });
+  }
+
+  async remove(jobId: string, _removeChildren: boolean): Promise<number> {
+    return this.ops.remove(jobId);
+  }
+
+  async removeUnprocessedChildren(_jobId: string): Promise<void> {
+    // No job has children in this store (flows are rejected when added), so there is nothing to remove.
+  }
+
+  async removeChildDependency(_jobId: string, _parentKey: string): Promise<boolean> {
+    return false;
+  }
+
+  async removeDeduplicationKey(deduplicationId: string, jobId: string): Promise<number> {
+    return this.ops.write(() => this.store.stmt('DELETE FROM jobs_dedup WHERE queue = ? AND dedup_id = ? AND job_id = ?').run(this.name, deduplicationId, jobId).changes);
+  }
+
+  async deleteDeduplicationKey(deduplicationId: string): Promise<number> {
+    return this.ops.write(() => this.store.stmt('DELETE FROM jobs_dedup WHERE queue = ? AND dedup_id = ?').run(this.name, deduplicationId).changes);
+  }
+
+  // ------------------------------------------------------------ job schedulers
+
+  async addJobScheduler(
+    jobSchedulerId: string,
+    nextMillis: number,
+    templateData: string,
+    templateOpts: JobsOptions,
+    opts: RepeatableOptions,
+    delayedJobOpts: JobsOptions,
+    producerId?: string,
+  ): Promise<[string, number]> {
+    return this.schedulers.add(jobSchedulerId, nextMillis, templateData, templateOpts, opts, delayedJobOpts, producerId);
+  }
+
+  async updateJobSchedulerNextMillis(
+    jobSchedulerId: string,
+    nextMillis: number,
+    templateData: string,
+    delayedJobOpts: JobsOptions,
+    producerId?: string,
+  ): Promise<string | null> {
+    return this.schedulers.updateNext(jobSchedulerId, nextMillis, templateData, delayedJobOpts, producerId);
+  }
+
+  async removeJobScheduler(jobSchedulerId: string): Promise<number> {
+    return this.schedulers.remove(jobSchedulerId);
+  }
+
+  async getJobScheduler(id: string): Promise<[string[] | null, string | null]> {
+    return this.schedulers.get(id);
+  }
+
+  async isJobScheduler(id: string): Promise<boolean> {
+    return this.ops.isScheduler(id);
+  }
+
+  async getJobSchedulerData(key: string): Promise<Record<string, string>> {
+    return this.schedulers.data(key);
+  }
+
+  async getJobSchedulersRange(start: number, end: number, asc: boolean): Promise<string[]> {
+    return this.schedulers.range(start, end, asc);
+  }
+
+  async getJobSchedulersCount(): Promise<number> {
+    return this.schedulers.count();
+  }
+
+  // ------------------------------------------------------------ queries
+
+  async getState(jobId: string): Promise<JobState | 'unknown'> {
+    return this.reads.state(jobId) as JobState | 'unknown';
+  }
+
+  async isFinished(jobId: string, returnValue?: boolean): Promise<number | [number, string]> {
+    const r = this.reads.finished(jobId);
+    return returnValue ? r : r[0];
+  }
+
+  async isMaxed(): Promise<boolean> {
+    return this.reads.isMaxed();
+  }
+
+  async isJobInState(state: string, jobId: string): Promise<boolean> {
+    return this.reads.inState(state, jobId);
+  }
+
+  async getJobData(jobId: string): Promise<JobJson | undefined> {
+    return this.reads.job(jobId);
+  }
+
+  async getDeduplicationJobId(deduplicationId: string): Promise<string | null> {
+    return this.reads.dedupJobId(deduplicationId);
+  }
+
+  async getJobLogs(jobId: string, start: number, end: number, asc: boolean): Promise<{ logs: string[]; count: number }> {
+    return this.reads.logs(jobId, start, end, asc);
+  }
+
+  async getRateLimitTtl(maxJobs?: number): Promise<number> {
+    return this.ops.rateLimitTtl(maxJobs);
+  }
+
+  async getCounts(types: JobType[], delayedTimestamp?: number): Promise<number[]> {
+    return this.reads.counts(types, delayedTimestamp);
+  }
+
+  async getCountsPerPriority(priorities: number[]): Promise<number[]> {
+    return this.reads.countsPerPriority(priorities);
+  }
+
+  async getRanges(types: JobType[], start = 0, end = -1, asc = false): Promise<[string][]> {
+    return this.reads.ranges(types, start, end, asc) as unknown as [string][];
+  }
+
+  async getDependencyCounts(_jobId: string, types: string[]): Promise<number[]> {
+    return types.map(() => 0);
+  }
+
+  async getDependencies(_jobId: string, opts: DependenciesOpts): Promise<{
+    nextFailedCursor?: number;
+    failed?: string[];
+    nextIgnoredCursor?: number;
+    ignored?: Record<string, string>;
+    nextProcessedCursor?: number;
+    processed?: Record<string, string>;
+    nextUnprocessedCursor?: number;
+    unprocessed?: string[];
+  }> {
+    if (!opts.processed && !opts.unprocessed && !opts.ignored && !opts.failed) {
+      return { processed: {}, unprocessed: [], ignored: {}, failed: [] };
+    }
+    return {
+      ...(opts.processed ? { processed: {}, nextProcessedCursor: 0 } : {}),
+      ...(opts.unprocessed ? { unprocessed: [], nextUnprocessedCursor: 0 } : {}),
+      ...(opts.ignored ? { ignored: {}, nextIgnoredCursor: 0 } : {}),
+      ...(opts.failed ? { failed: [], nextFailedCursor: 0 } : {}),
+    };
+  }
+
+  async getProcessedChildrenValues(_jobId: string): Promise<Record<string, string>> {
+    return {};
+  }
+
+  async getIgnoredChildrenFailures(_jobId: string): Promise<Record<string, string>> {
+    return {};
+  }
+
+  async getMetrics(type: 'completed' | 'failed', start = 0, end = -1): Promise<[string[], string[], number]> {
+    return this.ops.getMetrics(type, start, end);
+  }
+
+  async getClientList(): Promise<string[]> {
+    return [];
+  }
+
+  async paginate(
+    _key: string,
+    _opts: { start: number; end: number; fetchJobs?: boolean },
+  ): Promise<{ cursor: string; items: { id: string; v?: string; err?: string }[]; total: number; jobs?: JobJson[] }> {
+    // BullMQ paginates only a parent's dependency sets, and no job here has children.
+    return { cursor: '0', items: [], total: 0, jobs: _opts.fetchJobs ? [] : undefined };
+  }
+
+  // ------------------------------------------------------------ queue metadata
+
+  async setQueueMeta(values: Record<string, string | number>): Promise<number> {
+    return this.ops.setMeta(values);
+  }
+
+  async getQueueMetaField(field: string): Promise<string | null> {
+    return this.reads.metaField(field);
+  }
+
+  async getQueueMetaFields(fields: string[]): Promise<(string | null)[]> {
+    return fields.map((f) => this.reads.metaField(f));
+  }
+
+  async getQueueMeta(): Promise<Record<string, string>> {
+    return this.reads.meta();
+  }
+
+  async removeQueueMetaFields(fields: string[]): Promise<number> {
+    return this.ops.removeMeta(fields);
+  }
+
+  async hasQueueMetaField(field: string): Promise<boolean> {
+    return this.reads.metaField(field) !== null;
+  }
+
+  async setRateLimit(expireTimeMs: number): Promise<void> {
+    this.ops.setRateLimit(expireTimeMs);
+  }
+
+  async removeRateLimitKey(): Promise<number> {
+    return this.ops.removeRateLimit();
+  }
+
+  async removeDeprecatedPriorityKey(): Promise<number> {
+    // Redis kept a priority counter key in BullMQ < 5; this store never had one.
+    return 0;
+  }
+
+  // ------------------------------------------------------------ events
+
+  async trimEvents(maxLength: number): Promise<number> {
+    return this.ops.write(() => this.ops.trimEvents(maxLength));
+  }
+
+  async publishEvent(fields: Record<string, string | number>, _maxEvents: number): Promise<string> {
+    const { event, ...rest } = fields;
+    this.ops.write((ev) => ev.push(String(event), rest));
+    return this.reads.latestEventId();
+  }
+
+  async readEvents(id: string, blockTimeout: number): Promise<StreamReadRaw> {
+    if (this.closing) return null;
+    let cursor = id;
+    if (id === '$') {
+      cursor = this.startCursor ?? this.reads.latestEventId();
+      this.startCursor = undefined;
+    }
+    this.subscribeEvents();
+    let entries = this.reads.eventsAfter(cursor, EVENT_BATCH);
+    if (entries.length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(blockTimeout || 10_000, 1));
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.eventWaiter = () => {
+          this.eventWaiter = undefined;
+          done();
+        };
+      });
+      this.eventWaiter = undefined;
+      if (this.closing) return null;
+      entries = this.reads.eventsAfter(cursor, EVENT_BATCH);
+    }
+    if (entries.length === 0) {
+      // Keep "$" meaning "after what existed when the read began" for the next call.
+      if (id === '$') this.startCursor = cursor;
+      return null;
+    }
+    return [["events", entries]] as unknown as StreamReadRaw;
+  }
+
+  private subscribeEvents(): void {
+    if (this.subscribedEvents) return;
+    this.subscribedEvents = true;
+    this.unsubscribers.push(this.store.waker.subscribe(this.ops.eventsTopic, () => this.eventWaiter?.()));
+  }
+
+  private subscribeJobs(): void {
+    if (this.subscribedJobs) return;
+    this.subscribedJobs = true;
+    this.unsubscribers.push(this.store.waker.subscribe(this.ops.jobsTopic, () => this.jobWaiter?.()));
+  }
+
+  /**
+   * Parks until a job may be claimable: a signal from a producer (this process or another),
+   * the next delayed job's due time, or `blockTimeout` seconds. Checks the store after
+   * subscribing, so a job added just before the wait began is not missed.
+   */
+  async waitForJob(blockTimeout: number): Promise<{ member: string; score: number } | null> {
+    if (this.closing || this.blockingDisconnected) return null;
+    this.subscribeJobs();
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (v: { member: string; score: number } | null): void => {
+        if (timer) clearTimeout(timer);
+        this.jobWaiter = undefined;
+        this.cancelJobWait = undefined;
+        resolve(v);
+      };
+      this.jobWaiter = () => finish({ member: this.name, score: 0 });
+      this.cancelJobWait = () => finish(null);
+      const now = Date.now();
+      if (this.ops.hasClaimable(now)) {
+        finish({ member: this.name, score: 0 });
+        return;
+      }
+      let ms = Math.max(blockTimeout, 0) * 1000;
+      const due = this.ops.nextDelayedAt();
+      if (due !== null) ms = Math.min(ms, Math.max(due - now, 0));
+      timer = setTimeout(() => finish(null), ms);
+    });
+  }
+
+  async disconnectBlocking(_wait?: boolean): Promise<void> {
+    this.blockingDisconnected = true;
+    this.cancelJobWait?.();
+  }
+
+  async reconnectBlocking(): Promise<void> {
+    this.blockingDisconnected = false;
+  }
+}
+
+/**
+ * BullMQ `BackendFactory` for Railyard:
+ * `new Queue('mail', { connection: { dataDir: '.railyard' } }, createRailyardBackend)`.
+ */
+export const createRailyardBackend: BackendFactory<RailyardQueueBackend, RailyardConnectionOptions> = (name, opts, factoryOpts) =>
+  RailyardQueueBackend.create(name, opts, factoryOpts?.blocking ?? false);

@@ -1,0 +1,26 @@
+/**
+ * Events one operation emits, stored together in one `jobs_event` row. Each event is a flat
+ * `[name, field, value, ...]` array of strings, the shape of a Redis stream entry, which is
+ * what BullMQ's QueueEvents parses.
+ */
+export class EventBatch {
+  readonly events: string[][] = [];
+  /** Set when the operation made a job claimable (or changed the next due time): wake workers. */
+  wakeWorkers = false;
+
+  push(event: string, fields: Record<string, string | number> = {}): void {
+    const flat = ['event', event];
+    for (const k in fields) flat.push(k, String(fields[k]));
+    this.events.push(flat);
+  }
+}
+
+/** Parses a stream position: `"<row>-<index>"`, `"<row>"`, `"0"` or `"0-0"`. */
+export function parseEventId(id: string): { row: number; index: number } {
+  const dash = id.indexOf('-');
+  const row = Number(dash === -1 ? id : id.slice(0, dash));
+  const index = dash === -1 ? Number.POSITIVE_INFINITY : Number(id.slice(dash + 1));
+  if (!Number.isFinite(row) || Number.isNaN(index)) return { row: 0, index: -1 };
+  // A bare row number means "after everything in that row", like a Redis id without sequence.
+  return { row, index: dash === -1 && row === 0 ? -1 : index };
+}

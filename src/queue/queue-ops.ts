@@ -1,0 +1,803 @@
+import type { JobJson, JobsOptions } from 'bullmq';
+import { ErrorCode } from 'bullmq';
+import type { JobStore } from './store.js';
+import { EventBatch } from './events.js';
+import { finishedError } from './errors.js';
+import { rowToJobJson, type JobRow } from './job-row.js';
+
+/** What a claim returns to BullMQ's worker: `[job, id, rateLimitDelay, delayUntil]`. */
+export type ClaimResult = [JobJson | null, string, number, number];
+
+export interface ClaimOptions {
+  readonly token: string;
+  readonly workerName: string | null;
+  readonly lockDuration: number;
+  readonly limiter?: { readonly max: number; readonly duration: number } | undefined;
+}
+
+/** How many finished jobs to keep: `count` 0 removes the finishing job itself; age in seconds. */
+export interface Keep {
+  readonly count?: number | undefined;
+  readonly age?: number | undefined;
+  readonly limit?: number | undefined;
+}
+
+export interface FinishOptions {
+  readonly keep: Keep;
+  readonly attempts: number;
+  readonly metricsMaxDataPoints: number;
+  /** Claim the next job in the same transaction (BullMQ's fetchNext). */
+  readonly next?: ClaimOptions | undefined;
+}
+
+interface MetaFlags {
+  paused: boolean;
+  concurrency: number | null;
+  max: number | null;
+  duration: number | null;
+}
+
+const NO_DELAY_PENDING = 0;
+
+/**
+ * Every state change of one queue's jobs, each one IMMEDIATE transaction on the shared store
+ * that also records the events it emitted, then wakes waiters after commit. Synchronous on
+ * purpose: a transaction never spans an await, so no other operation interleaves with it.
+ */
+export class QueueOps {
+  readonly jobsTopic: string;
+  readonly eventsTopic: string;
+  private writesSinceTrim = 0;
+
+  constructor(
+    readonly store: JobStore,
+    readonly queue: string,
+    private readonly maxEvents: number,
+  ) {
+    this.jobsTopic = `${queue}\0jobs`;
+    this.eventsTopic = `${queue}\0events`;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  write<T>(fn: (ev: EventBatch, now: number) => T): T {
+    const ev = new EventBatch();
+    const result = this.store.tx(() => {
+      const r = fn(ev, Date.now());
+      if (ev.events.length > 0) {
+        this.store.stmt('INSERT INTO jobs_event (queue, events) VALUES (?, ?)').run(this.queue, JSON.stringify(ev.events));
+      }
+      return r;
+    });
+    if (ev.events.length > 0) {
+      this.store.waker.signal(this.eventsTopic);
+      if (++this.writesSinceTrim >= 1000) this.trimEventsApprox();
+    }
+    if (ev.wakeWorkers) this.store.waker.signal(this.jobsTopic);
+    return result;
+  }
+
+  /** Keeps roughly the last `maxEvents` event rows, as Redis's `XADD MAXLEN ~` does. */
+  private trimEventsApprox(): void {
+    this.writesSinceTrim = 0;
+    this.trimEvents(this.maxEvents);
+  }
+
+  trimEvents(maxLength: number): number {
+    const last = this.store.stmt('SELECT max(id) AS m FROM jobs_event WHERE queue = ?').get(this.queue) as { m: number | null };
+    if (last.m === null) return 0;
+    return this.store.stmt('DELETE FROM jobs_event WHERE queue = ? AND id <= ?').run(this.queue, last.m - maxLength).changes;
+  }
+
+  /** Reserves `ids` job ids and `seqs` ordering numbers; returns the first of each range. */
+  reserve(ids: number, seqs: number): { id: number; seq: number } {
+    const r = this.store
+      .stmt(
+        `INSERT INTO jobs_queue (queue, id_counter, seq_counter) VALUES (?, ?, ?)
+         ON CONFLICT (queue) DO UPDATE SET id_counter = id_counter + excluded.id_counter,
+                                           seq_counter = seq_counter + excluded.seq_counter
+         RETURNING id_counter, seq_counter`,
+      )
+      .get(this.queue, ids, seqs) as { id_counter: number; seq_counter: number };
+    return { id: r.id_counter - ids + 1, seq: r.seq_counter - seqs + 1 };
+  }
+
+  nextSeq(): number {
+    return this.reserve(0, 1).seq;
+  }
+
+  private flags(): MetaFlags {
+    const rows = this.store
+      .stmt("SELECT field, value FROM jobs_meta WHERE queue = ? AND field IN ('paused', 'concurrency', 'max', 'duration')")
+      .all(this.queue) as { field: string; value: string }[];
+    const f: MetaFlags = { paused: false, concurrency: null, max: null, duration: null };
+    for (const r of rows) {
+      if (r.field === 'paused') f.paused = r.value === '1' || r.value === 'true';
+      else if (r.field === 'concurrency') f.concurrency = Number(r.value);
+      else if (r.field === 'max') f.max = Number(r.value);
+      else if (r.field === 'duration') f.duration = Number(r.value);
+    }
+    return f;
+  }
+
+  row(id: string): JobRow | undefined {
+    return this.store.stmt('SELECT * FROM jobs_job WHERE queue = ? AND id = ?').get(this.queue, id) as JobRow | undefined;
+  }
+
+  // ---------------------------------------------------------------- adding
+
+  addJobs(jobs: readonly { job: JobJson; jobId: string }[]): string[] {
+    return this.write((ev, now) => {
+      let autoIds = 0;
+      for (const { jobId, job } of jobs) if (!jobId && !job.id) autoIds++;
+      let { id: nextId, seq } = this.reserve(autoIds, jobs.length);
+      const out: string[] = [];
+      for (const { job, jobId } of jobs) {
+        const id = jobId || job.id || String(nextId++);
+        out.push(this.insertJob(ev, job, id, seq++, now));
+      }
+      return out;
+    });
+  }
+
+  insertJob(ev: EventBatch, job: JobJson, id: string, seq: number, now: number): string {
+    const opts: JobsOptions = job.opts ?? {};
+    const dedupId = job.deduplicationId ?? opts.deduplication?.id ?? null;
+    if (dedupId !== null) {
+      const winner = this.deduplicate(ev, dedupId, opts, id, now);
+      if (winner !== null) return winner;
+    }
+    const delay = Math.max(0, opts.delay ?? job.delay ?? 0);
+    const priority = opts.priority ?? 0;
+    const state = delay > 0 ? 'delayed' : 'waiting';
+    const processAt = delay > 0 ? job.timestamp + delay : null;
+    const ordered = opts.lifo ? -seq : seq;
+    const info = this.store
+      .stmt(
+        `INSERT INTO jobs_job (queue, id, name, state, seq, priority, data, opts, timestamp, delay, process_at,
+                               repeat_job_key, dedup_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
+      )
+      .run(this.queue, id, job.name, state, ordered, priority, job.data ?? '{}', JSON.stringify(opts), job.timestamp ?? now,
+        delay, processAt, job.repeatJobKey ?? null, dedupId);
+    if (info.changes === 0) {
+      ev.push('duplicated', { jobId: id });
+      return id;
+    }
+    if (dedupId !== null) {
+      const ttl = opts.deduplication?.ttl;
+      this.store
+        .stmt('INSERT OR REPLACE INTO jobs_dedup (queue, dedup_id, job_id, expire_at) VALUES (?, ?, ?, ?)')
+        .run(this.queue, dedupId, id, ttl && ttl > 0 ? now + ttl : null);
+    }
+    ev.push('added', { jobId: id, name: job.name });
+    if (state === 'delayed') ev.push('delayed', { jobId: id, delay: processAt ?? 0 });
+    else ev.push('waiting', { jobId: id });
+    ev.wakeWorkers = true;
+    return id;
+  }
+
+  /** Returns the id of the job already holding `dedupId`, or null when this job may be added. */
+  private deduplicate(ev: EventBatch, dedupId: string, opts: JobsOptions, id: string, now: number): string | null {
+    const held = this.store
+      .stmt('SELECT job_id, expire_at FROM jobs_dedup WHERE queue = ? AND dedup_id = ?')
+      .get(this.queue, dedupId) as { job_id: string; expire_at: number | null } | undefined;
+    if (!held) return null;
+    if (held.expire_at !== null && held.expire_at <= now) return null;
+    if (held.expire_at === null) {
+      // Without a ttl the key lives while its job is unfinished; a finished or removed job frees it.
+      const holder = this.row(held.job_id);
+      if (!holder || holder.state === 'completed' || holder.state === 'failed') return null;
+    }
+    const d = opts.deduplication;
+    if (d?.extend && d.ttl && d.ttl > 0) {
+      this.store.stmt('UPDATE jobs_dedup SET expire_at = ? WHERE queue = ? AND dedup_id = ?').run(now + d.ttl, this.queue, dedupId);
+    }
+    ev.push('deduplicated', { jobId: held.job_id, deduplicationId: dedupId, deduplicatedJobId: id });
+    return held.job_id;
+  }
+
+  // ---------------------------------------------------------------- claiming
+
+  claim(c: ClaimOptions): ClaimResult {
+    return this.write((ev, now) => this.claimIn(ev, now, c));
+  }
+
+  private claimIn(ev: EventBatch, now: number, c: ClaimOptions): ClaimResult {
+    this.promoteDue(ev, now);
+    const f = this.flags();
+    if (f.paused) return [null, '', 0, 0];
+    if (f.concurrency !== null) {
+      const active = this.store.stmt("SELECT count(*) AS n FROM jobs_job WHERE queue = ? AND state = 'active'").get(this.queue) as { n: number };
+      if (active.n >= f.concurrency) return [null, '', 0, 0];
+    }
+    const max = f.max ?? c.limiter?.max ?? null;
+    if (max !== null) {
+      const ttl = this.rateLimitTtlAt(now, max);
+      if (ttl > 0) return [null, '', ttl, 0];
+    }
+    const row = this.store
+      .stmt(
+        `UPDATE jobs_job SET state = 'active', lock_token = ?, locked_until = ?, processed_on = ?, processed_by = ?,
+                             attempts_started = attempts_started + 1
+         WHERE rid = (SELECT rid FROM jobs_job WHERE queue = ? AND state = 'waiting' ORDER BY priority, seq LIMIT 1)
+         RETURNING *`,
+      )
+      .get(c.token, now + c.lockDuration, now, c.workerName, this.queue) as JobRow | undefined;
+    if (!row) return [null, '', 0, this.nextDelayedAt() ?? NO_DELAY_PENDING];
+    if (max !== null) {
+      const duration = c.limiter?.duration ?? f.duration;
+      if (duration !== null) this.consumeRateLimit(now, duration);
+    }
+    ev.push('active', { jobId: row.id, prev: 'waiting' });
+    return [rowToJobJson(row), row.id, 0, 0];
+  }
+
+  /** Moves delayed jobs whose time has come to the end of the waiting line, in due order. */
+  promoteDue(ev: EventBatch, now: number): number {
+    const due = this.store
+      .stmt("SELECT rid, id FROM jobs_job WHERE queue = ? AND state = 'delayed' AND process_at <= ? ORDER BY process_at LIMIT 1000")
+      .all(this.queue, now) as { rid: number; id: string }[];
+    if (due.length === 0) return 0;
+    let { seq } = this.reserve(0, due.length);
+    const upd = this.store.stmt("UPDATE jobs_job SET state = 'waiting', delay = 0, process_at = NULL, seq = ? WHERE rid = ?");
+    for (const d of due) {
+      upd.run(seq++, d.rid);
+      ev.push('waiting', { jobId: d.id, prev: 'delayed' });
+    }
+    ev.wakeWorkers = true;
+    return due.length;
+  }
+
+  nextDelayedAt(): number | null {
+    const r = this.store.stmt("SELECT min(process_at) AS t FROM jobs_job WHERE queue = ? AND state = 'delayed'").get(this.queue) as { t: number | null };
+    return r.t;
+  }
+
+  /** Whether a worker could claim something now (used to close the check-then-wait race). */
+  hasClaimable(now: number): boolean {
+    const r = this.store
+      .stmt(
+        `SELECT (EXISTS (SELECT 1 FROM jobs_job WHERE queue = @q AND state = 'waiting')
+                 AND NOT EXISTS (SELECT 1 FROM jobs_meta WHERE queue = @q AND field = 'paused'))
+             OR EXISTS (SELECT 1 FROM jobs_job WHERE queue = @q AND state = 'delayed' AND process_at <= @now) AS ok`,
+      )
+      .get({ q: this.queue, now }) as { ok: number };
+    return r.ok === 1;
+  }
+
+  // ---------------------------------------------------------------- rate limiting
+
+  private rateLimitTtlAt(now: number, max: number): number {
+    const r = this.store.stmt('SELECT rl_count, rl_until FROM jobs_queue WHERE queue = ?').get(this.queue) as
+      | { rl_count: number; rl_until: number }
+      | undefined;
+    if (!r || r.rl_until <= now) return 0;
+    return r.rl_count >= max ? r.rl_until - now : 0;
+  }
+
+  private consumeRateLimit(now: number, duration: number): void {
+    this.store
+      .stmt(
+        `INSERT INTO jobs_queue (queue, rl_count, rl_until) VALUES (@q, 1, @now + @d)
+         ON CONFLICT (queue) DO UPDATE SET
+           rl_count = CASE WHEN rl_until > @now THEN rl_count + 1 ELSE 1 END,
+           rl_until = CASE WHEN rl_until > @now THEN rl_until ELSE @now + @d END`,
+      )
+      .run({ q: this.queue, now, d: duration });
+  }
+
+  /** Redis `getRateLimitTtl`: against `maxJobs`, else the queue's `max`, else the raw window (-2: none). */
+  rateLimitTtl(maxJobs: number | undefined): number {
+    const now = Date.now();
+    const max = maxJobs ?? this.flags().max;
+    if (max !== null && max !== undefined) return this.rateLimitTtlAt(now, max);
+    const r = this.store.stmt('SELECT rl_until FROM jobs_queue WHERE queue = ?').get(this.queue) as { rl_until: number } | undefined;
+    return r && r.rl_until > now ? r.rl_until - now : -2;
+  }
+
+  setRateLimit(expireTimeMs: number): void {
+    this.write((_ev, now) => {
+      this.store
+        .stmt(
+          `INSERT INTO jobs_queue (queue, rl_count, rl_until) VALUES (@q, @c, @u)
+           ON CONFLICT (queue) DO UPDATE SET rl_count = @c, rl_until = @u`,
+        )
+        .run({ q: this.queue, c: Number.MAX_SAFE_INTEGER, u: now + expireTimeMs });
+    });
+  }
+
+  removeRateLimit(): number {
+    return this.write((_ev, now) => {
+      const had = this.store.stmt('SELECT rl_until FROM jobs_queue WHERE queue = ?').get(this.queue) as { rl_until: number } | undefined;
+      this.store.stmt('UPDATE jobs_queue SET rl_count = 0, rl_until = 0 WHERE queue = ?').run(this.queue);
+      return had && had.rl_until > now ? 1 : 0;
+    });
+  }
+
+  // ---------------------------------------------------------------- finishing
+
+  /** Checks that `id` is active and held by `token` ('0' skips the lock check, as in BullMQ). */
+  private activeRow(id: string, token: string | undefined, command: string): JobRow {
+    const row = this.row(id);
+    if (!row) throw finishedError({ code: ErrorCode.JobNotExist, jobId: id, command });
+    if (row.state !== 'active') throw finishedError({ code: ErrorCode.JobNotInState, jobId: id, command, state: 'active' });
+    if (token && token !== '0' && row.lock_token !== token) {
+      throw finishedError({ code: ErrorCode.JobLockMismatch, jobId: id, command, state: 'active' });
+    }
+    return row;
+  }
+
+  complete(id: string, returnValue: string, token: string, o: FinishOptions): { next: ClaimResult | undefined; finishedOn: number } {
+    return this.write((ev, now) => {
+      const row = this.activeRow(id, token, 'moveToFinished');
+      this.store
+        .stmt(
+          `UPDATE jobs_job SET state = 'completed', returnvalue = ?, finished_on = ?, lock_token = NULL, locked_until = NULL,
+                               attempts_made = attempts_made + 1 WHERE rid = ?`,
+        )
+        .run(returnValue, now, row.rid);
+      ev.push('completed', { jobId: id, returnvalue: returnValue, prev: 'active' });
+      return this.afterFinish(ev, now, row, 'completed', o);
+    });
+  }
+
+  fail(id: string, reason: string, stacktrace: string | null, token: string, o: FinishOptions): { next: ClaimResult | undefined; finishedOn: number } {
+    return this.write((ev, now) => {
+      const row = this.activeRow(id, token, 'moveToFinished');
+      const r = this.store
+        .stmt(
+          `UPDATE jobs_job SET state = 'failed', failed_reason = ?, stacktrace = coalesce(?, stacktrace), finished_on = ?,
+                               lock_token = NULL, locked_until = NULL, deferred_failure = NULL,
+                               attempts_made = attempts_made + 1 WHERE rid = ? RETURNING attempts_made`,
+        )
+        .get(reason, stacktrace, now, row.rid) as { attempts_made: number };
+      ev.push('failed', { jobId: id, failedReason: reason, prev: 'active' });
+      if (r.attempts_made >= o.attempts) ev.push('retries-exhausted', { jobId: id, attemptsMade: r.attempts_made });
+      return this.afterFinish(ev, now, row, 'failed', o);
+    });
+  }
+
+  private afterFinish(
+    ev: EventBatch,
+    now: number,
+    row: JobRow,
+    state: 'completed' | 'failed',
+    o: FinishOptions,
+  ): { next: ClaimResult | undefined; finishedOn: number } {
+    if (row.dedup_id !== null) {
+      this.store.stmt('DELETE FROM jobs_dedup WHERE queue = ? AND dedup_id = ? AND job_id = ? AND expire_at IS NULL').run(this.queue, row.dedup_id, row.id);
+    }
+    this.retain(row.rid, state, now, o.keep);
+    if (o.metricsMaxDataPoints > 0) this.collectMetrics(state, now, o.metricsMaxDataPoints);
+    let next: ClaimResult | undefined;
+    if (o.next) {
+      next = this.claimIn(ev, now, o.next);
+      if (next[0]) return { next, finishedOn: now };
+    }
+    const busy = this.store
+      .stmt("SELECT EXISTS (SELECT 1 FROM jobs_job WHERE queue = ? AND state IN ('waiting', 'active')) AS b")
+      .get(this.queue) as { b: number };
+    if (!busy.b) ev.push('drained');
+    return { next, finishedOn: now };
+  }
+
+  /** removeOnComplete / removeOnFail: `count` 0 deletes this job; otherwise age (s) and count bounds. */
+  private retain(rid: number, state: 'completed' | 'failed', now: number, keep: Keep): void {
+    if (keep.count === 0) {
+      this.store.stmt('DELETE FROM jobs_job WHERE rid = ?').run(rid);
+      return;
+    }
+    if (keep.age !== undefined && keep.age !== null) {
+      this.store
+        .stmt(
+          `DELETE FROM jobs_job WHERE rid IN (SELECT rid FROM jobs_job WHERE queue = ? AND state = ? AND finished_on <= ?
+           ORDER BY finished_on LIMIT ?)`,
+        )
+        .run(this.queue, state, now - keep.age * 1000, keep.limit ?? 1000);
+    }
+    if (keep.count !== undefined && keep.count > 0) {
+      this.store
+        .stmt(
+          `DELETE FROM jobs_job WHERE rid IN (SELECT rid FROM jobs_job WHERE queue = ? AND state = ?
+           ORDER BY finished_on DESC, rid DESC LIMIT -1 OFFSET ?)`,
+        )
+        .run(this.queue, state, keep.count);
+    }
+  }
+
+  /** Per-minute counters, as BullMQ's collectMetrics keeps them (newest point first). */
+  private collectMetrics(kind: 'completed' | 'failed', now: number, maxPoints: number): void {
+    const m = this.store.stmt('SELECT count, prev_ts, prev_count, points FROM jobs_metrics WHERE queue = ? AND kind = ?').get(this.queue, kind) as
+      | { count: number; prev_ts: number; prev_count: number; points: string }
+      | undefined;
+    if (!m) {
+      this.store.stmt('INSERT INTO jobs_metrics (queue, kind, count, prev_ts, prev_count) VALUES (?, ?, 1, ?, 0)').run(this.queue, kind, now);
+      return;
+    }
+    const before = m.count;
+    const minutes = Math.min(Math.floor(now / 60000) - Math.floor(m.prev_ts / 60000), maxPoints);
+    if (minutes > 0) {
+      const points = JSON.parse(m.points) as number[];
+      const fresh = [before - m.prev_count, ...new Array<number>(minutes - 1).fill(0)];
+      const merged = [...fresh.reverse(), ...points].slice(0, maxPoints);
+      this.store
+        .stmt('UPDATE jobs_metrics SET count = count + 1, prev_ts = ?, prev_count = ?, points = ? WHERE queue = ? AND kind = ?')
+        .run(now, before, JSON.stringify(merged), this.queue, kind);
+    } else {
+      this.store.stmt('UPDATE jobs_metrics SET count = count + 1 WHERE queue = ? AND kind = ?').run(this.queue, kind);
+    }
+  }
+
+  getMetrics(kind: 'completed' | 'failed', start: number, end: number): [string[], string[], number] {
+    const m = this.store.stmt('SELECT count, prev_ts, prev_count, points FROM jobs_metrics WHERE queue = ? AND kind = ?').get(this.queue, kind) as
+      | { count: number; prev_ts: number; prev_count: number; points: string }
+      | undefined;
+    if (!m) return [['0', '0', '0'], [], 0];
+    const points = JSON.parse(m.points) as number[];
+    return [[String(m.count), String(m.prev_ts), String(m.prev_count)], listRange(points, start, end).map(String), points.length];
+  }
+
+  // ---------------------------------------------------------------- retries and delays
+
+  moveToDelayed(id: string, processAt: number, delay: number, token: string | undefined, skipAttempt: boolean, failedReason: string | null, stacktrace: string | null): void {
+    this.write((ev) => {
+      const row = this.activeRow(id, token, 'moveToDelayed');
+      this.store
+        .stmt(
+          `UPDATE jobs_job SET state = 'delayed', process_at = ?, delay = ?, lock_token = NULL, locked_until = NULL,
+                               failed_reason = coalesce(?, failed_reason), stacktrace = coalesce(?, stacktrace),
+                               attempts_made = attempts_made + ? WHERE rid = ?`,
+        )
+        .run(processAt, delay, failedReason, stacktrace, skipAttempt ? 0 : 1, row.rid);
+      ev.push('delayed', { jobId: id, delay: processAt });
+      ev.wakeWorkers = true;
+    });
+  }
+
+  retry(id: string, lifo: boolean, token: string | undefined, failedReason: string | null, stacktrace: string | null): void {
+    this.write((ev) => {
+      const row = this.activeRow(id, token, 'retryJob');
+      const seq = this.nextSeq();
+      this.store
+        .stmt(
+          `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
+                               failed_reason = coalesce(?, failed_reason), stacktrace = coalesce(?, stacktrace),
+                               attempts_made = attempts_made + 1 WHERE rid = ?`,
+        )
+        .run(lifo ? -seq : seq, failedReason, stacktrace, row.rid);
+      ev.push('waiting', { jobId: id, prev: 'active' });
+      ev.wakeWorkers = true;
+    });
+  }
+
+  /** An active job back to wait without counting an attempt (manual rate limiting); returns the limiter ttl. */
+  activeToWait(id: string, token: string | undefined): number {
+    return this.write((ev, now) => {
+      const row = this.row(id);
+      if (!row) throw finishedError({ code: ErrorCode.JobNotExist, jobId: id, command: 'moveJobFromActiveToWait' });
+      if (token && token !== '0' && row.lock_token !== token) {
+        throw finishedError({ code: ErrorCode.JobLockMismatch, jobId: id, command: 'moveJobFromActiveToWait', state: 'active' });
+      }
+      // Back to the head of the line: it was next, it only could not run yet.
+      const seq = this.nextSeq();
+      this.store
+        .stmt(
+          `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
+                               attempts_started = max(attempts_started - 1, 0) WHERE rid = ?`,
+        )
+        .run(-seq, row.rid);
+      ev.push('waiting', { jobId: id, prev: 'active' });
+      ev.wakeWorkers = true;
+      const r = this.store.stmt('SELECT rl_until FROM jobs_queue WHERE queue = ?').get(this.queue) as { rl_until: number } | undefined;
+      return r && r.rl_until > now ? r.rl_until - now : 0;
+    });
+  }
+
+  reprocess(id: string, state: 'completed' | 'failed', lifo: boolean, resetAttemptsMade: boolean, resetAttemptsStarted: boolean): number {
+    return this.write((ev) => {
+      const row = this.row(id);
+      if (!row) return ErrorCode.JobNotExist;
+      if (row.state !== state) return ErrorCode.JobNotInState;
+      const seq = this.nextSeq();
+      this.store
+        .stmt(
+          `UPDATE jobs_job SET state = 'waiting', seq = ?, finished_on = NULL, processed_on = NULL, returnvalue = NULL,
+                               failed_reason = NULL, stacktrace = NULL,
+                               attempts_made = CASE WHEN ? THEN 0 ELSE attempts_made END,
+                               attempts_started = CASE WHEN ? THEN 0 ELSE attempts_started END WHERE rid = ?`,
+        )
+        .run(lifo ? -seq : seq, resetAttemptsMade ? 1 : 0, resetAttemptsStarted ? 1 : 0, row.rid);
+      ev.push('waiting', { jobId: id, prev: state });
+      ev.wakeWorkers = true;
+      return 1;
+    });
+  }
+
+  /** Moves up to `count` finished jobs finished at or before `timestamp` back to wait; returns 1 while more remain. */
+  retryFinished(state: 'completed' | 'failed', count: number, timestamp: number): number {
+    return this.write((ev) => {
+      const rows = this.store
+        .stmt('SELECT rid, id FROM jobs_job WHERE queue = ? AND state = ? AND finished_on <= ? ORDER BY finished_on LIMIT ?')
+        .all(this.queue, state, timestamp, count) as { rid: number; id: string }[];
+      if (rows.length === 0) return 0;
+      let { seq } = this.reserve(0, rows.length);
+      const upd = this.store.stmt(
+        `UPDATE jobs_job SET state = 'waiting', seq = ?, finished_on = NULL, processed_on = NULL, returnvalue = NULL,
+                             failed_reason = NULL, stacktrace = NULL, attempts_made = 0 WHERE rid = ?`,
+      );
+      for (const r of rows) {
+        upd.run(seq++, r.rid);
+        ev.push('waiting', { jobId: r.id, prev: state });
+      }
+      ev.wakeWorkers = true;
+      return rows.length < count ? 0 : 1;
+    });
+  }
+
+  promote(id: string): number {
+    return this.write((ev) => {
+      const row = this.row(id);
+      if (!row) return ErrorCode.JobNotExist;
+      if (row.state !== 'delayed') return ErrorCode.JobNotInState;
+      this.store.stmt("UPDATE jobs_job SET state = 'waiting', delay = 0, process_at = NULL, seq = ? WHERE rid = ?").run(this.nextSeq(), row.rid);
+      ev.push('waiting', { jobId: id, prev: 'delayed' });
+      ev.wakeWorkers = true;
+      return 0;
+    });
+  }
+
+  promoteAll(count: number): number {
+    return this.write((ev) => {
+      const due = this.store
+        .stmt("SELECT rid, id FROM jobs_job WHERE queue = ? AND state = 'delayed' ORDER BY process_at LIMIT ?")
+        .all(this.queue, count) as { rid: number; id: string }[];
+      let { seq } = this.reserve(0, due.length);
+      const upd = this.store.stmt("UPDATE jobs_job SET state = 'waiting', delay = 0, process_at = NULL, seq = ? WHERE rid = ?");
+      for (const d of due) {
+        upd.run(seq++, d.rid);
+        ev.push('waiting', { jobId: d.id, prev: 'delayed' });
+      }
+      if (due.length) ev.wakeWorkers = true;
+      return due.length < count ? 0 : 1;
+    });
+  }
+
+  changeDelay(id: string, delay: number): number {
+    return this.write((ev, now) => {
+      const row = this.row(id);
+      if (!row) return ErrorCode.JobNotExist;
+      if (row.state !== 'delayed') return ErrorCode.JobNotInState;
+      const at = now + delay;
+      const opts = JSON.parse(row.opts) as JobsOptions;
+      opts.delay = delay;
+      this.store.stmt('UPDATE jobs_job SET process_at = ?, delay = ?, opts = ? WHERE rid = ?').run(at, delay, JSON.stringify(opts), row.rid);
+      ev.push('delayed', { jobId: id, delay: at });
+      ev.wakeWorkers = true;
+      return 0;
+    });
+  }
+
+  changePriority(id: string, priority: number, lifo: boolean): number {
+    return this.write((ev) => {
+      const row = this.row(id);
+      if (!row) return ErrorCode.JobNotExist;
+      const opts = JSON.parse(row.opts) as JobsOptions;
+      opts.priority = priority;
+      const seq = row.state === 'waiting' ? (lifo ? -this.nextSeq() : this.nextSeq()) : row.seq;
+      this.store.stmt('UPDATE jobs_job SET priority = ?, seq = ?, opts = ? WHERE rid = ?').run(priority, seq, JSON.stringify(opts), row.rid);
+      if (row.state === 'waiting') ev.wakeWorkers = true;
+      return 0;
+    });
+  }
+
+  // ---------------------------------------------------------------- locks and stalls
+
+  extendLocks(ids: readonly string[], tokens: readonly string[], duration: number): string[] {
+    const now = Date.now();
+    const failed: string[] = [];
+    this.store.tx(() => {
+      const upd = this.store.stmt("UPDATE jobs_job SET locked_until = ? WHERE queue = ? AND id = ? AND state = 'active' AND lock_token = ?");
+      ids.forEach((id, i) => {
+        if (upd.run(now + duration, this.queue, id, tokens[i] ?? '').changes === 0) failed.push(id);
+      });
+    });
+    return failed;
+  }
+
+  /**
+   * Puts active jobs whose lease expired back at the head of the queue. The lease is the lock:
+   * it is set in the same transaction as the claim, so an expired lease means the worker
+   * stopped renewing it (crashed, killed, or blocked for longer than lockDuration).
+   */
+  recoverStalled(maxStalledCount: number, interval: number): string[] {
+    return this.write((ev, now) => {
+      const q = this.store.stmt('SELECT stalled_check FROM jobs_queue WHERE queue = ?').get(this.queue) as { stalled_check: number } | undefined;
+      if (q && q.stalled_check + interval > now) return [];
+      this.store
+        .stmt('INSERT INTO jobs_queue (queue, stalled_check) VALUES (@q, @now) ON CONFLICT (queue) DO UPDATE SET stalled_check = @now')
+        .run({ q: this.queue, now });
+      const rows = this.store
+        .stmt("SELECT rid, id, stalled_counter, repeat_job_key FROM jobs_job WHERE queue = ? AND state = 'active' AND locked_until < ?")
+        .all(this.queue, now) as { rid: number; id: string; stalled_counter: number; repeat_job_key: string | null }[];
+      if (rows.length === 0) return [];
+      let { seq } = this.reserve(0, rows.length);
+      const upd = this.store.stmt(
+        `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL, stalled_counter = ?,
+                             deferred_failure = coalesce(?, deferred_failure) WHERE rid = ?`,
+      );
+      const out: string[] = [];
+      for (const r of rows) {
+        const count = r.stalled_counter + 1;
+        const scheduled = r.repeat_job_key !== null && this.isScheduler(r.repeat_job_key);
+        const deferred = count > maxStalledCount && !scheduled ? 'job stalled more than allowable limit' : null;
+        upd.run(-seq++, count, deferred, r.rid);
+        ev.push('waiting', { jobId: r.id, prev: 'active' });
+        ev.push('stalled', { jobId: r.id });
+        out.push(r.id);
+      }
+      ev.wakeWorkers = true;
+      return out;
+    });
+  }
+
+  isScheduler(id: string): boolean {
+    return this.store.stmt('SELECT 1 FROM jobs_scheduler WHERE queue = ? AND scheduler_id = ?').get(this.queue, id) !== undefined;
+  }
+
+  // ---------------------------------------------------------------- queue-wide
+
+  pause(paused: boolean): void {
+    this.write((ev) => {
+      if (paused) this.store.stmt("INSERT OR REPLACE INTO jobs_meta (queue, field, value) VALUES (?, 'paused', '1')").run(this.queue);
+      else this.store.stmt("DELETE FROM jobs_meta WHERE queue = ? AND field = 'paused'").run(this.queue);
+      ev.push(paused ? 'paused' : 'resumed');
+      if (!paused) ev.wakeWorkers = true;
+    });
+  }
+
+  drain(delayed: boolean): void {
+    this.write(() => {
+      this.store.stmt("DELETE FROM jobs_job WHERE queue = ? AND state = 'waiting'").run(this.queue);
+      if (delayed) this.store.stmt("DELETE FROM jobs_job WHERE queue = @q AND state = 'delayed' AND (repeat_job_key IS NULL OR repeat_job_key NOT IN (SELECT scheduler_id FROM jobs_scheduler WHERE queue = @q))").run({ q: this.queue });
+    });
+  }
+
+  clean(type: string, timestamp: number, limit: number): string[] {
+    return this.write((ev, now) => {
+      const lim = limit > 0 ? limit : -1;
+      let rows: { rid: number; id: string }[];
+      // Unfinished jobs are aged by when they were added, finished ones by when they finished.
+      const byState = (state: string, col: string, extra = ''): { rid: number; id: string }[] =>
+        this.store
+          .stmt(`SELECT rid, id FROM jobs_job WHERE queue = @q AND state = '${state}' ${extra} AND ${col} <= @ts ORDER BY ${col} LIMIT @lim`)
+          .all(extra.includes('@now') ? { q: this.queue, ts: timestamp, lim, now } : { q: this.queue, ts: timestamp, lim }) as { rid: number; id: string }[];
+      switch (type) {
+        case 'completed': rows = byState('completed', 'finished_on'); break;
+        case 'failed': rows = byState('failed', 'finished_on'); break;
+        case 'delayed': rows = byState('delayed', 'timestamp'); break;
+        // an active job is only cleaned once its lease has lapsed: a live worker still owns it
+        case 'active': rows = byState('active', 'timestamp', 'AND locked_until < @now'); break;
+        case 'wait': case 'waiting': case 'paused': rows = byState('waiting', 'timestamp', 'AND priority = 0'); break;
+        case 'prioritized': rows = byState('waiting', 'timestamp', 'AND priority > 0'); break;
+        case 'waiting-children': rows = byState('waiting-children', 'timestamp'); break;
+        default: rows = [];
+      }
+      const del = this.store.stmt('DELETE FROM jobs_job WHERE rid = ?');
+      for (const r of rows) del.run(r.rid);
+      ev.push('cleaned', { count: rows.length });
+      return rows.map((r) => r.id);
+    });
+  }
+
+  obliterate(force: boolean, count: number): number {
+    return this.write(() => {
+      const f = this.flags();
+      if (!f.paused) return -1;
+      const active = this.store.stmt("SELECT count(*) AS n FROM jobs_job WHERE queue = ? AND state = 'active'").get(this.queue) as { n: number };
+      if (active.n > 0 && !force) return -2;
+      const n = this.store.stmt('DELETE FROM jobs_job WHERE rid IN (SELECT rid FROM jobs_job WHERE queue = ? LIMIT ?)').run(this.queue, count).changes;
+      if (n >= count) return 1;
+      for (const t of ['jobs_meta', 'jobs_event', 'jobs_dedup', 'jobs_metrics', 'jobs_scheduler', 'jobs_log', 'jobs_queue']) {
+        this.store.stmt(`DELETE FROM ${t} WHERE queue = ?`).run(this.queue);
+      }
+      return 0;
+    });
+  }
+
+  remove(id: string): number {
+    return this.write((ev, now) => {
+      const row = this.row(id);
+      if (!row) return 0;
+      if (row.state === 'active' && row.locked_until !== null && row.locked_until >= now) return 0;
+      if (row.repeat_job_key !== null && row.state === 'delayed' && this.isScheduler(row.repeat_job_key)) {
+        throw finishedError({ code: ErrorCode.JobBelongsToJobScheduler, jobId: id, command: 'removeJob' });
+      }
+      this.store.stmt('DELETE FROM jobs_job WHERE rid = ?').run(row.rid);
+      if (row.dedup_id !== null) this.store.stmt('DELETE FROM jobs_dedup WHERE queue = ? AND dedup_id = ? AND job_id = ?').run(this.queue, row.dedup_id, id);
+      ev.push('removed', { jobId: id, prev: publicState(row) });
+      return 1;
+    });
+  }
+
+  // ---------------------------------------------------------------- job fields
+
+  updateData(id: string, data: string): boolean {
+    return this.write(() => this.store.stmt('UPDATE jobs_job SET data = ? WHERE queue = ? AND id = ?').run(data, this.queue, id).changes > 0);
+  }
+
+  updateProgress(id: string, progress: string): boolean {
+    return this.write((ev) => {
+      const ok = this.store.stmt('UPDATE jobs_job SET progress = ? WHERE queue = ? AND id = ?').run(progress, this.queue, id).changes > 0;
+      if (ok) ev.push('progress', { jobId: id, data: progress });
+      return ok;
+    });
+  }
+
+  addLog(id: string, row: string, keepLogs: number | undefined): number {
+    return this.write(() => {
+      if (!this.row(id)) throw finishedError({ code: ErrorCode.JobNotExist, jobId: id, command: 'addLog' });
+      const last = this.store.stmt('SELECT max(idx) AS m, count(*) AS n FROM jobs_log WHERE queue = ? AND job_id = ?').get(this.queue, id) as { m: number | null; n: number };
+      this.store.stmt('INSERT INTO jobs_log (queue, job_id, idx, row) VALUES (?, ?, ?, ?)').run(this.queue, id, (last.m ?? -1) + 1, row);
+      const count = last.n + 1;
+      if (keepLogs && count > keepLogs) {
+        this.trimLogs(id, keepLogs);
+        return keepLogs;
+      }
+      return count;
+    });
+  }
+
+  private trimLogs(id: string, keep: number): void {
+    this.store
+      .stmt('DELETE FROM jobs_log WHERE queue = @q AND job_id = @id AND idx NOT IN (SELECT idx FROM jobs_log WHERE queue = @q AND job_id = @id ORDER BY idx DESC LIMIT @keep)')
+      .run({ q: this.queue, id, keep });
+  }
+
+  clearLogs(id: string, keepLogs: number | undefined): void {
+    this.write(() => {
+      if (keepLogs && keepLogs > 0) this.trimLogs(id, keepLogs);
+      else this.store.stmt('DELETE FROM jobs_log WHERE queue = ? AND job_id = ?').run(this.queue, id);
+    });
+  }
+
+  // ---------------------------------------------------------------- metadata
+
+  setMeta(values: Record<string, string | number>): number {
+    return this.write((ev) => {
+      const put = this.store.stmt('INSERT OR REPLACE INTO jobs_meta (queue, field, value) VALUES (?, ?, ?)');
+      let n = 0;
+      for (const [k, v] of Object.entries(values)) {
+        put.run(this.queue, k, String(v));
+        n++;
+      }
+      // A raised concurrency or a lifted limit may let waiting workers claim.
+      ev.wakeWorkers = true;
+      return n;
+    });
+  }
+
+  removeMeta(fields: readonly string[]): number {
+    return this.write((ev) => {
+      const del = this.store.stmt('DELETE FROM jobs_meta WHERE queue = ? AND field = ?');
+      let n = 0;
+      for (const f of fields) n += del.run(this.queue, f).changes;
+      ev.wakeWorkers = true;
+      return n;
+    });
+  }
+}
+
+/** BullMQ's name for a stored job's state. */
+export function publicState(row: Pick<JobRow, 'state' | 'priority'>): string {
+  if (row.state === 'waiting') return row.priority > 0 ? 'prioritized' : 'wait';
+  return row.state;
+}
+
+/** Redis LRANGE semantics: inclusive indexes, negative ones count from the end. */
+export function listRange<T>(list: readonly T[], start: number, end: number): T[] {
+  const n = list.length;
+  const from = start < 0 ? Math.max(n + start, 0) : start;
+  const to = end < 0 ? n + end : Math.min(end, n - 1);
+  return to < from ? [] : list.slice(from, to + 1);
+}

@@ -1,0 +1,120 @@
+import type { Db } from '../store/sqlite.js';
+import { migrate } from '../store/sqlite.js';
+
+/**
+ * The job store's schema. One row per job whatever its state, so every state change is one
+ * UPDATE of one row; partial indexes keep each state's scan (claim order, due time, finish
+ * time, lease expiry) cheap without indexing rows that are not in that state.
+ *
+ * `seq` orders jobs inside one priority: FIFO takes increasing numbers, LIFO (and stalled jobs,
+ * which BullMQ puts back at the head of the queue) take negative ones.
+ */
+const V1 = `
+CREATE TABLE jobs_queue (
+  queue       TEXT PRIMARY KEY,
+  id_counter  INTEGER NOT NULL DEFAULT 0,
+  seq_counter INTEGER NOT NULL DEFAULT 0,
+  -- rate limiter window (Redis: the 'limiter' key with its PTTL)
+  rl_count    INTEGER NOT NULL DEFAULT 0,
+  rl_until    INTEGER NOT NULL DEFAULT 0,
+  -- last stalled-jobs sweep, so N workers sweep once per stalledInterval, not N times
+  stalled_check INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE jobs_job (
+  rid              INTEGER PRIMARY KEY,
+  queue            TEXT NOT NULL,
+  id               TEXT NOT NULL,
+  name             TEXT NOT NULL,
+  state            TEXT NOT NULL,
+  seq              INTEGER NOT NULL,
+  priority         INTEGER NOT NULL DEFAULT 0,
+  data             TEXT NOT NULL,
+  opts             TEXT NOT NULL,
+  timestamp        INTEGER NOT NULL,
+  delay            INTEGER NOT NULL DEFAULT 0,
+  process_at       INTEGER,
+  processed_on     INTEGER,
+  finished_on      INTEGER,
+  attempts_made    INTEGER NOT NULL DEFAULT 0,
+  attempts_started INTEGER NOT NULL DEFAULT 0,
+  stalled_counter  INTEGER NOT NULL DEFAULT 0,
+  progress         TEXT,
+  returnvalue      TEXT,
+  failed_reason    TEXT,
+  stacktrace       TEXT,
+  lock_token       TEXT,
+  locked_until     INTEGER,
+  processed_by     TEXT,
+  deferred_failure TEXT,
+  repeat_job_key   TEXT,
+  dedup_id         TEXT,
+  UNIQUE (queue, id)
+);
+CREATE INDEX jobs_job_waiting  ON jobs_job (queue, priority, seq) WHERE state = 'waiting';
+CREATE INDEX jobs_job_delayed  ON jobs_job (queue, process_at)    WHERE state = 'delayed';
+CREATE INDEX jobs_job_active   ON jobs_job (queue, locked_until)  WHERE state = 'active';
+CREATE INDEX jobs_job_finished ON jobs_job (queue, state, finished_on) WHERE state IN ('completed', 'failed');
+
+CREATE TABLE jobs_log (
+  queue  TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  idx    INTEGER NOT NULL,
+  row    TEXT NOT NULL,
+  PRIMARY KEY (queue, job_id, idx)
+) WITHOUT ROWID;
+
+-- A job's logs go with it however it is deleted (remove, clean, retention, obliterate).
+CREATE TRIGGER jobs_job_delete_logs AFTER DELETE ON jobs_job BEGIN
+  DELETE FROM jobs_log WHERE queue = old.queue AND job_id = old.id;
+END;
+
+CREATE TABLE jobs_meta (
+  queue TEXT NOT NULL,
+  field TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (queue, field)
+) WITHOUT ROWID;
+
+-- One row per state-changing operation, holding all the events it emitted (an addBulk of
+-- 1000 jobs is one row), so event bookkeeping costs one INSERT per transaction. Consumers
+-- address single events as "<id>-<index>".
+CREATE TABLE jobs_event (
+  id     INTEGER PRIMARY KEY AUTOINCREMENT,
+  queue  TEXT NOT NULL,
+  events TEXT NOT NULL
+);
+CREATE INDEX jobs_event_queue ON jobs_event (queue, id);
+
+CREATE TABLE jobs_dedup (
+  queue     TEXT NOT NULL,
+  dedup_id  TEXT NOT NULL,
+  job_id    TEXT NOT NULL,
+  expire_at INTEGER,
+  PRIMARY KEY (queue, dedup_id)
+) WITHOUT ROWID;
+
+CREATE TABLE jobs_metrics (
+  queue      TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  count      INTEGER NOT NULL DEFAULT 0,
+  prev_ts    INTEGER NOT NULL DEFAULT 0,
+  prev_count INTEGER NOT NULL DEFAULT 0,
+  points     TEXT NOT NULL DEFAULT '[]',
+  PRIMARY KEY (queue, kind)
+) WITHOUT ROWID;
+
+CREATE TABLE jobs_scheduler (
+  queue         TEXT NOT NULL,
+  scheduler_id  TEXT NOT NULL,
+  next_millis   INTEGER,
+  fields        TEXT NOT NULL,
+  PRIMARY KEY (queue, scheduler_id)
+) WITHOUT ROWID;
+`;
+
+export const JOBS_MIGRATIONS: readonly string[] = [V1];
+
+export function migrateJobs(db: Db): void {
+  migrate(db, 'jobs', JOBS_MIGRATIONS);
+}
