@@ -17,6 +17,8 @@ import type {
   SyncGroupRequest,
   SyncGroupResponseInput,
 } from '../../../../src/protocol/kafka/generated/index.js';
+import { decodeRequest, encodeRequest, encodeResponse } from '../../../../src/protocol/kafka/generated/index.js';
+import { Reader, Writer } from '../../../../src/protocol/kafka/wire.js';
 import { createGroupCoordinator, type GroupCoordinator } from '../../../../src/protocol/kafka/groups/index.js';
 import { encodeSubscription } from '../../../../src/protocol/kafka/groups/consumer-protocol.js';
 
@@ -90,9 +92,18 @@ export class Harness {
       clientId,
       conn: { id: 1, remoteAddress: '10.0.0.7', remotePort: 50000, localAddress: '127.0.0.1', localPort: 9092 },
     };
-    const res = h.handle(req, rc);
-    if (res === null) throw new Error('handler sent no response');
-    return res as Res | Promise<Res>;
+    // Through the wire codecs both ways, so the handler sees what a client of that version can send
+    // and every answer is one that encodes at that version.
+    const w = new Writer();
+    encodeRequest(apiKey, apiVersion, w, req);
+    const decoded = decodeRequest(apiKey, apiVersion, new Reader(w.finish()));
+    const encodable = (body: unknown): Res => {
+      if (body === null) throw new Error('handler sent no response');
+      encodeResponse(apiKey, apiVersion, new Writer(), body);
+      return body as Res;
+    };
+    const res = h.handle(decoded, rc);
+    return res instanceof Promise ? res.then(encodable) : encodable(res);
   }
 
   /** For requests that must be answered at once. */

@@ -18,7 +18,8 @@ function joinResponse(o: JoinOutcome): JoinGroupResponseInput {
     errorCode: o.errorCode,
     generationId: o.generationId,
     protocolType: o.protocolType,
-    protocolName: o.protocolName,
+    // Nullable only from v7; the versions served here carry "" when no protocol was chosen.
+    protocolName: o.protocolName ?? '',
     leader: o.leader,
     memberId: o.memberId,
     members: o.members,
