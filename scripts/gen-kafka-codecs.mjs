@@ -344,10 +344,9 @@ function writeScalar(f, x, flex, nullable, ind) {
 }
 
 /** Statements writing the value of field `f` held in identifier `x` (already defaulted). */
-function emitWrite(f, x, flex, ind, strictNull) {
+function emitWrite(f, x, flex, ind) {
   const nullable = f.nullable !== null || f.base === 'records';
   const lines = [];
-  if (strictNull) lines.push(`${ind}if (${x} === null && !(${strictNull})) throw new KafkaEncodeError('${f.name} cannot be null in version ' + v);`);
   if (!f.isArray) return lines.concat(writeScalar(f, x, flex, nullable, ind));
   const elem = { ...f, isArray: false, nullable: null };
   const writeLen = (n) =>
@@ -471,8 +470,7 @@ function emitStruct(msg, struct, needDefault) {
     if (present !== 'always') out.push(`  if (${present}) {`);
     const x = `${f.local}`;
     out.push(...valueDecl(f, x, ind, valid));
-    const strict = strictNullCond(f, valid);
-    out.push(...emitWrite(f, x, flex, ind, strict));
+    out.push(...emitWrite(f, x, flex, ind));
     if (present !== 'always') out.push('  }');
   }
   if (msgFlex !== 'never') {
@@ -495,7 +493,7 @@ function emitStruct(msg, struct, needDefault) {
       for (const f of tagged) {
         out.push(`${ind}if (has_${f.prop}) {`);
         out.push(`${ind}  w.taggedField(${f.tag}, (w) => {`);
-        out.push(...emitWrite(f, f.local, 'always', `${ind}    `, null));
+        out.push(...emitWrite(f, f.local, 'always', `${ind}    `));
         out.push(`${ind}  });`);
         out.push(`${ind}}`);
       }
@@ -507,13 +505,20 @@ function emitStruct(msg, struct, needDefault) {
   return out;
 }
 
-/** Declares `x` as the field's value from `o`, or its default when undefined. */
+/**
+ * Declares `x` as the field's value from `o`, or its default when undefined. Where a field is nullable in
+ * only some versions, null in the others is written as the type's empty value (as Kafka's own response
+ * builders do), so a handler's null never fails an older client's answer.
+ */
 function valueDecl(f, x, ind, valid) {
   let d = defaultExpr(f);
   const nullable = f.nullable !== null || f.base === 'records';
-  // a null default applies only in the versions where null is allowed
   const strict = strictNullCond(f, valid);
-  if (d === 'null' && strict && f.default === undefined) d = `(${strict} ? null : ${zeroExpr(f)})`;
+  if (strict) {
+    const zero = zeroExpr(f);
+    if (d === 'null') d = `(${strict} ? null : ${zero})`;
+    return [`${ind}const ${x} = o.${f.prop} === undefined ? ${d} : o.${f.prop} === null && !(${strict}) ? ${zero} : o.${f.prop};`];
+  }
   if (nullable) return [`${ind}const ${x} = o.${f.prop} === undefined ? ${d} : o.${f.prop};`];
   return [`${ind}const ${x} = o.${f.prop} ?? ${d};`];
 }
