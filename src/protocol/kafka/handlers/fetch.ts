@@ -140,6 +140,8 @@ export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchReq
           for (const p of partitions) cancels.push(p.onAppend(onAppend));
         };
         const timer = setTimeout(onClose, req.maxWaitMs);
+        // a poll parked for a connection that is gone must not keep a stopped broker's process alive
+        timer.unref();
         ctx.closing.addEventListener('abort', onClose, { once: true });
         arm();
       });
