@@ -580,7 +580,8 @@ function emitIndex(messages) {
   L.push(' *   32 lowercase hex digits; `bytes` and `records` are views into the input buffer (`records`: Buffer | null).');
   L.push(' * - `interface FooInput` / `FooBarInput`: what the encoder accepts. Every field is optional (undefined');
   L.push(' *   writes the spec default, so handlers omit throttleTimeMs and the like); `records` may also be an array');
-  L.push(' *   of chunks, spliced into the output without copying. A decoded `Foo` is a valid `FooInput`.');
+  L.push(' *   of chunks, spliced into the output without copying. A decoded `Foo` is a valid `FooInput`. Null in a');
+  L.push(' *   version where the field is not nullable is written as the empty value (\'\', [], empty bytes).');
   L.push(' * - `decodeFoo(r, version)` and `encodeFoo(w, version, body)`.');
   L.push(' * Dispatch by API key: `decodeRequest` / `encodeResponse` (broker side) and `encodeRequest` /');
   L.push(' * `decodeResponse` (clients, tests). An unknown key or version throws UnsupportedApiVersionError.');

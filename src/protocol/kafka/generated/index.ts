@@ -8,7 +8,8 @@
  *   32 lowercase hex digits; `bytes` and `records` are views into the input buffer (`records`: Buffer | null).
  * - `interface FooInput` / `FooBarInput`: what the encoder accepts. Every field is optional (undefined
  *   writes the spec default, so handlers omit throttleTimeMs and the like); `records` may also be an array
- *   of chunks, spliced into the output without copying. A decoded `Foo` is a valid `FooInput`.
+ *   of chunks, spliced into the output without copying. A decoded `Foo` is a valid `FooInput`. Null in a
+ *   version where the field is not nullable is written as the empty value ('', [], empty bytes).
  * - `decodeFoo(r, version)` and `encodeFoo(w, version, body)`.
  * Dispatch by API key: `decodeRequest` / `encodeResponse` (broker side) and `encodeRequest` /
  * `decodeResponse` (clients, tests). An unknown key or version throws UnsupportedApiVersionError.
