@@ -88,9 +88,15 @@ export class KafkaConnection {
     this.socket.destroy();
   }
 
-  private fail(reason: string, err?: unknown): void {
+  /** Bad client input is a warning; anything else thrown while serving a request is our bug, an error. */
+  private fail(err: unknown): void {
     if (this.closed) return;
-    this.logger.warn(`closing connection: ${reason}`, { conn: this.info.id, remote: `${this.info.remoteAddress}:${this.info.remotePort}`, err });
+    const fields = { conn: this.info.id, remote: `${this.info.remoteAddress}:${this.info.remotePort}` };
+    if (err instanceof ProtocolError || err instanceof FrameSizeError) {
+      this.logger.warn(`closing connection: ${err.message}`, fields);
+    } else {
+      this.logger.error('closing connection: request failed', { ...fields, err });
+    }
     this.destroy();
   }
 
@@ -105,7 +111,7 @@ export class KafkaConnection {
       try {
         frame = this.reader.next();
       } catch (err) {
-        if (err instanceof FrameSizeError) return this.fail(err.message);
+        if (err instanceof FrameSizeError) return this.fail(err);
         throw err;
       }
       if (frame === null) break;
@@ -127,7 +133,7 @@ export class KafkaConnection {
     try {
       result = this.processor.process(frame);
     } catch (err) {
-      return this.fail(err instanceof ProtocolError ? err.message : 'request failed', err instanceof ProtocolError ? undefined : err);
+      return this.fail(err);
     }
     if (!(result instanceof Promise)) {
       this.slots.push({ ready: true, frame: result });
@@ -143,7 +149,7 @@ export class KafkaConnection {
         this.flush();
         this.pump();
       },
-      (err: unknown) => this.fail(err instanceof ProtocolError ? err.message : 'request failed', err instanceof ProtocolError ? undefined : err),
+      (err: unknown) => this.fail(err),
     );
   }
 

@@ -25,6 +25,14 @@ export function createHandlerTable(handlers: readonly KafkaApiHandler[]): Handle
   return { get: (k) => byKey.get(k), ranges: () => ranges };
 }
 
+/** A handler or the response encoder threw: names the request so the log line says what broke. */
+export class RequestFailedError extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'RequestFailedError';
+  }
+}
+
 function apiName(apiKey: number): string {
   return API_NAMES[apiKey] ?? `API ${apiKey}`;
 }
@@ -72,9 +80,27 @@ export function createDispatcher(table: HandlerTable, conn: ConnectionInfo): Fra
         throw new ProtocolError(`malformed ${apiName(apiKey)} v${apiVersion} request: ${(err as Error).message}`);
       }
       const rc: RequestContext = { apiKey, apiVersion, correlationId, clientId, conn };
-      const answer = (res: unknown): ResponseFrame => (res === null ? null : encode(apiKey, apiVersion, correlationId, res));
-      const res = handler.handle(body, rc);
-      return res instanceof Promise ? res.then(answer) : answer(res);
+      const what = `${apiName(apiKey)} v${apiVersion}`;
+      const answer = (res: unknown): ResponseFrame => {
+        if (res === null) return null;
+        try {
+          return encode(apiKey, apiVersion, correlationId, res);
+        } catch (err) {
+          throw new RequestFailedError(`encoding the ${what} response`, err);
+        }
+      };
+      let res: unknown;
+      try {
+        res = handler.handle(body, rc);
+      } catch (err) {
+        throw new RequestFailedError(`${what} handler`, err);
+      }
+      if (res instanceof Promise) {
+        return res.then(answer, (err: unknown) => {
+          throw new RequestFailedError(`${what} handler`, err);
+        });
+      }
+      return answer(res);
     },
   };
 }
