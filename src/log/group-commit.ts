@@ -7,15 +7,21 @@ export interface Flushable {
   flush(): void;
 }
 
+/** `immediate` (the default) ends a group after the poll phase; `microtask` after the current callback. */
+export type GroupBoundary = 'immediate' | 'microtask';
+
 export class GroupCommitter {
   private dirty = new Set<Flushable>();
   private scheduled = false;
+
+  constructor(private readonly boundary: GroupBoundary = 'immediate') {}
 
   schedule(p: Flushable): void {
     this.dirty.add(p);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.run);
+      if (this.boundary === 'immediate') setImmediate(this.run);
+      else queueMicrotask(this.run);
     }
   }
 

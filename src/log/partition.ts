@@ -24,6 +24,8 @@ const INT32_MAX = 2147483647;
 const SEGMENT_FILE = /^(\d{20})\.log$/;
 /** Extra bytes read past maxBytes so the batch holding the asked offset (after the index hint) fits. */
 const READ_SLACK = 64 * 1024;
+/** Producer state is snapshotted this often (and at roll and close) so recovery replays little log. */
+const SNAPSHOT_EVERY_BYTES = 64 * 1024 * 1024;
 
 export interface PartitionOptions {
   topic: string;
@@ -95,6 +97,7 @@ export class Partition implements PartitionLog {
   private readonly appendSlab = new Slab(16 * 1024, 1024 * 1024);
   private readonly readSlab: Slab;
   private failed: Error | null = null;
+  private bytesSinceSnapshot = 0;
   private closed = false;
   private readonly counters: PartitionStats = { writes: 0, groups: 0, syncs: 0, cacheReads: 0, fileReads: 0 };
 
@@ -256,6 +259,7 @@ export class Partition implements PartitionLog {
   }
 
   private writeSnapshot(): void {
+    this.bytesSinceSnapshot = 0;
     this.writeFileAtomic(SNAPSHOT_FILE, this.producers.toSnapshot(this.nextOffset));
   }
 
@@ -303,6 +307,7 @@ export class Partition implements PartitionLog {
       const lastOffset = baseOffset + b.lastOffsetDelta;
       const position = seg.size;
       seg.size += b.size;
+      this.bytesSinceSnapshot += b.size;
       seg.track(baseOffset, lastOffset, maxTs, position, b.size, this.config.indexIntervalBytes);
       this.addRun(seg, dst);
       this.tail.push(baseOffset, lastOffset, dst);
@@ -396,6 +401,7 @@ export class Partition implements PartitionLog {
         segs.add(r.seg);
       }
       for (const s of segs) s.maybeFlushIndexes();
+      if (this.bytesSinceSnapshot >= SNAPSHOT_EVERY_BYTES) this.writeSnapshot();
     } catch (err) {
       this.fail(err as Error, waiters);
       return;

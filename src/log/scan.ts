@@ -56,8 +56,10 @@ export function walkBatches(fd: number, from: number, limit: number, visit: (b: 
   let chunk = Buffer.allocUnsafe(opts.chunkBytes ?? (verify ? 1024 * 1024 : 8192));
   let expectOffset = opts.minOffset ?? -Infinity;
   let pos = from;
+  // Header walks over batches bigger than the chunk read just the next header, not a whole chunk.
+  let headerOnly = false;
   while (pos < limit) {
-    const len = readFully(fd, chunk, Math.min(chunk.length, limit - pos), pos);
+    const len = readFully(fd, chunk, Math.min(headerOnly ? BATCH_HEADER_SIZE : chunk.length, limit - pos), pos);
     if (len < BATCH_HEADER_SIZE) return { end: pos, problem: 'torn batch header' };
     let p = 0;
     while (p + BATCH_HEADER_SIZE <= len) {
@@ -93,6 +95,7 @@ export function walkBatches(fd: number, from: number, limit: number, visit: (b: 
       });
       p += size;
       if (more === false) return { end: pos + p };
+      if (!verify) headerOnly = size > chunk.length;
     }
     pos += p;
   }

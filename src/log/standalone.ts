@@ -5,7 +5,7 @@
 import type { FsyncPolicy } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { initCodecs } from './compression/index.js';
-import { GroupCommitter } from './group-commit.js';
+import { GroupCommitter, type GroupBoundary } from './group-commit.js';
 import { startMaintenance } from './maintenance.js';
 import { Partition, type PartitionStats } from './partition.js';
 import { logConfigFrom } from './topic-config.js';
@@ -20,6 +20,8 @@ export interface PartitionLogOptions {
   index?: number;
   retentionCheckIntervalMs?: number;
   tailCacheBytes?: number;
+  /** When a group commit closes: after the event loop's poll phase (default) or after the current callback. */
+  groupBoundary?: GroupBoundary;
 }
 
 export interface StandalonePartitionLog extends PartitionLog {
@@ -42,7 +44,7 @@ export async function openPartitionLog(dir: string, config: Record<string, strin
     config: logConfigFrom(config),
     fsync: opts.fsync ?? 'interval',
     logger,
-    committer: new GroupCommitter(),
+    committer: new GroupCommitter(opts.groupBoundary),
     tailCacheBytes: opts.tailCacheBytes,
   });
   const stop = startMaintenance({
