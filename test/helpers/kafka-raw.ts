@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { FrameReader } from '../../src/protocol/kafka/frame-reader.js';
 
 /** Builds a request frame by hand (size prefix, header v1 or v2, body) so tests do not trust our own codecs. */
 export function requestFrame(apiKey: number, apiVersion: number, correlationId: number, body: Buffer = Buffer.alloc(0), opts: { clientId?: string | null; headerVersion?: 1 | 2 } = {}): Buffer {
@@ -21,7 +22,8 @@ export function requestFrame(apiKey: number, apiVersion: number, correlationId: 
 
 /** A bare socket that reads size-prefixed response frames. */
 export class RawKafkaClient {
-  private buf = Buffer.alloc(0);
+  // Response frames are the same size-prefixed format as requests (FrameReader has its own tests).
+  private reader = new FrameReader(2 ** 31 - 1);
   private frames: Buffer[] = [];
   private waiters: Array<() => void> = [];
   private ended = false;
@@ -29,13 +31,8 @@ export class RawKafkaClient {
 
   private constructor(readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {
-      this.buf = Buffer.concat([this.buf, chunk]);
-      while (this.buf.length >= 4) {
-        const size = this.buf.readInt32BE(0);
-        if (this.buf.length < 4 + size) break;
-        this.frames.push(this.buf.subarray(4, 4 + size));
-        this.buf = this.buf.subarray(4 + size);
-      }
+      this.reader.push(chunk);
+      for (let f = this.reader.next(); f !== null; f = this.reader.next()) this.frames.push(f);
       this.wake();
     });
     socket.on('error', () => undefined);

@@ -290,6 +290,54 @@ describe('Kafka server pipelining', () => {
     }
   });
 
+  it('stops reading while responses pile up unread and resumes when the client catches up', async () => {
+    const big = Buffer.alloc(1 << 20, 0x61);
+    let calls = 0;
+    const saslAuthenticate: KafkaApiHandler = {
+      apiKey: 36,
+      minVersion: 0,
+      maxVersion: 1,
+      handle: () => {
+        calls++;
+        return { errorCode: 0, errorMessage: null, authBytes: big };
+      },
+    };
+    const table = createHandlerTable([saslAuthenticate]);
+    const server = await startKafkaServer({
+      host: '127.0.0.1',
+      port: 0,
+      createProcessor: (conn) => createDispatcher(table, conn),
+      limits: { maxFrameBytes: 1 << 20, maxInFlight: 1000, maxQueuedBytes: 1 << 20 },
+      logger: createLogger('silent'),
+    });
+    try {
+      const c = await RawKafkaClient.connect(server.port);
+      c.socket.pause();
+      const n = 40;
+      await c.write(Buffer.concat(Array.from({ length: n }, (_, i) => requestFrame(36, 0, i, Buffer.alloc(4)))));
+      await vi.waitFor(() => expect(calls).toBeGreaterThan(0));
+      // Once the kernel buffers are full, the server must stop taking requests off this socket.
+      let stalled = -1;
+      await vi.waitFor(async () => {
+        const before = calls;
+        await new Promise((r) => setTimeout(r, 100));
+        expect(calls).toBe(before);
+        stalled = calls;
+      });
+      expect(stalled).toBeLessThan(n);
+      c.socket.resume();
+      for (let i = 0; i < n; i++) {
+        const frame = await c.nextFrame();
+        expect(frame.readInt32BE(0)).toBe(i);
+        expect(frame.length).toBeGreaterThan(1 << 20);
+      }
+      expect(calls).toBe(n);
+      c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('closes the connection whose handler throws, and only that one', async () => {
     const { server, gates } = await gatedServer();
     try {
