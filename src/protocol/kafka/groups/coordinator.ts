@@ -256,17 +256,33 @@ export class Coordinator {
     return group.state === 'Empty' ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
   }
 
+  /**
+   * Forgets Empty groups that have no committed offsets and nobody on the way in, as Kafka's periodic
+   * cleanup does, so short-lived groups (tests, console consumers) do not pile up. Returns their ids.
+   */
+  removeIdleGroups(): string[] {
+    const idle = [...this.groups.values()].filter(
+      (g) => g.state === 'Empty' && g.pendingMembers.size === 0 && !this.offsets.hasAny(g.groupId),
+    );
+    for (const g of idle) this.removeGroup(g);
+    return idle.map((g) => g.groupId);
+  }
+
   private deleteGroup(groupId: string): number {
     if (groupId === '') return ErrorCode.INVALID_GROUP_ID;
     const group = this.groups.get(groupId);
     if (!group || group.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group.state !== 'Empty') return ErrorCode.NON_EMPTY_GROUP;
-    this.store.deleteGroup(groupId);
+    this.removeGroup(group);
+    return ErrorCode.NONE;
+  }
+
+  private removeGroup(group: Group): void {
+    this.store.deleteGroup(group.groupId);
     for (const timer of group.pendingMembers.values()) clearTimeout(timer);
     group.pendingMembers.clear();
     group.state = 'Dead';
-    this.groups.delete(groupId);
-    this.offsets.forgetGroup(groupId);
-    return ErrorCode.NONE;
+    this.groups.delete(group.groupId);
+    this.offsets.forgetGroup(group.groupId);
   }
 }

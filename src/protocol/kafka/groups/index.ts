@@ -12,6 +12,9 @@ export type { GroupState } from './group.js';
 export type { CommittedOffset } from './store.js';
 export { GroupNotEmptyError } from './errors.js';
 
+/** How often Empty groups without offsets are forgotten (Kafka's `offsets.retention.check.interval.ms`). */
+const IDLE_GROUP_SWEEP_MS = 10 * 60 * 1000;
+
 /** Kafka's group coordinator (classic protocol) for this single broker, plus read views for admin tools. */
 export interface GroupCoordinator {
   /** FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups, OffsetDelete. */
@@ -31,7 +34,13 @@ export function createGroupCoordinator(ctx: BrokerContext): GroupCoordinator {
     logger: ctx.logger.child('groups'),
     initialRebalanceDelayMs: ctx.options.kafka.initialRebalanceDelayMs,
   });
-  const onClosing = () => c.close();
+  const sweep = setInterval(() => c.removeIdleGroups(), IDLE_GROUP_SWEEP_MS);
+  sweep.unref();
+  const stop = () => {
+    clearInterval(sweep);
+    c.close();
+  };
+  const onClosing = () => stop();
   ctx.closing.addEventListener('abort', onClosing, { once: true });
   return {
     handlers: [
@@ -53,7 +62,7 @@ export function createGroupCoordinator(ctx: BrokerContext): GroupCoordinator {
     resetOffsets: (id, entries) => c.resetOffsets(id, entries),
     close: async () => {
       ctx.closing.removeEventListener('abort', onClosing);
-      c.close();
+      stop();
     },
   };
 }
