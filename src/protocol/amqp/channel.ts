@@ -9,7 +9,6 @@ import {
   NOT_IMPLEMENTED,
   NO_ROUTE,
   PRECONDITION_FAILED,
-  REPLY_SUCCESS,
   SYNTAX_ERROR,
   UNEXPECTED_FRAME,
 } from './generated/constants.js';
@@ -57,8 +56,13 @@ export class Channel implements ConsumerChannel, ReplyTarget {
   private flowActive = true;
   private confirm = false;
   private publishSeq = 0;
-  private confirmedUpTo = 0;
+  /** Highest sequence number whose routing finished (durable writes may still be pending below it). */
+  private routedUpTo = 0;
   private confirmSentUpTo = 0;
+  /** Sequence numbers waiting for a durable write, ascending; `durableDone` marks finished ones. */
+  private durablePending: number[] = [];
+  private readonly durableDone = new Set<number>();
+  private readonly nacks = new Set<number>();
   private tx: Array<() => void> | undefined;
   private replyToken: string | undefined;
 
@@ -71,7 +75,8 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     return this.conn.vhost!;
   }
 
-  onMethod(m: Method): void {
+  /** Returns a promise when the method needs I/O first (a new durable queue); the connection waits for it. */
+  onMethod(m: Method): void | Promise<void> {
     if (this.closing) {
       if (m.kind === 'channel.close-ok') this.conn.channelClosed(this.id);
       else if (m.kind === 'channel.close') this.conn.sendMethod(this.id, { kind: 'channel.close-ok' });
@@ -79,11 +84,17 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     }
     if (this.pending) throw new AmqpError(UNEXPECTED_FRAME, `expected content header for class 60, got non content header frame instead`, ...ids(m));
     try {
-      this.handle(m);
+      const r = this.handle(m);
+      if (r) return r.catch((err: unknown) => this.softFail(err));
     } catch (err) {
-      if (err instanceof AmqpError && !err.hard) this.closeWithError(err);
-      else throw err;
+      this.softFail(err);
     }
+  }
+
+  /** Soft errors close this channel; anything else goes up to close the connection. */
+  private softFail(err: unknown): void {
+    if (err instanceof AmqpError && !err.hard) this.closeWithError(err);
+    else throw err;
   }
 
   onContentHeader(payload: Buffer): void {
@@ -135,7 +146,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     this.conn.sendMethod(this.id, m);
   }
 
-  private handle(m: Method): void {
+  private handle(m: Method): void | Promise<void> {
     const vh = this.vhost;
     const owner = this.conn;
     switch (m.kind) {
@@ -185,8 +196,12 @@ export class Channel implements ConsumerChannel, ReplyTarget {
           if (!m.nowait) this.send({ kind: 'queue.declare-ok', queue: m.queue, messageCount: 0, consumerCount: 0 });
           return;
         }
-        const q = vh.declareQueue({ name: m.queue, passive: m.passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, args: m.arguments ?? new Map(), owner });
-        if (!m.nowait) this.send({ kind: 'queue.declare-ok', queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
+        const declared = vh.declareQueue({ name: m.queue, passive: m.passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, args: m.arguments, owner });
+        const reply = (q: Queue) => {
+          if (!m.nowait && !this.closing) this.send({ kind: 'queue.declare-ok', queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
+        };
+        if (declared instanceof Promise) return declared.then(reply);
+        reply(declared);
         return;
       }
       case 'queue.bind':
@@ -316,6 +331,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     const x = vh.exchanges.get(m.exchange);
     let rejected = false;
     let routed = false;
+    let durable: Array<Promise<void>> | undefined;
     if (x) {
       if (m.exchange === '' && m.routingKey.startsWith(REPLY_TO + '.')) {
         const t = this.conn.server.replyTargets.get(m.routingKey.slice(REPLY_TO.length + 1));
@@ -328,7 +344,11 @@ export class Channel implements ConsumerChannel, ReplyTarget {
         } else {
           const queues = vh.route(x, m.routingKey, msg.props.headers);
           routed = queues.size > 0;
-          for (const q of queues) if (q.enqueue(msg) === 'rejected') rejected = true;
+          for (const q of queues) {
+            const r = q.enqueue(msg);
+            if (r === 'rejected') rejected = true;
+            else if (r !== 'queued' && seq > 0) (durable ??= []).push(r);
+          }
         }
       }
     }
@@ -336,25 +356,51 @@ export class Channel implements ConsumerChannel, ReplyTarget {
       this.conn.sendContent(this.id, { kind: 'basic.return', replyCode: NO_ROUTE, replyText: 'NO_ROUTE', exchange: m.exchange, routingKey: m.routingKey }, msg.rawProps, msg.body);
     }
     if (seq > 0) {
-      if (rejected) {
-        this.sendConfirms();
-        this.confirmedUpTo = seq;
-        this.confirmSentUpTo = seq;
-        this.send({ kind: 'basic.nack', deliveryTag: seq, multiple: false, requeue: false });
-      } else {
-        this.confirmedUpTo = seq;
-        this.conn.confirmDirty.add(this);
+      if (rejected) this.nacks.add(seq);
+      if (durable) {
+        this.durablePending.push(seq);
+        Promise.all(durable).then(
+          () => this.durableSettled(seq),
+          () => {
+            this.nacks.add(seq);
+            this.durableSettled(seq);
+          },
+        );
       }
+      this.routedUpTo = seq;
+      this.conn.confirmDirty.add(this);
     }
   }
 
-  /** One multiple-ack for everything confirmed since the last one: confirms stay cheap under load. */
+  private durableSettled(seq: number): void {
+    this.durableDone.add(seq);
+    this.conn.confirmLater(this);
+  }
+
+  /**
+   * Confirms in order with as few frames as possible: one multiple-ack up to the first message still
+   * waiting for the disk, with nacks (rare) cut out of the range.
+   */
   sendConfirms(): void {
-    if (this.closing || this.confirmedUpTo <= this.confirmSentUpTo) return;
-    const upTo = this.confirmedUpTo;
-    const multiple = upTo - this.confirmSentUpTo > 1;
-    this.confirmSentUpTo = upTo;
-    this.send({ kind: 'basic.ack', deliveryTag: upTo, multiple });
+    if (this.closing) return;
+    while (this.durablePending.length > 0 && this.durableDone.has(this.durablePending[0]!)) {
+      this.durableDone.delete(this.durablePending.shift()!);
+    }
+    const limit = this.durablePending.length > 0 ? this.durablePending[0]! - 1 : this.routedUpTo;
+    while (this.confirmSentUpTo < limit) {
+      let nack = Infinity;
+      for (const n of this.nacks) if (n <= limit && n < nack) nack = n;
+      const ackUpTo = nack === Infinity ? limit : nack - 1;
+      if (ackUpTo > this.confirmSentUpTo) {
+        this.send({ kind: 'basic.ack', deliveryTag: ackUpTo, multiple: ackUpTo - this.confirmSentUpTo > 1 });
+        this.confirmSentUpTo = ackUpTo;
+      }
+      if (nack !== Infinity) {
+        this.nacks.delete(nack);
+        this.send({ kind: 'basic.nack', deliveryTag: nack, multiple: false, requeue: false });
+        this.confirmSentUpTo = nack;
+      }
+    }
   }
 
   private consume(queueName: string, tag: string, noAck: boolean, exclusive: boolean, nowait: boolean, args: Map<string, import('./wire.js').FieldValue>): void {
@@ -393,6 +439,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     }
     const tag = ++this.deliveryTag;
     if (!noAck) this.unacked.set(tag, { entry: e, queue: q, consumer: undefined });
+    else q.forget(e);
     this.conn.sendContent(
       this.id,
       { kind: 'basic.get-ok', deliveryTag: tag, redelivered: e.redelivered, exchange: e.msg.exchange, routingKey: e.msg.routingKey, messageCount: q.messageCount },
@@ -456,6 +503,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
 
   private ack(tag: number, multiple: boolean): void {
     const done = this.take(tag, multiple);
+    for (const u of done) u.queue.forget(u.entry);
     this.released(done);
   }
 
@@ -463,7 +511,10 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     const done = this.take(tag, multiple);
     if (requeue) this.requeue(done);
     else {
-      for (const u of done) if (!u.queue.deleted) this.vhost.deadLetter(u.queue, u.entry, 'rejected');
+      for (const u of done) {
+        u.queue.forget(u.entry);
+        if (!u.queue.deleted) this.vhost.deadLetter(u.queue, u.entry, 'rejected');
+      }
       this.released(done);
     }
   }
@@ -524,4 +575,3 @@ export class Channel implements ConsumerChannel, ReplyTarget {
   }
 }
 
-export { REPLY_SUCCESS };

@@ -84,6 +84,9 @@ export class Connection {
   clientProperties: FieldTable = new Map();
   /** Channels with publisher confirms to send at the end of this read. */
   readonly confirmDirty = new Set<Channel>();
+  private confirmScheduled = false;
+  private paused = false;
+  private readonly backlog: Frame[] = [];
 
   constructor(
     readonly socket: net.Socket,
@@ -111,11 +114,51 @@ export class Connection {
       if (this.state === 'header' || this.state === 'closed' || chunk.length === 0) return;
     }
     try {
-      this.parser.push(chunk, (f) => this.onFrame(f));
+      this.parser.push(chunk, (f) => {
+        if (this.paused) this.backlog.push(f);
+        else this.onFrame(f);
+      });
     } catch (err) {
       this.fail(err);
     }
     this.flushConfirms();
+  }
+
+  /** Holds later frames (and reading) until an asynchronous method finished, keeping methods in order. */
+  private pauseUntil(p: Promise<void>): void {
+    this.paused = true;
+    this.socket.pause();
+    p.then(
+      () => this.unpause(),
+      (err: unknown) => {
+        this.paused = false;
+        this.backlog.length = 0;
+        this.fail(err);
+      },
+    );
+  }
+
+  private unpause(): void {
+    this.paused = false;
+    try {
+      while (!this.paused && this.backlog.length > 0 && this.state !== 'closed') this.onFrame(this.backlog.shift()!);
+    } catch (err) {
+      this.backlog.length = 0;
+      this.fail(err);
+    }
+    if (!this.paused && this.state !== 'closed') this.socket.resume();
+    this.flushConfirms();
+  }
+
+  /** A confirm became possible outside a read (a durable write finished). */
+  confirmLater(ch: Channel): void {
+    this.confirmDirty.add(ch);
+    if (this.confirmScheduled) return;
+    this.confirmScheduled = true;
+    setImmediate(() => {
+      this.confirmScheduled = false;
+      this.flushConfirms();
+    });
   }
 
   private readProtocolHeader(chunk: Buffer): Buffer {
@@ -174,7 +217,8 @@ export class Connection {
         this.sendMethod(f.channel, { kind: 'channel.open-ok', channelId: Buffer.alloc(0) });
         return;
       }
-      ch.onMethod(m);
+      const wait = ch.onMethod(m);
+      if (wait) this.pauseUntil(wait);
       return;
     }
     if (this.state === 'closing') return;

@@ -8,7 +8,7 @@ export { hashPassword, verifyPassword } from './auth.js';
 
 /** Starts the AMQP 0-9-1 listener on `ctx.options.host:amqpPort`. */
 export async function startAmqpDoor(ctx: BrokerContext): Promise<Door> {
-  const server = new AmqpServer(ctx);
+  const server = await AmqpServer.open(ctx);
   const connections = new Set<Connection>();
   const sockets = new Set<net.Socket>();
   const listener = await listenTcp(ctx.options.host, ctx.options.amqpPort, (socket) => {
@@ -29,7 +29,7 @@ export async function startAmqpDoor(ctx: BrokerContext): Promise<Door> {
         await new Promise((r) => setTimeout(r, sockets.size > 0 ? 50 : 0));
         for (const s of sockets) s.destroy();
         await stopping;
-        server.close();
+        await server.close();
       })();
       return closed;
     },

@@ -23,4 +23,6 @@ export interface QueuedMessage {
   /** Epoch ms after which the message is dead; Infinity when it never expires. */
   readonly expiresAt: number;
   readonly priority: number;
+  /** Offset in the durable queue's message log; -1 for messages kept in memory only. */
+  readonly offset: number;
 }

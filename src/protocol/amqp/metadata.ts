@@ -14,6 +14,9 @@ const MIGRATIONS = [
      PRIMARY KEY (vhost, name));
    CREATE TABLE amqp_bindings (vhost TEXT NOT NULL, source TEXT NOT NULL, destination_kind TEXT NOT NULL, destination TEXT NOT NULL,
      routing_key TEXT NOT NULL, arguments BLOB NOT NULL, PRIMARY KEY (vhost, source, destination_kind, destination, routing_key, arguments));`,
+  // Each durable queue incarnation gets its own log directory, so a queue deleted and redeclared at once
+  // never shares files with the one being removed.
+  `ALTER TABLE amqp_queues ADD COLUMN store_dir TEXT;`,
 ];
 
 export interface UserRecord {
@@ -94,9 +97,20 @@ export class MetadataStore {
     return rows.map((r) => ({ name: r.name, type: r.type as ExchangeType, durable: true, autoDelete: r.auto_delete === 1, internal: r.internal === 1, args: decodeTable(r.arguments) }));
   }
 
-  queues(vhost: string): QueueDef[] {
-    const rows = this.db.prepare('SELECT name, auto_delete, arguments FROM amqp_queues WHERE vhost = ?').all(vhost) as Array<{ name: string; auto_delete: number; arguments: Buffer }>;
-    return rows.map((r) => ({ name: r.name, durable: true, exclusive: false, autoDelete: r.auto_delete === 1, args: decodeTable(r.arguments) }));
+  queues(vhost: string): Array<{ def: QueueDef; storeDir: string | null }> {
+    const rows = this.db.prepare('SELECT name, auto_delete, arguments, store_dir FROM amqp_queues WHERE vhost = ?').all(vhost) as Array<{
+      name: string;
+      auto_delete: number;
+      arguments: Buffer;
+      store_dir: string | null;
+    }>;
+    return rows.map((r) => ({ def: { name: r.name, durable: true, exclusive: false, autoDelete: r.auto_delete === 1, args: decodeTable(r.arguments) }, storeDir: r.store_dir }));
+  }
+
+  /** Every queue log directory still referenced, across vhosts (the rest is garbage from deletes). */
+  storeDirs(): Set<string> {
+    const rows = this.db.prepare('SELECT store_dir FROM amqp_queues WHERE store_dir IS NOT NULL').all() as Array<{ store_dir: string }>;
+    return new Set(rows.map((r) => r.store_dir));
   }
 
   bindings(vhost: string): BindingRecord[] {
@@ -129,8 +143,10 @@ export class MetadataStore {
     })();
   }
 
-  saveQueue(vhost: string, d: QueueDef): void {
-    this.db.prepare('INSERT OR REPLACE INTO amqp_queues (vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?)').run(vhost, d.name, d.autoDelete ? 1 : 0, encodeTable(d.args));
+  saveQueue(vhost: string, d: QueueDef, storeDir: string): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO amqp_queues (vhost, name, auto_delete, arguments, store_dir) VALUES (?, ?, ?, ?, ?)')
+      .run(vhost, d.name, d.autoDelete ? 1 : 0, encodeTable(d.args), storeDir);
   }
 
   deleteQueue(vhost: string, name: string): void {

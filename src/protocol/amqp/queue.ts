@@ -1,5 +1,6 @@
 import { ReadyLane } from './ready-lane.js';
-import type { Message, QueuedMessage } from './message.js';
+import { isPersistent, type Message, type QueuedMessage } from './message.js';
+import type { DurableQueueStore, RecoveredMessage } from './durable-store.js';
 import { fieldNumber, fieldString, type FieldTable } from './wire.js';
 import { AmqpError } from './errors.js';
 import { PRECONDITION_FAILED } from './generated/constants.js';
@@ -112,7 +113,8 @@ export interface QueueHooks {
   expired(q: Queue): void;
 }
 
-export type EnqueueResult = 'queued' | 'rejected';
+/** `rejected` by overflow, `queued` in memory, or a promise that settles once the message is durable. */
+export type EnqueueResult = 'queued' | 'rejected' | Promise<void>;
 
 /** One queue's ready messages and consumers; the channels hold what is delivered but unacknowledged. */
 export class Queue {
@@ -129,6 +131,8 @@ export class Queue {
   /** Ever had a consumer: auto-delete only applies after the first one left. */
   private hadConsumer = false;
   deleted = false;
+  /** Set for durable queues: persistent messages go to the log. */
+  store: DurableQueueStore | undefined;
 
   constructor(
     readonly def: QueueDef,
@@ -175,19 +179,46 @@ export class Queue {
   enqueue(msg: Message, now = Date.now()): EnqueueResult {
     const ttl = minDefined(this.limits.messageTtl, parseExpiration(msg.props.expiration));
     const priority = Math.min(msg.props.priority ?? 0, this.limits.maxPriority);
-    const e: QueuedMessage = { msg, seq: this.nextSeq++, redelivered: false, expiresAt: ttl === undefined ? Infinity : now + ttl, priority };
+    const expiresAt = ttl === undefined ? Infinity : now + ttl;
     if (this.wouldOverflow(msg.body.length)) {
       if (this.limits.overflow === 'reject-publish') return 'rejected';
       if (this.limits.overflow === 'reject-publish-dlx') {
-        this.hooks.deadLetter(this, e, 'maxlen');
+        this.hooks.deadLetter(this, { msg, seq: -1, redelivered: false, expiresAt, priority, offset: -1 }, 'maxlen');
         return 'rejected';
       }
     }
+    let result: EnqueueResult = 'queued';
+    let offset = -1;
+    if (this.store && isPersistent(msg)) {
+      const appended = this.store.append(msg, expiresAt);
+      offset = appended.offset;
+      result = appended.durable;
+    }
+    const e: QueuedMessage = { msg, seq: this.nextSeq++, redelivered: false, expiresAt, priority, offset };
     this.lanes[priority]!.push(e);
     this.readyBytes += msg.body.length;
     if (this.limits.overflow === 'drop-head') this.dropHeadWhileOver();
     this.dispatch(now);
-    return 'queued';
+    return result;
+  }
+
+  /** Puts messages recovered from the durable log back, marked redelivered since they may have been seen. */
+  recover(messages: RecoveredMessage[]): void {
+    for (const r of messages) {
+      const priority = Math.min(r.msg.props.priority ?? 0, this.limits.maxPriority);
+      this.lanes[priority]!.push({ msg: r.msg, seq: this.nextSeq++, redelivered: true, expiresAt: r.expiresAt, priority, offset: r.offset });
+      this.readyBytes += r.msg.body.length;
+    }
+  }
+
+  /** The message has left the queue for good (acknowledged, dead-lettered, dropped). */
+  forget(e: QueuedMessage): void {
+    if (e.offset >= 0) this.store?.ack(e.offset);
+  }
+
+  private dead(e: QueuedMessage, reason: DeadLetterReason): void {
+    this.forget(e);
+    this.hooks.deadLetter(this, e, reason);
   }
 
   private wouldOverflow(extraBytes: number): boolean {
@@ -202,7 +233,7 @@ export class Queue {
     while ((maxLength !== undefined && this.messageCount > maxLength) || (maxLengthBytes !== undefined && this.readyBytes > maxLengthBytes)) {
       const head = this.take();
       if (!head) break;
-      this.hooks.deadLetter(this, head, 'maxlen');
+      this.dead(head, 'maxlen');
     }
   }
 
@@ -224,7 +255,7 @@ export class Queue {
       const e = this.take();
       if (!e) return undefined;
       if (e.expiresAt <= now) {
-        this.hooks.deadLetter(this, e, 'expired');
+        this.dead(e, 'expired');
         continue;
       }
       return e;
@@ -244,7 +275,12 @@ export class Queue {
 
   purge(): number {
     let n = 0;
-    for (const l of this.lanes) n += l.clear().length;
+    for (const l of this.lanes) {
+      for (const e of l.clear()) {
+        this.forget(e);
+        n++;
+      }
+    }
     this.readyBytes = 0;
     return n;
   }
@@ -301,6 +337,7 @@ export class Queue {
         const e = this.shift(now);
         if (!e) break;
         c.channel.deliver(c, e, this);
+        if (c.noAck) this.forget(e);
       }
     } finally {
       this.dispatching = false;
@@ -338,7 +375,7 @@ export class Queue {
       for (let h = l.peek(); h && h.expiresAt <= now; h = l.peek()) {
         l.shift();
         this.readyBytes -= h.msg.body.length;
-        this.hooks.deadLetter(this, h, 'expired');
+        this.dead(h, 'expired');
       }
     }
     this.dispatch(now);
@@ -350,7 +387,8 @@ export class Queue {
     this.deleted = true;
     clearTimeout(this.expiryTimer);
     clearTimeout(this.idleTimer);
-    this.purge();
+    for (const l of this.lanes) l.clear();
+    this.readyBytes = 0;
     for (const c of this.consumers.splice(0)) c.channel.consumerCancelled(c);
     return n;
   }

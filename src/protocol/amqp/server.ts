@@ -1,3 +1,5 @@
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BrokerContext } from '../../context.js';
 import type { Logger } from '../../logger.js';
 import { MetadataStore } from './metadata.js';
@@ -19,19 +21,32 @@ export class AmqpServer {
   readonly frameMax: number;
   readonly channelMax: number;
 
-  constructor(readonly ctx: BrokerContext) {
+  private constructor(readonly ctx: BrokerContext) {
     this.logger = ctx.logger;
     this.store = new MetadataStore(ctx.db);
     this.store.applyConfig(ctx.options.amqp);
-    for (const v of this.store.vhosts()) this.vhosts.set(v, new VirtualHost(v, this.store));
     const a = ctx.options.amqp;
     this.heartbeat = a.heartbeat ?? 60;
     this.frameMax = a.frameMax ?? 131072;
     this.channelMax = a.channelMax ?? 2047;
   }
 
-  close(): void {
-    for (const v of this.vhosts.values()) v.close();
+  /** Loads vhosts and recovers durable queues; removes log directories no queue refers to any more. */
+  static async open(ctx: BrokerContext): Promise<AmqpServer> {
+    const s = new AmqpServer(ctx);
+    const dir = join(ctx.options.dataDir, 'amqp', 'queues');
+    mkdirSync(dir, { recursive: true });
+    const referenced = s.store.storeDirs();
+    for (const entry of readdirSync(dir)) {
+      if (!referenced.has(entry)) rmSync(join(dir, entry), { recursive: true, force: true });
+    }
+    const root = { dir, fsync: ctx.options.fsync, fsyncIntervalMs: ctx.options.fsyncIntervalMs, logger: ctx.logger };
+    for (const v of s.store.vhosts()) s.vhosts.set(v, await VirtualHost.open(v, s.store, root));
+    return s;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.vhosts.values()].map((v) => v.close()));
   }
 }
 

@@ -5,6 +5,9 @@ import { Exchange, EXCHANGE_TYPES, bindingId, xMatchOf, type Binding, type Excha
 import { Queue, type DeadLetterReason, type QueueDef } from './queue.js';
 import type { Message, QueuedMessage } from './message.js';
 import type { MetadataStore } from './metadata.js';
+import { DurableQueueStore, type DurableStoreOptions } from './durable-store.js';
+import { join } from 'node:path';
+import type { Logger } from '../../logger.js';
 import { Writer, fieldEquals, fieldNumber, fieldString, str, type FieldTable, type FieldValue } from './wire.js';
 import { encodeBasicProperties, type BasicProperties } from './generated/properties.js';
 
@@ -16,6 +19,12 @@ const PREDECLARED: ReadonlyArray<[string, ExchangeType]> = [
   ['amq.headers', 'headers'],
   ['amq.match', 'headers'],
 ];
+
+export interface DurableRoot extends DurableStoreOptions {
+  /** `<dataDir>/amqp/queues`: one directory per durable queue incarnation. */
+  dir: string;
+  logger: Logger;
+}
 
 export interface DeclareExchangeArgs {
   name: string;
@@ -55,15 +64,37 @@ export class VirtualHost {
   readonly queues = new Map<string, Queue>();
   private readonly delayed = new Set<NodeJS.Timeout>();
 
-  constructor(
+  /** Durable queues whose message log is still opening; a second declare waits for the first. */
+  private readonly opening = new Map<string, Promise<Queue>>();
+
+  private constructor(
     readonly name: string,
     private readonly store: MetadataStore,
-  ) {
+    private readonly durable: DurableRoot,
+  ) {}
+
+  /** Loads the vhost's durable topology and recovers persistent messages of durable queues. */
+  static async open(name: string, store: MetadataStore, durable: DurableRoot): Promise<VirtualHost> {
+    const vh = new VirtualHost(name, store, durable);
+    await vh.load();
+    return vh;
+  }
+
+  private async load(): Promise<void> {
+    const { name, store } = this;
     for (const [n, type] of PREDECLARED) {
       this.exchanges.set(n, new Exchange({ name: n, type, durable: true, autoDelete: false, internal: false, args: new Map() }));
     }
     for (const d of store.exchanges(name)) this.exchanges.set(d.name, new Exchange(d));
-    for (const d of store.queues(name)) this.queues.set(d.name, this.makeQueue(d, null));
+    for (const { def, storeDir } of store.queues(name)) {
+      const q = this.makeQueue(def, null);
+      const dirName = storeDir ?? newStoreDir();
+      if (storeDir === null) store.saveQueue(name, def, dirName);
+      const { store: qs, recovered } = await DurableQueueStore.open(join(this.durable.dir, dirName), this.durable);
+      q.store = qs;
+      q.recover(recovered);
+      this.queues.set(def.name, q);
+    }
     for (const b of store.bindings(name)) {
       const src = this.exchanges.get(b.source);
       const destExists = b.destinationKind === 'queue' ? this.queues.has(b.destination) : this.exchanges.has(b.destination);
@@ -152,7 +183,9 @@ export class VirtualHost {
     if (x.def.durable) this.store.deleteExchange(this.name, x.name);
   }
 
-  declareQueue(a: DeclareQueueArgs): Queue {
+  declareQueue(a: DeclareQueueArgs): Queue | Promise<Queue> {
+    const opening = this.opening.get(a.name);
+    if (opening) return opening.then(() => this.declareQueue(a));
     let name = a.name;
     if (name === '') {
       if (a.passive) throw new AmqpError(NOT_FOUND, `no queue '' in vhost '${this.name}'`, 50, 10);
@@ -187,10 +220,27 @@ export class VirtualHost {
     }
     const def: QueueDef = { name, durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete, args: a.args };
     const q = this.makeQueue(def, a.exclusive ? a.owner : null);
-    this.queues.set(name, q);
-    if (a.durable && !a.exclusive) this.store.saveQueue(this.name, def);
     // Every queue is bound to the default exchange by its name; routing handles that implicitly.
-    return q;
+    if (!a.durable || a.exclusive) {
+      this.queues.set(name, q);
+      return q;
+    }
+    const dirName = newStoreDir();
+    const p = DurableQueueStore.open(join(this.durable.dir, dirName), this.durable).then(
+      ({ store }) => {
+        this.opening.delete(name);
+        q.store = store;
+        this.store.saveQueue(this.name, def, dirName);
+        this.queues.set(name, q);
+        return q;
+      },
+      (err: Error) => {
+        this.opening.delete(name);
+        throw err;
+      },
+    );
+    this.opening.set(name, p);
+    return p;
   }
 
   /** Removes the queue, its bindings and consumers; returns the number of ready messages dropped. */
@@ -206,7 +256,13 @@ export class VirtualHost {
       }
     }
     if (q.def.durable && !q.def.exclusive) this.store.deleteQueue(this.name, name);
-    return q.destroy();
+    const n = q.destroy();
+    if (q.store) {
+      const dir = q.store.dir;
+      q.store.destroy().catch((err: Error) => this.durable.logger.error('could not remove queue log', { dir, err }));
+      q.store = undefined;
+    }
+    return n;
   }
 
   /** Removes a binding and, when it was the last one of an auto-delete exchange, the exchange. */
@@ -316,11 +372,22 @@ export class VirtualHost {
     }
   }
 
-  close(): void {
+  /** Stops timers and closes (not deletes) the durable queues' logs. */
+  async close(): Promise<void> {
     for (const t of this.delayed) clearTimeout(t);
     this.delayed.clear();
-    for (const q of this.queues.values()) q.destroy();
+    await Promise.allSettled([...this.opening.values()]);
+    const closing: Array<Promise<void>> = [];
+    for (const q of this.queues.values()) {
+      q.destroy();
+      if (q.store) closing.push(q.store.close());
+    }
+    await Promise.all(closing);
   }
+}
+
+function newStoreDir(): string {
+  return randomBytes(12).toString('hex');
 }
 
 function describe(v: FieldValue | undefined): string {
