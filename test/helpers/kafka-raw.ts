@@ -10,7 +10,7 @@ export function requestFrame(apiKey: number, apiVersion: number, correlationId: 
   head.writeInt16BE(apiVersion, 2);
   head.writeInt32BE(correlationId, 4);
   head.writeInt16BE(idBytes === null ? -1 : idBytes.length, 8);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   if (idBytes) parts.push(idBytes);
   if (opts.headerVersion === 2) parts.push(Buffer.from([0])); // empty tagged fields
   parts.push(body);

@@ -209,7 +209,7 @@ describe('Kafka admin APIs via kafkajs', () => {
   describe('alterConfigs', () => {
     it('replaces the whole set of topic overrides', async () => {
       await admin.createTopics({ topics: [{ topic: 'ac-topic', configEntries: [{ name: 'retention.ms', value: '1000' }] }] });
-      await admin.alterConfigs({ resources: [{ type: TOPIC, name: 'ac-topic', configEntries: [{ name: 'segment.bytes', value: '1048576' }] }] });
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: TOPIC, name: 'ac-topic', configEntries: [{ name: 'segment.bytes', value: '1048576' }] }] });
       const d = await admin.describeConfigs({ resources: [{ type: TOPIC, name: 'ac-topic', configNames: ['retention.ms', 'segment.bytes'] }], includeSynonyms: false });
       const byName = new Map(d.resources[0]!.configEntries.map((e) => [e.configName, e]));
       expect(byName.get('segment.bytes')).toMatchObject({ configValue: '1048576', isDefault: false });
@@ -223,11 +223,11 @@ describe('Kafka admin APIs via kafkajs', () => {
     });
 
     it('refuses invalid values, unknown topics and broker settings', async () => {
-      const bad = admin.alterConfigs({ resources: [{ type: TOPIC, name: 'ac-topic', configEntries: [{ name: 'cleanup.policy', value: 'shred' }] }] });
+      const bad = admin.alterConfigs({ validateOnly: false, resources: [{ type: TOPIC, name: 'ac-topic', configEntries: [{ name: 'cleanup.policy', value: 'shred' }] }] });
       expect(await errorTypes(bad)).toEqual(['INVALID_CONFIG']);
-      const unknown = admin.alterConfigs({ resources: [{ type: TOPIC, name: 'ac-none', configEntries: [{ name: 'retention.ms', value: '1' }] }] });
+      const unknown = admin.alterConfigs({ validateOnly: false, resources: [{ type: TOPIC, name: 'ac-none', configEntries: [{ name: 'retention.ms', value: '1' }] }] });
       expect(await errorTypes(unknown)).toEqual(['UNKNOWN_TOPIC_OR_PARTITION']);
-      const brokerSide = admin.alterConfigs({ resources: [{ type: BROKER, name: '0', configEntries: [{ name: 'num.partitions', value: '9' }] }] });
+      const brokerSide = admin.alterConfigs({ validateOnly: false, resources: [{ type: BROKER, name: '0', configEntries: [{ name: 'num.partitions', value: '9' }] }] });
       expect(await errorTypes(brokerSide)).toEqual(['INVALID_REQUEST']);
       expect(broker.ctx.log.topic('ac-topic')!.configs).toEqual({ 'segment.bytes': '1048576' });
     });

@@ -338,6 +338,19 @@ describe('Kafka server pipelining', () => {
     }
   });
 
+  it('close() stops accepting and closes open connections, even with requests still in flight', async () => {
+    const { server, gates } = await gatedServer();
+    const c = await RawKafkaClient.connect(server.port);
+    await c.write(requestFrame(18, 0, 1));
+    await vi.waitFor(() => expect(gates.length).toBe(1));
+    expect(server.connectionCount()).toBe(1);
+    await server.close();
+    expect(await c.closedWithin()).toBe(true);
+    await expect(RawKafkaClient.connect(server.port)).rejects.toThrow();
+    // The handler finishing late writes nowhere and breaks nothing.
+    gates[0]!.open();
+  });
+
   it('closes the connection whose handler throws, and only that one', async () => {
     const { server, gates } = await gatedServer();
     try {
