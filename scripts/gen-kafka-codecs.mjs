@@ -373,14 +373,24 @@ function nonDefaultCond(f, x) {
   const parts = [`${x} !== undefined`];
   if (d === 'null') parts.push(`${x} !== null`);
   else if (f.isArray || f.base === 'bytes') parts.push(`${x}.length > 0`);
-  else if (!f.struct) parts.push(`${x} !== ${d}`);
+  else if (f.struct) parts.push(`!isDefault${f.struct}(${x})`);
+  else parts.push(`${x} !== ${d}`);
   return parts.join(' && ');
+}
+
+/** Condition that an input field `x` (possibly undefined) holds its default; for isDefault functions. */
+function isDefaultCond(f, x) {
+  const d = defaultExpr(f);
+  if (d === 'null') return `(${x} === undefined || ${x} === null)`;
+  if (f.isArray || f.base === 'bytes') return `(${x} === undefined || ${x}.length === 0)`;
+  if (f.struct) return `(${x} === undefined || isDefault${f.struct}(${x}))`;
+  return `(${x} === undefined || ${x} === ${d})`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Per-message file
 
-function emitStruct(msg, struct, needDefault) {
+function emitStruct(msg, struct, needDefault, needIsDefault) {
   const out = [];
   const valid = msg.valid;
   const msgFlex = mode(msg.flexible, valid);
@@ -398,6 +408,15 @@ function emitStruct(msg, struct, needDefault) {
   for (const f of fields) out.push(`  ${f.prop}?: ${fieldTsType(f, true)};`);
   out.push('}');
   out.push('');
+
+  if (needIsDefault.has(struct.name)) {
+    // tagged struct fields are sent only when they differ from the default, as Kafka does
+    const conds = fields.map((f) => isDefaultCond(f, `o.${f.prop}`));
+    out.push(`function isDefault${struct.name}(o: ${struct.name}Input): boolean {`);
+    out.push(`  return ${conds.length === 0 ? 'true' : conds.join(' && ')};`);
+    out.push('}');
+    out.push('');
+  }
 
   if (needDefault.has(struct.name)) {
     out.push(`export function default${struct.name}(): ${struct.name} {`);
@@ -536,7 +555,16 @@ function emitMessageFile(msg) {
     for (const f of s.fields) if (f.struct && !f.isArray && f.versions !== null && f.default !== 'null') needDefault.add(f.struct);
   }
   const body = [];
-  for (const s of msg.structs) body.push(...emitStruct(msg, s, needDefault));
+  // structs reachable from a tagged struct field need an isDefault check
+  const byName = new Map(msg.structs.map((s) => [s.name, s]));
+  const needIsDefault = new Set();
+  const markIsDefault = (name) => {
+    if (needIsDefault.has(name)) return;
+    needIsDefault.add(name);
+    for (const f of byName.get(name).fields) if (f.struct && f.versions !== null && !f.isArray) markIsDefault(f.struct);
+  };
+  for (const s of msg.structs) for (const f of s.fields) if (f.tagged && f.struct && !f.isArray) markIsDefault(f.struct);
+  for (const s of msg.structs) body.push(...emitStruct(msg, s, needDefault, needIsDefault));
   const text = body.join('\n');
   const wireImports = [];
   for (const name of ['EMPTY_BUFFER', 'KafkaEncodeError', 'ZERO_UUID']) if (text.includes(name)) wireImports.push(name);

@@ -306,6 +306,30 @@ describe('round trips', () => {
   });
 });
 
+describe('every schema', () => {
+  it('encodes defaults for every request and response version, decodes them whole, and re-encodes identically', () => {
+    let checked = 0;
+    for (const [key, [min, max]] of Object.entries(VALID_VERSIONS)) {
+      const apiKey = Number(key);
+      for (let v = min; v <= max; v++) {
+        for (const [encode, decode] of [
+          [encodeRequest, decodeRequest],
+          [encodeResponse, decodeResponse],
+        ] as const) {
+          const first = encodeBody((w) => encode(apiKey, v, w, {}));
+          const r = new Reader(first);
+          const decoded = decode(apiKey, v, r);
+          expect(r.remaining, `${API_NAMES[apiKey]} v${v}`).toBe(0);
+          const second = encodeBody((w) => encode(apiKey, v, w, decoded));
+          expect(second.equals(first), `${API_NAMES[apiKey]} v${v}`).toBe(true);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(500);
+  });
+});
+
 describe('errors', () => {
   it('throws UnsupportedApiVersionError for unknown keys and versions', () => {
     expect(() => decodeRequest(9999, 0, new Reader(Buffer.alloc(0)))).toThrow(UnsupportedApiVersionError);

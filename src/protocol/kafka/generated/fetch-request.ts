@@ -164,7 +164,7 @@ export function encodeFetchRequest(w: Writer, v: number, o: FetchRequestInput): 
     const has_clusterId = v >= 12 && f_clusterId !== undefined && f_clusterId !== null;
     if (has_clusterId) nt++;
     const f_replicaState = o.replicaState;
-    const has_replicaState = v >= 15 && f_replicaState !== undefined;
+    const has_replicaState = v >= 15 && f_replicaState !== undefined && !isDefaultFetchRequestReplicaState(f_replicaState);
     if (has_replicaState) nt++;
     w.unsignedVarint(nt);
     if (has_clusterId) {
@@ -188,6 +188,10 @@ export interface FetchRequestReplicaState {
 export interface FetchRequestReplicaStateInput {
   replicaId?: number;
   replicaEpoch?: number;
+}
+
+function isDefaultFetchRequestReplicaState(o: FetchRequestReplicaStateInput): boolean {
+  return (o.replicaId === undefined || o.replicaId === -1) && (o.replicaEpoch === undefined || o.replicaEpoch === -1);
 }
 
 export function defaultFetchRequestReplicaState(): FetchRequestReplicaState {

@@ -304,13 +304,13 @@ export function encodeFetchResponsePartitionData(w: Writer, v: number, o: FetchR
   if (flex) {
     let nt = 0;
     const f_divergingEpoch = o.divergingEpoch;
-    const has_divergingEpoch = v >= 12 && f_divergingEpoch !== undefined;
+    const has_divergingEpoch = v >= 12 && f_divergingEpoch !== undefined && !isDefaultFetchResponseEpochEndOffset(f_divergingEpoch);
     if (has_divergingEpoch) nt++;
     const f_currentLeader = o.currentLeader;
-    const has_currentLeader = v >= 12 && f_currentLeader !== undefined;
+    const has_currentLeader = v >= 12 && f_currentLeader !== undefined && !isDefaultFetchResponseLeaderIdAndEpoch(f_currentLeader);
     if (has_currentLeader) nt++;
     const f_snapshotId = o.snapshotId;
-    const has_snapshotId = v >= 12 && f_snapshotId !== undefined;
+    const has_snapshotId = v >= 12 && f_snapshotId !== undefined && !isDefaultFetchResponseSnapshotId(f_snapshotId);
     if (has_snapshotId) nt++;
     w.unsignedVarint(nt);
     if (has_divergingEpoch) {
@@ -339,6 +339,10 @@ export interface FetchResponseEpochEndOffset {
 export interface FetchResponseEpochEndOffsetInput {
   epoch?: number;
   endOffset?: number;
+}
+
+function isDefaultFetchResponseEpochEndOffset(o: FetchResponseEpochEndOffsetInput): boolean {
+  return (o.epoch === undefined || o.epoch === -1) && (o.endOffset === undefined || o.endOffset === -1);
 }
 
 export function defaultFetchResponseEpochEndOffset(): FetchResponseEpochEndOffset {
@@ -387,6 +391,10 @@ export interface FetchResponseLeaderIdAndEpochInput {
   leaderEpoch?: number;
 }
 
+function isDefaultFetchResponseLeaderIdAndEpoch(o: FetchResponseLeaderIdAndEpochInput): boolean {
+  return (o.leaderId === undefined || o.leaderId === -1) && (o.leaderEpoch === undefined || o.leaderEpoch === -1);
+}
+
 export function defaultFetchResponseLeaderIdAndEpoch(): FetchResponseLeaderIdAndEpoch {
   return { leaderId: -1, leaderEpoch: -1 };
 }
@@ -431,6 +439,10 @@ export interface FetchResponseSnapshotId {
 export interface FetchResponseSnapshotIdInput {
   endOffset?: number;
   epoch?: number;
+}
+
+function isDefaultFetchResponseSnapshotId(o: FetchResponseSnapshotIdInput): boolean {
+  return (o.endOffset === undefined || o.endOffset === -1) && (o.epoch === undefined || o.epoch === -1);
 }
 
 export function defaultFetchResponseSnapshotId(): FetchResponseSnapshotId {

@@ -148,7 +148,7 @@ export function encodeFetchSnapshotResponsePartitionSnapshot(w: Writer, v: numbe
   w.records(f_unalignedRecords, true);
   let nt = 0;
   const f_currentLeader = o.currentLeader;
-  const has_currentLeader = f_currentLeader !== undefined;
+  const has_currentLeader = f_currentLeader !== undefined && !isDefaultFetchSnapshotResponseLeaderIdAndEpoch(f_currentLeader);
   if (has_currentLeader) nt++;
   w.unsignedVarint(nt);
   if (has_currentLeader) {
@@ -196,6 +196,10 @@ export interface FetchSnapshotResponseLeaderIdAndEpoch {
 export interface FetchSnapshotResponseLeaderIdAndEpochInput {
   leaderId?: number;
   leaderEpoch?: number;
+}
+
+function isDefaultFetchSnapshotResponseLeaderIdAndEpoch(o: FetchSnapshotResponseLeaderIdAndEpochInput): boolean {
+  return (o.leaderId === undefined || o.leaderId === 0) && (o.leaderEpoch === undefined || o.leaderEpoch === 0);
 }
 
 export function defaultFetchSnapshotResponseLeaderIdAndEpoch(): FetchSnapshotResponseLeaderIdAndEpoch {

@@ -248,7 +248,7 @@ export function encodeProduceResponsePartitionProduceResponse(w: Writer, v: numb
   if (flex) {
     let nt = 0;
     const f_currentLeader = o.currentLeader;
-    const has_currentLeader = v >= 10 && f_currentLeader !== undefined;
+    const has_currentLeader = v >= 10 && f_currentLeader !== undefined && !isDefaultProduceResponseLeaderIdAndEpoch(f_currentLeader);
     if (has_currentLeader) nt++;
     w.unsignedVarint(nt);
     if (has_currentLeader) {
@@ -310,6 +310,10 @@ export interface ProduceResponseLeaderIdAndEpoch {
 export interface ProduceResponseLeaderIdAndEpochInput {
   leaderId?: number;
   leaderEpoch?: number;
+}
+
+function isDefaultProduceResponseLeaderIdAndEpoch(o: ProduceResponseLeaderIdAndEpochInput): boolean {
+  return (o.leaderId === undefined || o.leaderId === -1) && (o.leaderEpoch === undefined || o.leaderEpoch === -1);
 }
 
 export function defaultProduceResponseLeaderIdAndEpoch(): ProduceResponseLeaderIdAndEpoch {
