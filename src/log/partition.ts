@@ -99,6 +99,7 @@ export class Partition implements PartitionLog {
   private failed: Error | null = null;
   private bytesSinceSnapshot = 0;
   private closed = false;
+  private deleted = false;
   private readonly counters: PartitionStats = { writes: 0, groups: 0, syncs: 0, cacheReads: 0, fileReads: 0 };
 
   private constructor(opts: PartitionOptions) {
@@ -186,15 +187,33 @@ export class Partition implements PartitionLog {
     } else {
       for (const b of bases) this.segments.push(Segment.open(this.dir, b));
       for (let i = 0; i + 1 < this.segments.length; i++) this.segments[i]!.nextOffset = this.segments[i + 1]!.baseOffset;
+      this.recoverTail();
+    }
+    this.nextOffset = this.hw = this.active.nextOffset;
+    this.startOffset = Math.min(Math.max(storedStart, this.segments[0]!.baseOffset), this.nextOffset);
+    this.loadProducerState();
+  }
+
+  /**
+   * Validates the tail segment. A crash right after a roll can leave the new segment empty while the
+   * previous one lost its last (never acknowledged) batches: then the empty segment is dropped and the
+   * previous one is recovered and continued, so that offsets stay contiguous.
+   */
+  private recoverTail(): void {
+    for (;;) {
       const tail = this.active;
       const r = tail.recover(this.config.indexIntervalBytes);
       if (r.truncatedBytes > 0) {
         this.logger.warn('truncated damaged tail of the log', { dir: this.dir, segment: tail.baseOffset, bytes: r.truncatedBytes, problem: r.problem });
       }
+      if (!tail.isEmpty || this.segments.length < 2) return;
+      const prev = this.segments[this.segments.length - 2]!;
+      prev.recover(this.config.indexIntervalBytes);
+      if (prev.nextOffset === tail.baseOffset) return;
+      this.logger.warn('dropping empty tail segment after a gap', { dir: this.dir, segment: tail.baseOffset, previousEnd: prev.nextOffset });
+      this.segments.pop();
+      tail.delete();
     }
-    this.nextOffset = this.hw = this.active.nextOffset;
-    this.startOffset = Math.min(Math.max(storedStart, this.segments[0]!.baseOffset), this.nextOffset);
-    this.loadProducerState();
   }
 
   private readLogStartFile(): number {
@@ -274,9 +293,15 @@ export class Partition implements PartitionLog {
   }
 
   private appendNow(buf: Buffer): Promise<AppendResult> {
-    if (this.closed) throw new LogError(LogErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${this.topic}-${this.index} is closed`);
+    if (this.deleted) throw new LogError(LogErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${this.topic}-${this.index} was deleted`);
+    if (this.closed) throw new LogError(LogErrorCode.KAFKA_STORAGE_ERROR, `partition ${this.topic}-${this.index} is closed`);
     if (this.failed) throw new LogError(LogErrorCode.KAFKA_STORAGE_ERROR, `partition ${this.topic}-${this.index} failed: ${this.failed.message}`);
     const incoming = validateBatches(buf, this.config.maxMessageBytes);
+    for (const b of incoming) {
+      if (b.size > this.config.segmentBytes) {
+        throw new LogError(LogErrorCode.RECORD_LIST_TOO_LARGE, `batch of ${b.size} bytes is larger than segment.bytes ${this.config.segmentBytes}`);
+      }
+    }
     const overlay = new Map<number, { epoch: number; lastSeq: number }>();
     for (const b of incoming) {
       const dup = this.producers.check(b, overlay);
@@ -693,6 +718,7 @@ export class Partition implements PartitionLog {
   async destroy(): Promise<void> {
     await this.drain();
     this.closed = true;
+    this.deleted = true;
     for (const s of this.segments) s.close();
     this.segments = [];
     this.tail.clear();

@@ -210,6 +210,10 @@ export class Segment {
       { verify: true, minOffset: this.baseOffset + startRel },
     );
     if (startPos === 0 && first) this.nextOffset = this.baseOffset;
+    if (startPos > 0 && readFully(this.handle, head, BATCH_HEADER_SIZE, 0) === BATCH_HEADER_SIZE) {
+      const ts = readInt64(head, F.maxTimestamp);
+      if (ts >= 0) this.rollTimestamp = ts;
+    }
     const truncatedBytes = fileSize - res.end;
     if (truncatedBytes > 0) ftruncateSync(this.handle, res.end);
     this.size = this.writtenSize = res.end;

@@ -108,7 +108,8 @@ export class TimeIndex {
   }
 
   flush(): void {
-    if (!this.rewrite && this.persisted === this.count) return;
+    // An empty index still gets its file, so that reopening does not mistake it for a lost one.
+    if (!this.rewrite && this.persisted === this.count && (this.count > 0 || existsSync(this.path))) return;
     const from = this.rewrite ? 0 : this.persisted;
     const buf = Buffer.allocUnsafe((this.count - from) * ENTRY);
     for (let i = from; i < this.count; i++) {

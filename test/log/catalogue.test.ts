@@ -104,7 +104,7 @@ describe('topic catalogue', () => {
   });
 
   it('store-wide retention runs over every partition', async () => {
-    const s = await openStore(t.dir, { topicDefaults: { 'segment.bytes': '200', 'retention.bytes': '0' } });
+    const s = await openStore(t.dir, { topicDefaults: { 'segment.bytes': '300', 'retention.bytes': '0' } });
     s.createTopic('r', { partitions: 2 });
     for (let i = 0; i < 3; i++) {
       await s.partition('r', 0)!.append(batchOf(['y'.repeat(150)]));

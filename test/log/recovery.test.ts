@@ -131,3 +131,33 @@ describe('recovery', () => {
     await q.close();
   });
 });
+
+describe('recovery after a crash during a roll', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('drops an empty tail segment when the previous one lost its unacknowledged end', async () => {
+    const positions = await fill(t.dir, 12, { 'segment.bytes': '100000' });
+    // Simulate: the roll created segment 12 but the last two batches of segment 0 never reached the file.
+    truncateSync(join(t.dir, LOG0), positions[10]!);
+    writeFileSync(join(t.dir, `${String(12).padStart(20, '0')}.log`), Buffer.alloc(0));
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    expect(p.segmentBaseOffsets()).toEqual([0]);
+    expect(p.logEndOffset).toBe(10);
+    expect((await p.append(batchOf(['contiguous']))).baseOffset).toBe(10);
+    expect(valuesOf(p)).toHaveLength(11);
+    await p.close();
+  });
+
+  it('keeps an empty tail segment that follows its predecessor exactly', async () => {
+    await fill(t.dir, 12, { 'segment.bytes': '100000' });
+    writeFileSync(join(t.dir, `${String(12).padStart(20, '0')}.log`), Buffer.alloc(0));
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    expect(p.segmentBaseOffsets()).toEqual([0, 12]);
+    expect((await p.append(batchOf(['next']))).baseOffset).toBe(12);
+    await p.close();
+  });
+});

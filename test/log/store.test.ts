@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeRecordBatches, LogError, LogErrorCode } from '../../src/log/index.js';
+import { decodeRecordBatches, LogError, LogErrorCode, writeBatchCrc } from '../../src/log/index.js';
 import { batchOf, openStore, tempDir } from './helpers.js';
 
 describe('log store: append and read', () => {
@@ -52,5 +52,62 @@ describe('log store: append and read', () => {
     await expect(p.append(b)).rejects.toMatchObject({ code: LogErrorCode.CORRUPT_MESSAGE });
     expect(p.logEndOffset).toBe(0);
     await store.closeAll();
+  });
+});
+
+describe('append validation', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('rejects malformed input with the Kafka error codes, storing nothing', async () => {
+    const store = await openStore(t.dir);
+    store.createTopic('v', { partitions: 1, configs: { 'max.message.bytes': '5000', 'segment.bytes': '3000' } });
+    const p = store.partition('v', 0)!;
+    const good = batchOf(['ok']);
+    const cases: [Buffer, number][] = [
+      [Buffer.alloc(0), LogErrorCode.CORRUPT_MESSAGE],
+      [good.subarray(0, 40), LogErrorCode.CORRUPT_MESSAGE],
+      [good.subarray(0, good.length - 1), LogErrorCode.CORRUPT_MESSAGE],
+      [Buffer.concat([good, good.subarray(0, 20)]), LogErrorCode.CORRUPT_MESSAGE],
+      [batchOf(['x'.repeat(6000)]), LogErrorCode.MESSAGE_TOO_LARGE],
+      [batchOf(['x'.repeat(4000)]), LogErrorCode.RECORD_LIST_TOO_LARGE],
+    ];
+    const magic1 = Buffer.from(good);
+    magic1[16] = 1;
+    cases.push([magic1, LogErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT]);
+    const magic9 = Buffer.from(good);
+    magic9[16] = 9;
+    cases.push([magic9, LogErrorCode.CORRUPT_MESSAGE]);
+    const badLength = Buffer.from(good);
+    badLength.writeInt32BE(10, 8);
+    cases.push([badLength, LogErrorCode.CORRUPT_MESSAGE]);
+    const badCount = Buffer.from(good);
+    badCount.writeInt32BE(1000, 57);
+    writeBatchCrc(badCount, 0);
+    cases.push([badCount, LogErrorCode.INVALID_RECORD]);
+    const badCodec = Buffer.from(good);
+    badCodec.writeInt16BE(6, 21);
+    writeBatchCrc(badCodec, 0);
+    cases.push([badCodec, LogErrorCode.UNSUPPORTED_COMPRESSION_TYPE]);
+    for (const [buf, code] of cases) await expect(p.append(buf)).rejects.toMatchObject({ code });
+    expect(p.logEndOffset).toBe(0);
+    // Several batches in one append get consecutive offsets.
+    expect(await p.append(Buffer.concat([good, batchOf(['a', 'b'])]))).toMatchObject({ baseOffset: 0, lastOffset: 2 });
+    await store.closeAll();
+  });
+
+  it('refuses appends after close and after the topic is deleted', async () => {
+    const store = await openStore(t.dir);
+    store.createTopic('gone', { partitions: 1 });
+    store.createTopic('kept', { partitions: 1 });
+    const gone = store.partition('gone', 0)!;
+    const kept = store.partition('kept', 0)!;
+    await store.deleteTopic('gone');
+    await expect(gone.append(batchOf(['x']))).rejects.toMatchObject({ code: LogErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+    await store.closeAll();
+    await expect(kept.append(batchOf(['x']))).rejects.toMatchObject({ code: LogErrorCode.KAFKA_STORAGE_ERROR });
   });
 });
