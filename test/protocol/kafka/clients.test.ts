@@ -155,3 +155,34 @@ describeClient('kafka-python 2.0.2', kafkaPython !== null, 'python3 cannot impor
     expect(res.committed).toBe(200);
   });
 });
+
+describeClient('kafkajs 2.2.4', true, '', () => {
+  const broker = useBroker();
+
+  it('produces idempotently and consumes in a group through the composed door', async () => {
+    const kafka = new Kafka({ brokers: [broker().kafka.bootstrap], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    const producer = kafka.producer({ idempotent: true });
+    const consumer = kafka.consumer({ groupId: 'js-group', sessionTimeout: 6000, heartbeatInterval: 500 });
+    await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
+    try {
+      await admin.createTopics({ topics: [{ topic: 'js-topic', numPartitions: 2 }] });
+      const messages = Array.from({ length: 100 }, (_, i) => ({ key: `k${i % 7}`, value: `v${i}` }));
+      await producer.send({ topic: 'js-topic', messages });
+      const seen: string[] = [];
+      await consumer.subscribe({ topic: 'js-topic', fromBeginning: true });
+      const done = new Promise<void>((resolve) => {
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            seen.push(message.value!.toString());
+            if (seen.length === messages.length) resolve();
+          },
+        });
+      });
+      await done;
+      expect([...seen].sort()).toEqual(messages.map((m) => m.value).sort());
+    } finally {
+      await Promise.all([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+    }
+  });
+});
