@@ -353,6 +353,40 @@ describe('errors', () => {
   });
 });
 
+describe('hostile input', () => {
+  it('random bytes and mutated requests either decode or throw KafkaDecodeError, for every request version', () => {
+    // deterministic xorshift so a failure reproduces
+    let seed = 0x2545f491;
+    const rnd = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) / 4294967296;
+    };
+    const attempt = (apiKey: number, v: number, buf: Buffer) => {
+      try {
+        decodeRequest(apiKey, v, new Reader(buf));
+      } catch (err) {
+        if (!(err instanceof KafkaDecodeError)) throw new Error(`${API_NAMES[apiKey]} v${v}: ${String(err)}`);
+      }
+    };
+    for (const [key, [min, max]] of Object.entries(VALID_VERSIONS)) {
+      const apiKey = Number(key);
+      for (let v = min; v <= max; v++) {
+        const base = encodeBody((w) => encodeRequest(apiKey, v, w, {}));
+        for (let i = 0; i < 20; i++) {
+          const mutated = Buffer.from(base);
+          for (let j = 0; j < 3 && mutated.length > 0; j++) mutated[Math.floor(rnd() * mutated.length)] = Math.floor(rnd() * 256);
+          attempt(apiKey, v, mutated);
+          const noise = Buffer.alloc(Math.floor(rnd() * 64));
+          for (let j = 0; j < noise.length; j++) noise[j] = Math.floor(rnd() * 256);
+          attempt(apiKey, v, noise);
+        }
+      }
+    }
+  });
+});
+
 describe('wire primitives', () => {
   it('round-trips integers, varints, varlongs, floats, uuids and strings', () => {
     const w = new Writer(64);
