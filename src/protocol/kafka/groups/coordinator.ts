@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { Db } from '../../../store/sqlite.js';
 import { ErrorCode, GroupNotEmptyError } from './errors.js';
-import { Group, type GroupState } from './group.js';
+import { EMPTY_BYTES, Group, type GroupState } from './group.js';
 import { Membership } from './membership.js';
 import { OffsetBook } from './offsets.js';
 import { GroupStore, type CommittedOffset } from './store.js';
@@ -77,8 +77,6 @@ export interface CoordinatorOptions {
   logger: Logger;
   initialRebalanceDelayMs: number;
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /** Groups and their committed offsets: what every group API and the admin views work on. */
 export class Coordinator {
@@ -219,8 +217,8 @@ export class Coordinator {
         clientHost: m.clientHost,
         sessionTimeoutMs: m.sessionTimeoutMs,
         rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-        metadata: stable ? m.metadataFor(protocol) : EMPTY,
-        assignment: stable ? m.assignment : EMPTY,
+        metadata: stable ? m.metadataFor(protocol) : EMPTY_BYTES,
+        assignment: stable ? m.assignment : EMPTY_BYTES,
       })),
     };
   }
