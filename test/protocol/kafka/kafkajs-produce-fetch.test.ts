@@ -89,6 +89,29 @@ describe('kafkajs against the broker', () => {
     expect(received[1]!.at(-1)).toBe('late');
   });
 
+  it('an idempotent producer gets a producer id and its batches are stored once', async () => {
+    const topic = 'e2e-idempotent';
+    const idem = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await idem.connect();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await idem.send({ topic, acks: -1, messages: [{ value: `a${i}`, partition: 0 }, { value: `b${i}`, partition: 0 }] });
+        expect(res[0]!.errorCode).toBe(0);
+        expect(Number(res[0]!.baseOffset)).toBe(i * 2);
+      }
+    } finally {
+      await idem.disconnect();
+    }
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [p0] = await admin.fetchTopicOffsets(topic);
+      expect(Number(p0!.high)).toBe(6);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('a Fetch long poll parked at the log end is answered by the next produce, not by its maxWaitMs', async () => {
     const topic = 'e2e-longpoll';
     await producer.send({ topic, messages: [{ value: 'first', partition: 0 }] });
