@@ -688,7 +688,9 @@ export class Partition implements PartitionLog {
 
   /** fdatasync of segments written since their last sync (the `interval` policy's timer). */
   syncDirty(): Promise<void> {
-    return Promise.all(this.segments.filter((s) => s.dirty).map((s) => s.sync())).then(() => undefined);
+    const dirty = this.segments.filter((s) => s.dirty);
+    this.counters.syncs += dirty.length;
+    return Promise.all(dirty.map((s) => s.sync())).then(() => undefined);
   }
 
   private async drain(): Promise<void> {

@@ -94,7 +94,11 @@ export interface PartitionLog {
   readonly topic: string;
   readonly index: number;
   readonly logStartOffset: number;
-  /** Next offset to be assigned; with one replica it is also the high watermark. */
+  /**
+   * End of the acknowledged log, which with one replica is also the high watermark: every offset below
+   * it has been acknowledged to its producer and is readable. Appends still waiting for their group
+   * commit (write, and fsync under `always`) are not counted yet.
+   */
   readonly logEndOffset: number;
   readonly lastStableOffset: number;
   sizeBytes(): number;

@@ -174,3 +174,56 @@ describe('segments', () => {
     await q.close();
   });
 });
+
+describe('background work and unusual indexes', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('runs retention and interval fsync on timers', async () => {
+    const p = await openPartitionLog(
+      t.dir,
+      { 'segment.bytes': '300', 'retention.ms': '1000' },
+      { logger: silent, fsync: 'interval', fsyncIntervalMs: 10, retentionCheckIntervalMs: 10 },
+    );
+    for (let i = 0; i < 4; i++) await p.append(encodeRecordBatch({ records: [{ value: 'x'.repeat(200), timestamp: 1000 + i }] }));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(p.segmentBaseOffsets()).toEqual([3]);
+    expect(p.logStartOffset).toBe(3);
+    expect(p.stats().syncs).toBeGreaterThan(0);
+    await p.close();
+  });
+
+  it('reads correctly without any index entry (the scan continues past the first read window)', async () => {
+    const p = await openPartitionLog(t.dir, { 'index.interval.bytes': '2000000000' }, { logger: silent, tailCacheBytes: 0 });
+    const all = [];
+    for (let i = 0; i < 3000; i++) all.push(p.append(batchOf([`n${i}`.padEnd(60, '_')])));
+    await Promise.all(all);
+    expect(p.sizeBytes()).toBeGreaterThan(200_000);
+    for (let o = 0; o < 3000; o += 149) expect(valuesOf(p.read(o, 10).chunks)).toEqual([`n${o}`.padEnd(60, '_')]);
+    expect(valuesOf(p.read(2999, 10).chunks)).toEqual([`n2999`.padEnd(60, '_')]);
+    await p.close();
+  });
+
+  it('rolls when the offset index is full (segment.index.bytes)', async () => {
+    const p = await openPartitionLog(t.dir, { 'segment.index.bytes': '16', 'index.interval.bytes': '1' }, { logger: silent });
+    for (let i = 0; i < 9; i++) await p.append(batchOf([`i${i}`]));
+    // Two index entries per segment: the first batch sits at position 0 and needs none.
+    expect(p.segmentBaseOffsets()).toEqual([0, 3, 6]);
+    await p.close();
+  });
+
+  it('returns at least one whole batch even when it is larger than maxBytes and the read window', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent, tailCacheBytes: 0 });
+    await p.append(batchOf(['small']));
+    const big = 'B'.repeat(300_000);
+    await p.append(batchOf([big]));
+    await p.append(batchOf(['after']));
+    expect(valuesOf(p.read(1, 1).chunks)).toEqual([big]);
+    expect(valuesOf(p.read(0, 100).chunks)).toEqual(['small']);
+    expect(valuesOf(p.read(0, 1 << 20).chunks)).toEqual(['small', big, 'after']);
+    await p.close();
+  });
+});
