@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { CronSchedule } from './schedule.js';
 import { TaskEvents, toError, validateTaskOptions } from './inline-task.js';
 import { resolveRunCoordinator, sharedLogger } from './cron-runtime.js';
+import { forgetTask } from './registry.js';
 import type { ChildMessage, ParentMessage, WireContext, WireError } from './background-protocol.js';
 import type {
   CronLogger, Execution, LastRun, RunCoordinator, ScheduledTask, TaskContext, TaskEvent, TaskListener, TaskOptions, TaskStatus,
@@ -216,6 +217,7 @@ export class BackgroundTask implements ScheduledTask {
     if (this.status === 'destroyed') return;
     await this.stop();
     this.status = 'destroyed';
+    forgetTask(this.id);
     this.events.emit('task:destroyed', this.context({ date: Date.now() }));
   }
 

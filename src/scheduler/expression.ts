@@ -61,6 +61,7 @@ const MONTH_NAMES = ['january', 'february', 'march', 'april', 'may', 'june', 'ju
 const DAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
 const ALLOWED_CHARS = /^[a-zA-Z0-9\-*/,#? ]+$/;
 const PLAIN_TOKEN = /^(?:\d+|\*|\*\/\d+)$/;
+const DIGITS = /^\d+$/;
 const RANGE_TOKEN = /^(\d+)-(\d+)(?:\/(\d+))?$/;
 export const DOM_WEEKDAY_TOKEN = /^(\d{1,2}|L)W$/i;
 export const DOM_OFFSET_TOKEN = /^L-(\d{1,2})$/i;
@@ -76,13 +77,19 @@ export function resolveNickname(expression: string): string {
  * Names are replaced as substrings, full names before abbreviations, case-insensitively; node-cron
  * does the same, so odd inputs ("MONDAYS") fail or pass identically.
  */
-function replaceNames(field: string, names: readonly string[], base: number): string {
+function nameReplacements(names: readonly string[], base: number): readonly [RegExp, string][] {
+  const full = names.map((n, i): [RegExp, string] => [new RegExp(n, 'gi'), String(i + base)]);
+  const short = names.map((n, i): [RegExp, string] => [new RegExp(n.slice(0, 3), 'gi'), String(i + base)]);
+  return [...full, ...short];
+}
+const MONTH_REPLACEMENTS = nameReplacements(MONTH_NAMES, 1);
+const DAY_REPLACEMENTS = nameReplacements(DAY_NAMES, 0);
+
+function replaceNames(field: string, replacements: readonly [RegExp, string][]): string {
+  // Digits-only fields (the common case) cannot contain a name.
+  if (!/[a-z]/i.test(field)) return field;
   let out = field;
-  for (const list of [names, names.map((n) => n.slice(0, 3))]) {
-    list.forEach((name, i) => {
-      out = out.replace(new RegExp(name, 'gi'), String(i + base));
-    });
-  }
+  for (const [re, value] of replacements) out = out.replace(re, value);
   return out;
 }
 
@@ -116,10 +123,14 @@ function normaliseToken(token: string): number | string {
 
 function convertField(raw: string, spec: FieldSpec): (number | string)[] {
   let text = raw;
-  if (spec.key === 'month') text = replaceNames(text, MONTH_NAMES, 1);
-  if (spec.key === 'dayOfWeek') text = replaceNames(text, DAY_NAMES, 0);
+  if (spec.key === 'month') text = replaceNames(text, MONTH_REPLACEMENTS);
+  if (spec.key === 'dayOfWeek') text = replaceNames(text, DAY_REPLACEMENTS);
   const values: (number | string)[] = [];
   for (let token of text.split(',')) {
+    if (DIGITS.test(token)) {
+      values.push(parseInt(token, 10));
+      continue;
+    }
     if (token.includes('*')) token = token.replace('*', spec.star);
     const m = RANGE_TOKEN.exec(token.trim());
     if (m) {
@@ -143,7 +154,12 @@ function convertField(raw: string, spec: FieldSpec): (number | string)[] {
 
 function plainValuesValid(values: readonly (number | string)[], min: number, max: number): boolean {
   for (const v of values) {
-    const s = String(v);
+    // Numbers here come from digit runs and range expansion: non-negative integers, so only the range matters.
+    if (typeof v === 'number') {
+      if (v < min || v > max) return false;
+      continue;
+    }
+    const s = v;
     const n = parseInt(s, 10);
     if (!PLAIN_TOKEN.test(s) || (!Number.isNaN(n) && (n < min || n > max))) return false;
   }
@@ -177,8 +193,53 @@ function impossibleDayOfMonth(days: readonly (number | string)[], months: readon
   return !months.some((m) => days.some((d) => (d as number) <= (MAX_DAYS_IN_MONTH[m as number] ?? 0)));
 }
 
+interface ConvertedField {
+  readonly values: (number | string)[];
+  readonly valid: boolean;
+}
+
+/**
+ * Field texts repeat across expressions ("*", "0", "MON-FRI"), so conversions are memoised per field
+ * position; this keeps creating thousands of tasks cheap. Cached value lists are shared: callers copy
+ * before handing them out.
+ */
+const fieldCache: Map<string, ConvertedField>[] = FIELDS.map(() => new Map());
+const FIELD_CACHE_LIMIT = 4096;
+
+function convertCached(text: string, spec: FieldSpec, index: number): ConvertedField {
+  const cache = fieldCache[index]!;
+  let hit = cache.get(text);
+  if (hit) return hit;
+  // `?` means "no constraint" only when it is the whole day field.
+  const effective = (spec.key === 'dayOfMonth' || spec.key === 'dayOfWeek') && text === '?' ? '*' : text;
+  const values = convertField(effective, spec);
+  hit = { values, valid: fieldValid(values, text, spec) };
+  if (cache.size >= FIELD_CACHE_LIMIT) cache.clear();
+  cache.set(text, hit);
+  return hit;
+}
+
 /** Validates and expands an expression; never throws. Same result shape and messages as node-cron's. */
 export function validateExpression(pattern: unknown): DetailedValidation {
+  const result = analyseExpression(pattern);
+  if (!result.fields) return result;
+  const f = result.fields;
+  return {
+    valid: true,
+    errors: [],
+    fields: {
+      second: f.second.slice(),
+      minute: f.minute.slice(),
+      hour: f.hour.slice(),
+      dayOfMonth: f.dayOfMonth.slice(),
+      month: f.month.slice(),
+      dayOfWeek: f.dayOfWeek.slice(),
+    },
+  };
+}
+
+/** validateExpression for internal use: `fields` are shared, cached lists that must not be modified. */
+export function analyseExpression(pattern: unknown): DetailedValidation {
   if (typeof pattern !== 'string') return { valid: false, errors: [{ field: 'expression', message: 'pattern must be a string' }] };
   const resolved = resolveNickname(pattern);
   if (!ALLOWED_CHARS.test(resolved)) {
@@ -189,15 +250,12 @@ export function validateExpression(pattern: unknown): DetailedValidation {
     return { valid: false, errors: [{ field: 'expression', value: pattern, message: `expected 5 or 6 fields but got ${raw.length}` }] };
   }
   const patterns = raw.length === 5 ? ['0', ...raw] : raw;
-  const converted = FIELDS.map((spec, i) => {
-    const text = patterns[i]!;
-    // `?` means "no constraint" only when it is the whole day field.
-    const effective = (spec.key === 'dayOfMonth' || spec.key === 'dayOfWeek') && text === '?' ? '*' : text;
-    return convertField(effective, spec);
-  });
+  const converted: (number | string)[][] = [];
   const errors: CronFieldError[] = [];
   FIELDS.forEach((spec, i) => {
-    if (!fieldValid(converted[i]!, patterns[i]!, spec)) {
+    const field = convertCached(patterns[i]!, spec, i);
+    converted.push(field.values);
+    if (!field.valid) {
       errors.push({ field: spec.key, value: patterns[i]!, message: `${patterns[i]} is a invalid expression for ${spec.label}` });
     }
   });

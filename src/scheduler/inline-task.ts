@@ -12,6 +12,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { CronSchedule } from './schedule.js';
 import { sharedTimerHeap, type TimerEntry } from './timer-heap.js';
 import { resolveRunCoordinator, sharedLogger } from './cron-runtime.js';
+import { forgetTask } from './registry.js';
 import type {
   CronLogger,
   Execution,
@@ -77,7 +78,8 @@ export class InlineTask implements ScheduledTask {
   readonly id: string;
   readonly name: string;
   private readonly schedule: CronSchedule;
-  private readonly events: TaskEvents;
+  /** Created on first subscription: most tasks never have listeners. */
+  private eventsOrNull: TaskEvents | null = null;
   private readonly logger: CronLogger;
   private readonly options: TaskOptions;
   private readonly coordinator: RunCoordinator | undefined;
@@ -87,6 +89,11 @@ export class InlineTask implements ScheduledTask {
   private refed: boolean;
   private nextSlot: number | null = null;
   private readonly entry: TimerEntry;
+
+  private get events(): TaskEvents {
+    this.eventsOrNull ??= new TaskEvents(this.logger);
+    return this.eventsOrNull;
+  }
   private jitterEntry: TimerEntry | undefined;
   private inFlight = false;
   private runCount = 0;
@@ -99,7 +106,6 @@ export class InlineTask implements ScheduledTask {
     this.id = randomUUID();
     this.name = options.name || this.id;
     this.logger = options.logger ?? sharedLogger;
-    this.events = new TaskEvents(this.logger);
     this.tolerance = options.missedExecutionTolerance ?? DEFAULT_TOLERANCE_MS;
     this.coordinator = options.distributed ? resolveRunCoordinator(options.runCoordinator) : undefined;
     this.refed = !options.unref;
@@ -128,6 +134,7 @@ export class InlineTask implements ScheduledTask {
     if (this.status === 'destroyed') return;
     this.stop();
     this.status = 'destroyed';
+    forgetTask(this.id);
     this.emit('task:destroyed', Date.now());
   }
 
@@ -228,7 +235,7 @@ export class InlineTask implements ScheduledTask {
   }
 
   private reportMissed(slot: number): void {
-    if (!this.options.suppressMissedWarning && this.events.count('execution:missed') === 0) {
+    if (!this.options.suppressMissedWarning && (this.eventsOrNull?.count('execution:missed') ?? 0) === 0) {
       this.logger.warn(`missed execution at ${new Date(slot)}! Possible blocking IO or high CPU use in the process running the scheduler.`);
     }
     this.emit('execution:missed', slot);
@@ -351,6 +358,7 @@ export class InlineTask implements ScheduledTask {
   }
 
   private emit(event: TaskEvent, slot: number, execution?: Execution, reason?: SkipReason): void {
-    this.events.emit(event, this.context(slot, execution, reason));
+    if (!this.eventsOrNull || this.eventsOrNull.count(event) === 0) return;
+    this.eventsOrNull.emit(event, this.context(slot, execution, reason));
   }
 }

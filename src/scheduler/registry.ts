@@ -6,9 +6,11 @@ const tasks = new Map<string, ScheduledTask>();
 export function registerTask(task: ScheduledTask): void {
   if (tasks.has(task.id)) throw new Error(`task ${task.id} already registered`);
   tasks.set(task.id, task);
-  task.on('task:destroyed', () => {
-    tasks.delete(task.id);
-  });
+}
+
+/** Called by a task when it is destroyed (a direct call, not a listener: listeners cost memory per task). */
+export function forgetTask(id: string): void {
+  tasks.delete(id);
 }
 
 export function unregisterTask(task: ScheduledTask): void {

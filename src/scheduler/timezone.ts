@@ -119,6 +119,9 @@ export class TimeZone {
   }
 }
 
+let systemZone: string | undefined;
+/** Read once: constructing a DateTimeFormat costs far more than creating a task. */
 function systemZoneName(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  systemZone ??= Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  return systemZone;
 }

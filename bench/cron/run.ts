@@ -1,0 +1,42 @@
+/**
+ * Cron benchmarks: npx tsx bench/cron/run.ts [--quick]
+ *   1. next-run throughput vs croner, node-cron and cron-parser
+ *   2. firing lateness of 200 every-second tasks vs a bare setTimeout reference
+ *   3. creation time and memory of 10k scheduled tasks vs node-cron and croner
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { benchNextRun } from './next-run.js';
+import { benchLateness } from './lateness.js';
+
+const quick = process.argv.includes('--quick');
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+console.log(`node ${process.version}, ${quick ? 'quick' : 'full'} run`);
+console.log('\n## next-run computations per second (chained next after next)');
+console.log('| expression | zone | railyard | croner | node-cron | cron-parser | railyard / croner |');
+console.log('|---|---|---:|---:|---:|---:|---:|');
+for (const r of benchNextRun(quick ? 100 : 400)) {
+  console.log(`| \`${r.expression}\` | ${r.timezone} | ${fmt(r.railyard)} | ${fmt(r.croner)} | ${fmt(r.nodeCron)} | ${fmt(r.cronParser)} | ${(r.railyard / r.croner).toFixed(1)}x |`);
+}
+
+const tasks = 200;
+const seconds = quick ? 3 : 10;
+console.log(`\n## firing lateness, ${tasks} tasks every second for ${seconds} s (ms)`);
+console.log('| implementation | samples | p50 | p99 | max |');
+console.log('|---|---:|---:|---:|---:|');
+for (const l of await benchLateness(tasks, seconds)) {
+  console.log(`| ${l.name} | ${l.samples} | ${l.p50} | ${l.p99} | ${l.max} |`);
+}
+
+const n = 10_000;
+console.log(`\n## ${fmt(n)} scheduled tasks: creation time and memory (fresh process each, after gc)`);
+console.log('| library | create (ms) | RSS per task (bytes) | heap+external per task (bytes) |');
+console.log('|---|---:|---:|---:|');
+const child = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
+for (const lib of ['railyard', 'node-cron', 'croner']) {
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, lib, String(n)], { encoding: 'utf8' });
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { createMs: number; rssPerTask: number; heapPerTask: number };
+  console.log(`| ${lib} | ${fmt(r.createMs)} | ${fmt(r.rssPerTask)} | ${fmt(r.heapPerTask)} |`);
+}
+process.exit(0);
