@@ -255,6 +255,14 @@ export class Coordinator {
   }
 
   /**
+   * A deleted topic's committed offsets go with it (as in Kafka), so a topic created again under the
+   * same name is not read from stale positions.
+   */
+  forgetTopic(topic: string): void {
+    this.offsets.deleteTopic(topic);
+  }
+
+  /**
    * Forgets Empty groups that have no committed offsets and nobody on the way in, as Kafka's periodic
    * cleanup does, so short-lived groups (tests, console consumers) do not pile up. Returns their ids.
    */

@@ -24,6 +24,8 @@ export interface GroupCoordinator {
   committedOffsets(groupId: string): CommittedOffset[];
   /** Throws GroupNotEmptyError unless the group is Empty (or unknown), as Kafka's reset tools require. */
   resetOffsets(groupId: string, entries: readonly OffsetCommitEntry[]): void;
+  /** Drops every group's committed offsets of a topic; DeleteTopics calls it once the topic is gone. */
+  forgetTopic(topic: string): void;
   /** Stops every timer and answers parked JoinGroup/SyncGroup requests with COORDINATOR_NOT_AVAILABLE. */
   close(): Promise<void>;
 }
@@ -60,6 +62,7 @@ export function createGroupCoordinator(ctx: BrokerContext): GroupCoordinator {
     describeGroup: (id) => c.describeGroup(id),
     committedOffsets: (id) => c.committedOffsets(id),
     resetOffsets: (id, entries) => c.resetOffsets(id, entries),
+    forgetTopic: (topic) => c.forgetTopic(topic),
     close: async () => {
       ctx.closing.removeEventListener('abort', onClosing);
       stop();

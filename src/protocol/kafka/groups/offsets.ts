@@ -49,6 +49,15 @@ export class OffsetBook {
     if (topics.size === 0) this.byGroup.delete(groupId);
   }
 
+  /** Every group's offsets of a topic, in the database and in memory. */
+  deleteTopic(topic: string): void {
+    this.store.deleteTopicOffsets(topic);
+    for (const [groupId, topics] of this.byGroup) {
+      topics.delete(topic);
+      if (topics.size === 0) this.byGroup.delete(groupId);
+    }
+  }
+
   /** Forgets the group's offsets in memory; the store removes the rows with the group itself. */
   forgetGroup(groupId: string): void {
     this.byGroup.delete(groupId);

@@ -52,6 +52,7 @@ export class GroupStore {
   private readonly deleteGroupOffsets: Statement<[string]>;
   private readonly upsertOffset: Statement<[string, string, number, number, number, string, number]>;
   private readonly deleteOffset: Statement<[string, string, number]>;
+  private readonly deleteTopicRows: Statement<[string]>;
   private readonly commitTx: (groupId: string, protocolType: string, generationId: number, entries: readonly CommittedOffset[]) => void;
   private readonly deleteOffsetsTx: (groupId: string, entries: ReadonlyArray<{ topic: string; partition: number }>) => void;
   private readonly deleteGroupTx: (groupId: string) => void;
@@ -71,6 +72,7 @@ export class GroupStore {
          leader_epoch = excluded.leader_epoch, metadata = excluded.metadata, commit_ts = excluded.commit_ts`,
     );
     this.deleteOffset = db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND topic = ? AND partition = ?');
+    this.deleteTopicRows = db.prepare('DELETE FROM group_offsets WHERE topic = ?');
     this.commitTx = db.transaction((groupId, protocolType, generationId, entries) => {
       this.upsertGroup.run(groupId, protocolType, generationId, Date.now());
       for (const e of entries) {
@@ -121,6 +123,10 @@ export class GroupStore {
 
   deleteOffsets(groupId: string, entries: ReadonlyArray<{ topic: string; partition: number }>): void {
     this.deleteOffsetsTx(groupId, entries);
+  }
+
+  deleteTopicOffsets(topic: string): void {
+    this.deleteTopicRows.run(topic);
   }
 
   deleteGroup(groupId: string): void {

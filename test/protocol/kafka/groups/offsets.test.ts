@@ -237,3 +237,16 @@ describe('resetOffsets', () => {
     expect(() => h.coordinator.resetOffsets('g', [{ topic: 'orders', partition: -1, offset: 0 }])).toThrow(/partition/);
   });
 });
+
+describe('forgetTopic', () => {
+  it('drops every group’s offsets of a deleted topic, also after a restart', async () => {
+    commit({ groupId: 'a', offsets: [['gone', 0, 5], ['kept', 0, 6]] });
+    commit({ groupId: 'b', offsets: [['gone', 1, 7]] });
+    h.coordinator.forgetTopic('gone');
+    expect(h.coordinator.committedOffsets('a').map((c) => c.topic)).toEqual(['kept']);
+    expect(h.coordinator.committedOffsets('b')).toEqual([]);
+    await h.reopen();
+    expect(fetch('a', null).offsets.map((o) => [o.topic, o.offset])).toEqual([['kept', 6]]);
+    expect(fetch('b', [['gone', [1]]]).offsets[0]!.offset).toBe(-1);
+  });
+});
