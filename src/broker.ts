@@ -72,7 +72,6 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     });
     cleanups.push(() => log.close());
     const ctx: BrokerContext = { options, logger, db, log, closing: abort.signal };
-    cleanups.push(() => abort.abort());
 
     const doors: Array<[string, Door]> = [];
     const kafka = await startKafkaDoor({ ...ctx, logger: logger.child('kafka') });
@@ -83,6 +82,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     doors.push(['amqp', amqp]);
     const http = await startHttpDoor({ ...ctx, logger: logger.child('http') }, { doors });
     cleanups.push(() => http.close());
+    // Runs first (cleanups run in reverse): parked long polls answer at once instead of at their timeout.
+    cleanups.push(() => abort.abort());
 
     const host = hostForUrl(options.host);
     const bootstrap = `${host}:${kafka.port}`;
