@@ -10,7 +10,7 @@ import { createInitProducerIdHandler } from './handlers/init-producer-id.js';
 import { createListOffsetsHandler } from './handlers/list-offsets.js';
 import { createMetadataHandler } from './handlers/metadata.js';
 import { createProduceHandler } from './handlers/produce.js';
-import { startKafkaServer } from './server.js';
+import { startKafkaServer, type KafkaServer } from './server.js';
 
 export interface KafkaDoor extends Door {
   /** The group coordinator, for the dashboard's views of groups and committed offsets. */
@@ -50,7 +50,7 @@ export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
     maxInFlight: MAX_IN_FLIGHT,
     maxQueuedBytes: MAX_QUEUED_BYTES,
   };
-  let server;
+  let server: KafkaServer;
   try {
     server = await startKafkaServer({
       host: ctx.options.host,
@@ -63,13 +63,12 @@ export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
     await groups.close();
     throw err;
   }
-  const listening = server;
   return {
-    port: listening.port,
+    port: server.port,
     groups,
-    connectionCount: () => listening.connectionCount(),
+    connectionCount: () => server.connectionCount(),
     close: async () => {
-      await listening.close();
+      await server.close();
       await groups.close();
     },
   };

@@ -10,9 +10,9 @@ interface Plan {
   configs: Record<string, string>;
 }
 
-/** Checks what a single broker can honour; a string-free result means the log engine decides the rest. */
+/** Checks what only a single broker can judge (replicas, assignments); names and config values are for the log engine. */
 function plan(topic: CreatableTopic, defaultPartitions: number): Plan | AdminError {
-  const assignments = topic.assignments ?? [];
+  const assignments = topic.assignments;
   let partitions: number;
   if (assignments.length > 0) {
     if (topic.numPartitions !== -1 || topic.replicationFactor !== -1) {

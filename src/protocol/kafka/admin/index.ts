@@ -16,5 +16,5 @@ export function createAdminHandlers(ctx: BrokerContext): KafkaApiHandler[] {
     createDescribeConfigsHandler(ctx),
     createAlterConfigsHandler(ctx),
     createDeleteRecordsHandler(ctx),
-  ] as KafkaApiHandler[];
+  ];
 }
