@@ -26,6 +26,7 @@ const CHECKPOINT_KEY = Buffer.from('checkpoint');
 /** Rewrite the ack log as one checkpoint after this many ack records. */
 const CHECKPOINT_EVERY = 2000;
 const READ_CHUNK = 4 * 1024 * 1024;
+const BATCH_BYTES = 512 * 1024;
 
 function encodeMessage(msg: Message, expiresAt: number): Buffer {
   const w = new Writer(64 + msg.rawProps.length + msg.body.length);
@@ -110,7 +111,12 @@ export class DurableQueueStore {
 
   static async open(dir: string, opts: DurableStoreOptions): Promise<{ store: DurableQueueStore; recovered: RecoveredMessage[] }> {
     const common = { fsync: opts.fsync, fsyncIntervalMs: opts.fsyncIntervalMs, logger: opts.logger, retentionCheckIntervalMs: 24 * 3600 * 1000 };
-    const messages = await openPartitionLog(join(dir, 'messages'), { 'retention.ms': '-1', 'segment.bytes': String(opts.segmentBytes ?? 64 * 1024 * 1024) }, { ...common, topic: 'amqp-messages' });
+    const messages = await openPartitionLog(
+      join(dir, 'messages'),
+      // A single AMQP message may be far larger than Kafka's 1 MB default; the frame and body limits apply instead.
+      { 'retention.ms': '-1', 'segment.bytes': String(opts.segmentBytes ?? 64 * 1024 * 1024), 'max.message.bytes': String(0x7fffffff) },
+      { ...common, topic: 'amqp-messages' },
+    );
     const acks = await openPartitionLog(join(dir, 'acks'), { 'retention.ms': '-1', 'segment.bytes': String(8 * 1024 * 1024) }, { ...common, topic: 'amqp-acks' });
     const store = new DurableQueueStore(dir, messages, acks, opts.logger);
     let low = 0;
@@ -177,8 +183,19 @@ export class DurableQueueStore {
       const waiters = this.pendingResolvers;
       this.pendingMessages = [];
       this.pendingResolvers = [];
-      const batch = encodeRecordBatch({ records: values.map((value) => ({ value })) });
-      const p = this.messages.append(batch).then(
+      // Batches of about BATCH_BYTES keep reads during recovery and segment rolls fine-grained.
+      const batches: Buffer[] = [];
+      let start = 0;
+      let bytes = 0;
+      for (let i = 0; i < values.length; i++) {
+        bytes += values[i]!.length;
+        if (bytes >= BATCH_BYTES || i === values.length - 1) {
+          batches.push(encodeRecordBatch({ records: values.slice(start, i + 1).map((value) => ({ value })) }));
+          start = i + 1;
+          bytes = 0;
+        }
+      }
+      const p = Promise.all(batches.map((b) => this.messages.append(b))).then(
         () => waiters.forEach((w) => w.resolve()),
         (err: Error) => {
           this.logger.error('durable queue append failed', { dir: this.dir, err });

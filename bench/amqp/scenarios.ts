@@ -1,0 +1,217 @@
+/**
+ * AMQP throughput and latency scenarios, run with amqplib against any broker URL
+ * (Railyard or RabbitMQ), so both are measured with the same client in the same way.
+ */
+import amqp from 'amqplib';
+
+export interface Result {
+  scenario: string;
+  messages: number;
+  seconds: number;
+  rate: number;
+  p50?: number;
+  p99?: number;
+}
+
+const BODY = Buffer.alloc(1024, 0x61);
+/** Nagle off on the client too: otherwise small acks wait for the peer's delayed ACK (same for every broker). */
+const SOCKET_OPTS = { noDelay: process.env.BENCH_NODELAY !== '0' };
+
+function qname(tag: string): string {
+  return `bench-${tag}-${process.pid}-${Date.now()}`;
+}
+
+/** Publishes `n` messages respecting socket back-pressure (amqplib's publish returns false when full). */
+async function publishAll(ch: amqp.Channel, exchange: string, key: string, n: number, opts: amqp.Options.Publish = {}): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    if (!ch.publish(exchange, key, BODY, opts)) await new Promise((r) => ch.once('drain', r));
+  }
+}
+
+/** Consumes until `n` messages arrived; acks with multiple every 100 when `ack`. */
+function consumeN(ch: amqp.Channel, queue: string, n: number, ack: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    let got = 0;
+    void ch.consume(
+      queue,
+      (m) => {
+        if (!m) return;
+        got++;
+        if (ack && (got % 100 === 0 || got === n)) ch.ack(m, true);
+        if (got === n) resolve();
+      },
+      { noAck: !ack },
+    );
+  });
+}
+
+export async function transientPubSub(url: string, n = 200_000): Promise<Result> {
+  const pubConn = await amqp.connect(url, SOCKET_OPTS);
+  const subConn = await amqp.connect(url, SOCKET_OPTS);
+  const pub = await pubConn.createChannel();
+  const sub = await subConn.createChannel();
+  const q = qname('a');
+  await pub.assertQueue(q, { durable: false, autoDelete: false });
+  await sub.prefetch(1000);
+  const t0 = performance.now();
+  const done = consumeN(sub, q, n, true);
+  await publishAll(pub, '', q, n);
+  await done;
+  const seconds = (performance.now() - t0) / 1000;
+  await pub.deleteQueue(q);
+  await pubConn.close();
+  await subConn.close();
+  return { scenario: '(a) transient publish+consume 1 KiB', messages: n, seconds, rate: n / seconds };
+}
+
+export async function persistentConfirms(url: string, n = 50_000, inFlight = 1000): Promise<Result> {
+  const conn = await amqp.connect(url, SOCKET_OPTS);
+  const ch = await conn.createConfirmChannel();
+  const q = qname('b');
+  await ch.assertQueue(q, { durable: true });
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    let sent = 0;
+    let confirmed = 0;
+    const pump = () => {
+      while (sent < n && sent - confirmed < inFlight) {
+        sent++;
+        ch.sendToQueue(q, BODY, { persistent: true }, (err) => {
+          if (err) return reject(err);
+          confirmed++;
+          if (confirmed === n) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  await ch.deleteQueue(q);
+  await conn.close();
+  return { scenario: '(b) persistent + confirms, 1000 in flight', messages: n, seconds, rate: n / seconds };
+}
+
+export async function drainPrefilled(url: string, n = 100_000): Promise<Result> {
+  const conn = await amqp.connect(url, SOCKET_OPTS);
+  const ch = await conn.createConfirmChannel();
+  const q = qname('c');
+  await ch.assertQueue(q, { durable: false });
+  await publishAll(ch, '', q, n);
+  await ch.waitForConfirms();
+  const sub = await conn.createChannel();
+  await sub.prefetch(1000);
+  const t0 = performance.now();
+  await consumeN(sub, q, n, true);
+  const seconds = (performance.now() - t0) / 1000;
+  await sub.deleteQueue(q);
+  await conn.close();
+  return { scenario: '(c) consume pre-filled queue, prefetch 1000', messages: n, seconds, rate: n / seconds };
+}
+
+export async function latency(url: string, ratePerSec = 5000, seconds = 5): Promise<Result> {
+  // A short unmeasured round first, so JIT warm-up of either side does not land in the tail.
+  await measureLatency(url, ratePerSec, 1);
+  return measureLatency(url, ratePerSec, seconds);
+}
+
+async function measureLatency(url: string, ratePerSec: number, seconds: number): Promise<Result> {
+  const pubConn = await amqp.connect(url, SOCKET_OPTS);
+  const subConn = await amqp.connect(url, SOCKET_OPTS);
+  const pub = await pubConn.createChannel();
+  const sub = await subConn.createChannel();
+  const q = qname('d');
+  await pub.assertQueue(q, { durable: false });
+  await sub.prefetch(1000);
+  const n = ratePerSec * seconds;
+  const samples: number[] = [];
+  const done = new Promise<void>((resolve) => {
+    void sub.consume(q, (m) => {
+      if (!m) return;
+      samples.push(performance.now() - m.content.readDoubleBE(0));
+      sub.ack(m);
+      if (samples.length === n) resolve();
+    });
+  });
+  const body = Buffer.alloc(1024);
+  const t0 = performance.now();
+  let sent = 0;
+  // Paced in 1 ms ticks so the offered load is steady, not bursts.
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(n, Math.floor(((performance.now() - t0) / 1000) * ratePerSec));
+      while (sent < due) {
+        body.writeDoubleBE(performance.now(), 0);
+        pub.sendToQueue(q, body);
+        sent++;
+      }
+      if (sent < n) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  await done;
+  const total = (performance.now() - t0) / 1000;
+  samples.sort((a, b) => a - b);
+  const pct = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
+  await pub.deleteQueue(q);
+  await pubConn.close();
+  await subConn.close();
+  return { scenario: `(d) latency at ${ratePerSec}/s`, messages: n, seconds: total, rate: n / total, p50: pct(0.5), p99: pct(0.99) };
+}
+
+export async function fanout(url: string, n = 50_000, queues = 4): Promise<Result> {
+  const conn = await amqp.connect(url, SOCKET_OPTS);
+  const pub = await conn.createChannel();
+  const x = qname('e');
+  await pub.assertExchange(x, 'fanout', { durable: false, autoDelete: false });
+  const subs: amqp.ChannelModel[] = [];
+  const done: Array<Promise<void>> = [];
+  const names: string[] = [];
+  for (let i = 0; i < queues; i++) {
+    const q = `${x}-${i}`;
+    names.push(q);
+    await pub.assertQueue(q, { durable: false });
+    await pub.bindQueue(q, x, '');
+    const c = await amqp.connect(url, SOCKET_OPTS);
+    subs.push(c);
+    const ch = await c.createChannel();
+    await ch.prefetch(1000);
+    done.push(consumeN(ch, q, n, true));
+  }
+  const t0 = performance.now();
+  await publishAll(pub, x, '', n);
+  await Promise.all(done);
+  const seconds = (performance.now() - t0) / 1000;
+  for (const q of names) await pub.deleteQueue(q);
+  await pub.deleteExchange(x);
+  for (const c of subs) await c.close();
+  await conn.close();
+  return { scenario: `(e) fanout to ${queues} queues (deliveries)`, messages: n * queues, seconds, rate: (n * queues) / seconds };
+}
+
+export function formatTable(label: string, results: Result[]): string {
+  const lines = [`${label}`, 'scenario'.padEnd(46) + 'msgs'.padStart(9) + 'secs'.padStart(8) + 'msg/s'.padStart(10) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9)];
+  for (const r of results) {
+    lines.push(
+      r.scenario.padEnd(46) +
+        String(r.messages).padStart(9) +
+        r.seconds.toFixed(2).padStart(8) +
+        Math.round(r.rate).toString().padStart(10) +
+        (r.p50 === undefined ? '' : r.p50.toFixed(2)).padStart(9) +
+        (r.p99 === undefined ? '' : r.p99.toFixed(2)).padStart(9),
+    );
+  }
+  return lines.join('\n');
+}
+
+export async function runAll(url: string, scale = 1): Promise<Result[]> {
+  const s = (n: number) => Math.max(100, Math.round(n * scale));
+  return [
+    await transientPubSub(url, s(200_000)),
+    await persistentConfirms(url, s(50_000)),
+    await drainPrefilled(url, s(100_000)),
+    await latency(url, 5000, Math.max(1, Math.round(5 * scale))),
+    await fanout(url, s(50_000)),
+  ];
+}
