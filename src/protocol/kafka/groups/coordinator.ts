@@ -85,8 +85,10 @@ export class Coordinator {
   private readonly store: GroupStore;
   private readonly offsets: OffsetBook;
   private closed = false;
+  private readonly logger: Logger;
 
   constructor(opts: CoordinatorOptions) {
+    this.logger = opts.logger;
     this.store = new GroupStore(opts.db);
     for (const g of this.store.loadGroups()) {
       const group = new Group(g.groupId, g.protocolType === '' ? null : g.protocolType);
@@ -97,7 +99,14 @@ export class Coordinator {
     this.membership = new Membership(this.groups, {
       initialRebalanceDelayMs: opts.initialRebalanceDelayMs,
       logger: opts.logger,
-      onGeneration: (group) => this.store.saveGroup(group.groupId, group.protocolType ?? '', group.generationId),
+      onGeneration: (group) => {
+        // Often runs from a timer: a failed write must not take the broker down, and the group lives on in memory.
+        try {
+          this.store.saveGroup(group.groupId, group.protocolType ?? '', group.generationId);
+        } catch (err) {
+          opts.logger.warn('could not record group generation', { group: group.groupId, err });
+        }
+      },
     });
   }
 
@@ -134,7 +143,14 @@ export class Coordinator {
       accepted.push({ topic: e.topic, partition: e.partition, offset: e.offset, leaderEpoch: e.leaderEpoch ?? -1, metadata, commitTimestamp: now });
       return { topic: e.topic, partition: e.partition, errorCode: ErrorCode.NONE };
     });
-    this.offsets.commit(group.groupId, group.protocolType ?? '', group.generationId, accepted);
+    try {
+      this.offsets.commit(group.groupId, group.protocolType ?? '', group.generationId, accepted);
+    } catch (err) {
+      // e.g. the database stayed locked by another process past the busy timeout: a retriable error
+      // tells the client to try again instead of losing its connection.
+      this.logger.warn('offset commit failed', { group: group.groupId, err });
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
     return results;
   }
 

@@ -31,12 +31,19 @@ export interface GroupCoordinator {
 }
 
 export function createGroupCoordinator(ctx: BrokerContext): GroupCoordinator {
+  const logger = ctx.logger.child('groups');
   const c = new Coordinator({
     db: ctx.db,
-    logger: ctx.logger.child('groups'),
+    logger,
     initialRebalanceDelayMs: ctx.options.kafka.initialRebalanceDelayMs,
   });
-  const sweep = setInterval(() => c.removeIdleGroups(), IDLE_GROUP_SWEEP_MS);
+  const sweep = setInterval(() => {
+    try {
+      c.removeIdleGroups();
+    } catch (err) {
+      logger.warn('idle group sweep failed', { err });
+    }
+  }, IDLE_GROUP_SWEEP_MS);
   sweep.unref();
   const stop = () => {
     clearInterval(sweep);

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../../src/store/sqlite.js';
 import type {
   DescribeGroupsResponseInput,
   ListGroupsResponseInput,
@@ -112,6 +113,21 @@ describe('OffsetCommit / OffsetFetch', () => {
     expect(h.coordinator.describeGroup('g')!.state).toBe('CompletingRebalance');
     expect(commit({ generationIdOrMemberEpoch: rejoin.generationId!, memberId: member, offsets: [['orders', 0, 10]] })).toEqual([['orders', 0, 27]]);
     expect(fetch('g', [['orders', [0]]]).offsets[0]!.offset).toBe(9);
+  });
+
+  it('answers a retriable error while another process holds the database', () => {
+    h.db.pragma('busy_timeout = 20');
+    const other = openDatabase(h.dataDir);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      expect(commit({ offsets: [['t', 0, 1]] })).toEqual([['t', 0, 15]]);
+      other.exec('ROLLBACK');
+    } finally {
+      other.close();
+    }
+    expect(fetch('g', [['t', [0]]]).offsets[0]!.offset).toBe(-1);
+    expect(commit({ offsets: [['t', 0, 1]] })).toEqual([['t', 0, 0]]);
+    expect(fetch('g', [['t', [0]]]).offsets[0]!.offset).toBe(1);
   });
 
   it('rejects metadata over 4096 characters, per partition', () => {
