@@ -44,6 +44,7 @@ interface Slot {
  */
 export class KafkaConnection {
   readonly info: ConnectionInfo;
+  private readonly gone = new AbortController();
   private readonly reader: FrameReader;
   private readonly processor: FrameProcessor;
   private slots: Slot[] = [];
@@ -64,6 +65,7 @@ export class KafkaConnection {
       remotePort: socket.remotePort ?? 0,
       localAddress: socket.localAddress ?? '',
       localPort: socket.localPort ?? 0,
+      closed: this.gone.signal,
     };
     this.reader = new FrameReader(limits.maxFrameBytes);
     this.processor = createProcessor(this.info);
@@ -76,6 +78,7 @@ export class KafkaConnection {
     socket.on('error', (err) => this.logger.debug('connection error', { conn: id, err }));
     socket.on('close', () => {
       this.closed = true;
+      this.gone.abort();
     });
   }
 

@@ -7,6 +7,8 @@ export interface ConnectionInfo {
   /** The address the client reached us on; Metadata advertises it unless `kafka.advertisedHost` is set. */
   localAddress: string;
   localPort: number;
+  /** Aborted when the socket closes, so parked work (long polls) for a gone client ends at once. */
+  closed?: AbortSignal;
 }
 
 export interface RequestContext {

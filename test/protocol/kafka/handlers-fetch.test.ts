@@ -3,6 +3,8 @@ import { createFetchHandler } from '../../../src/protocol/kafka/handlers/fetch.j
 import type { FetchRequestInput, FetchResponse, FetchResponseInput } from '../../../src/protocol/kafka/generated/index.js';
 import { decodeRecordBatches, encodeControlBatch, encodeRecordBatch } from '../../../src/log/index.js';
 import { call, openTestBroker, requestContext, type TestBroker } from './handler-context.js';
+import { decodeRequest, encodeRequest } from '../../../src/protocol/kafka/generated/index.js';
+import { Reader, Writer } from '../../../src/protocol/kafka/wire.js';
 
 let broker: TestBroker | undefined;
 afterEach(async () => {
@@ -111,6 +113,23 @@ describe('Fetch handler', () => {
     broker!.abort();
     const res = (await pending)!;
     expect(res.responses[0]!.partitions[0]!.errorCode).toBe(0);
+  });
+
+  it('releases a parked fetch when its connection closes', async () => {
+    const { h } = await setup();
+    const gone = new AbortController();
+    const rc = requestContext(1, 11);
+    rc.conn.closed = gone.signal;
+    const w = new Writer();
+    encodeRequest(1, 11, w, fetchReq([{ offset: 0 }], { maxWaitMs: 60_000 }));
+    const pending = Promise.resolve(h.handle(decodeRequest(1, 11, new Reader(w.finish())) as never, rc));
+    let answered = false;
+    void pending.then(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answered).toBe(false);
+    gone.abort();
+    await pending;
+    expect(answered).toBe(true);
   });
 
   it('returns the first batch even beyond the limits, then respects maxBytes and partitionMaxBytes', async () => {

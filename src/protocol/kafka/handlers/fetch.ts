@@ -97,7 +97,7 @@ export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchReq
     apiKey: 1,
     minVersion: 4,
     maxVersion: 11,
-    handle(req) {
+    handle(req, rc) {
       if (req.sessionId !== 0) return { errorCode: FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
       const isolation: IsolationLevel = req.isolationLevel === 1 ? 'read_committed' : 'read_uncommitted';
       const targets: Target[] = [];
@@ -109,7 +109,9 @@ export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchReq
       }
       const first = collect(targets, req, isolation);
       const satisfied = (c: Collected) => c.hasError || c.bytes >= req.minBytes;
-      if (satisfied(first) || req.maxWaitMs <= 0 || targets.length === 0 || ctx.closing.aborted) return first.response;
+      if (satisfied(first) || req.maxWaitMs <= 0 || targets.length === 0 || ctx.closing.aborted || rc.conn.closed?.aborted) {
+        return first.response;
+      }
 
       const partitions = [...new Set(targets.map((t) => t.partition!))];
       return new Promise<FetchResponseInput>((resolve) => {
@@ -125,6 +127,7 @@ export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchReq
           disarm();
           clearTimeout(timer);
           ctx.closing.removeEventListener('abort', onClose);
+          rc.conn.closed?.removeEventListener('abort', onClose);
           resolve(c.response);
         };
         const onClose = () => settle(collect(targets, req, isolation));
@@ -143,6 +146,7 @@ export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchReq
         // a poll parked for a connection that is gone must not keep a stopped broker's process alive
         timer.unref();
         ctx.closing.addEventListener('abort', onClose, { once: true });
+        rc.conn.closed?.addEventListener('abort', onClose, { once: true });
         arm();
       });
     },
