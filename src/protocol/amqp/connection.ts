@@ -23,7 +23,7 @@ import { KNOWN_CLASSES, decodeMethodArgs, encodeMethod, type Method } from './ge
 import { Reader, WireSyntaxError, Writer, str, type FieldTable, type FieldValue } from './wire.js';
 import { MECHANISMS, parseCredentials, verifyPassword } from './auth.js';
 import { Channel } from './channel.js';
-import type { AmqpServer } from './server.js';
+import type { AmqpServer, AlarmListener } from './server.js';
 import type { VirtualHost } from './vhost.js';
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
@@ -63,7 +63,7 @@ function isLoopback(address: string | undefined): boolean {
 }
 
 /** One client connection: handshake, framing, heartbeats, channel multiplexing, output batching. */
-export class Connection {
+export class Connection implements AlarmListener {
   private state: State = 'header';
   private readonly parser = new FrameParser(FRAME_MIN_SIZE);
   private readonly channels = new Map<number, Channel>();
@@ -86,6 +86,8 @@ export class Connection {
   readonly confirmDirty = new Set<Channel>();
   private confirmScheduled = false;
   private paused = false;
+  /** Blocked by a resource alarm after trying to publish. */
+  private alarmBlocked = false;
   private readonly backlog: Frame[] = [];
 
   constructor(
@@ -100,10 +102,7 @@ export class Connection {
   }
 
   get cancelNotify(): boolean {
-    const caps = this.clientProperties.get('capabilities');
-    if (!caps || caps.type !== 'F') return false;
-    const v = caps.value.get('consumer_cancel_notify');
-    return v?.type === 't' && v.value;
+    return this.clientCapability('consumer_cancel_notify');
   }
 
   private onData(chunk: Buffer): void {
@@ -146,8 +145,30 @@ export class Connection {
       this.backlog.length = 0;
       this.fail(err);
     }
-    if (!this.paused && this.state !== 'closed') this.socket.resume();
+    if (!this.paused && !this.alarmBlocked && this.state !== 'closed') this.socket.resume();
     this.flushConfirms();
+  }
+
+  /** Stops reading from a publisher while an alarm is on; the current read is finished first. */
+  private blockForAlarm(reason: string): void {
+    this.alarmBlocked = true;
+    this.server.blocked.add(this);
+    if (this.clientCapability('connection.blocked')) this.sendMethod(0, { kind: 'connection.blocked', reason });
+    this.socket.pause();
+  }
+
+  alarmCleared(): void {
+    if (!this.alarmBlocked || this.state === 'closed') return;
+    this.alarmBlocked = false;
+    if (this.clientCapability('connection.blocked')) this.sendMethod(0, { kind: 'connection.unblocked' });
+    if (!this.paused) this.socket.resume();
+  }
+
+  private clientCapability(name: string): boolean {
+    const caps = this.clientProperties.get('capabilities');
+    if (!caps || caps.type !== 'F') return false;
+    const v = caps.value.get(name);
+    return v?.type === 't' && v.value;
   }
 
   /** A confirm became possible outside a read (a durable write finished). */
@@ -217,6 +238,7 @@ export class Connection {
         this.sendMethod(f.channel, { kind: 'channel.open-ok', channelId: Buffer.alloc(0) });
         return;
       }
+      if (m.kind === 'basic.publish' && this.server.alarms.reason !== null && !this.alarmBlocked) this.blockForAlarm(this.server.alarms.reason);
       const wait = ch.onMethod(m);
       if (wait) this.pauseUntil(wait);
       return;
@@ -332,6 +354,8 @@ export class Connection {
     this.heartbeatTimer = setInterval(
       () => {
         const now = Date.now();
+        // While we are not reading (alarm, pending I/O) the peer's heartbeats sit unread in the socket.
+        if (this.alarmBlocked || this.paused) this.lastRecv = now;
         if (now - this.lastRecv > 2 * ms) {
           this.server.logger.info('missed heartbeats from client, closing connection', { user: this.user });
           this.socket.destroy();
@@ -479,6 +503,7 @@ export class Connection {
     this.state = 'closed';
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.closeTimer);
+    this.server.blocked.delete(this);
     this.releaseChannels();
     const vh = this.vhost;
     if (vh) {

@@ -5,10 +5,22 @@ import { AmqpServer } from './server.js';
 import { Connection } from './connection.js';
 
 export { hashPassword, verifyPassword } from './auth.js';
+import type { AlarmOptions } from './alarms.js';
+export type { AlarmOptions };
+
+/** Door internals tests and embedders may tune; the broker uses the defaults. */
+export interface AmqpDoorOptions {
+  alarms?: AlarmOptions;
+}
+
+/** A started AMQP door; `alarms` lets tests move the watermarks at run time. */
+export interface AmqpDoor extends Door {
+  setMemoryHighWatermark(bytes: number): void;
+}
 
 /** Starts the AMQP 0-9-1 listener on `ctx.options.host:amqpPort`. */
-export async function startAmqpDoor(ctx: BrokerContext): Promise<Door> {
-  const server = await AmqpServer.open(ctx);
+export async function startAmqpDoor(ctx: BrokerContext, opts: AmqpDoorOptions = {}): Promise<AmqpDoor> {
+  const server = await AmqpServer.open(ctx, opts.alarms);
   const connections = new Set<Connection>();
   const sockets = new Set<net.Socket>();
   const listener = await listenTcp(ctx.options.host, ctx.options.amqpPort, (socket) => {
@@ -21,6 +33,10 @@ export async function startAmqpDoor(ctx: BrokerContext): Promise<Door> {
   return {
     port: listener.port,
     connectionCount: () => connections.size,
+    setMemoryHighWatermark(bytes: number) {
+      server.alarms.memoryHighWatermarkBytes = bytes;
+      server.alarms.check();
+    },
     close() {
       closed ??= (async () => {
         const stopping = listener.close();

@@ -5,6 +5,12 @@ import type { Logger } from '../../logger.js';
 import { MetadataStore } from './metadata.js';
 import { VirtualHost } from './vhost.js';
 import type { Consumer } from './queue.js';
+import { ResourceAlarms, type AlarmOptions } from './alarms.js';
+
+/** What a connection exposes to server-wide events. */
+export interface AlarmListener {
+  alarmCleared(): void;
+}
 
 /** A consumer on the pseudo-queue `amq.rabbitmq.reply-to`, reached by its token. */
 export interface ReplyTarget {
@@ -20,8 +26,14 @@ export class AmqpServer {
   readonly heartbeat: number;
   readonly frameMax: number;
   readonly channelMax: number;
+  readonly alarms: ResourceAlarms;
+  /** Connections blocked by an alarm, to be released when it clears. */
+  readonly blocked = new Set<AlarmListener>();
 
-  private constructor(readonly ctx: BrokerContext) {
+  private constructor(
+    readonly ctx: BrokerContext,
+    alarmOpts: AlarmOptions,
+  ) {
     this.logger = ctx.logger;
     this.store = new MetadataStore(ctx.db);
     this.store.applyConfig(ctx.options.amqp);
@@ -29,11 +41,16 @@ export class AmqpServer {
     this.heartbeat = a.heartbeat ?? 60;
     this.frameMax = a.frameMax ?? 131072;
     this.channelMax = a.channelMax ?? 2047;
+    this.alarms = new ResourceAlarms(ctx.options.dataDir, alarmOpts, (reason) => {
+      if (reason !== null) return;
+      for (const c of [...this.blocked]) c.alarmCleared();
+      this.blocked.clear();
+    });
   }
 
   /** Loads vhosts and recovers durable queues; removes log directories no queue refers to any more. */
-  static async open(ctx: BrokerContext): Promise<AmqpServer> {
-    const s = new AmqpServer(ctx);
+  static async open(ctx: BrokerContext, alarmOpts: AlarmOptions = {}): Promise<AmqpServer> {
+    const s = new AmqpServer(ctx, alarmOpts);
     const dir = join(ctx.options.dataDir, 'amqp', 'queues');
     mkdirSync(dir, { recursive: true });
     const referenced = s.store.storeDirs();
@@ -46,6 +63,7 @@ export class AmqpServer {
   }
 
   async close(): Promise<void> {
+    this.alarms.stop();
     await Promise.all([...this.vhosts.values()].map((v) => v.close()));
   }
 }

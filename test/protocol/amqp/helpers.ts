@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { resolveOptions, type BrokerOptions } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { openDatabase } from '../../../src/store/sqlite.js';
-import type { BrokerContext, Door } from '../../../src/context.js';
+import type { BrokerContext } from '../../../src/context.js';
 import type { LogStore } from '../../../src/log/types.js';
-import { startAmqpDoor } from '../../../src/protocol/amqp/index.js';
+import { startAmqpDoor, type AmqpDoor, type AmqpDoorOptions } from '../../../src/protocol/amqp/index.js';
 
 export interface TestTarget {
   url: string;
@@ -17,6 +17,8 @@ export interface TestTarget {
   stop(): Promise<void>;
   /** Restarts the embedded door on the same data dir (persistence tests). */
   restart(): Promise<void>;
+  /** The embedded door, for tests that steer it (alarms); undefined against an external broker. */
+  door(): AmqpDoor | undefined;
 }
 
 /** The AMQP door reads only options, logger, db and closing; the log store is unused here. */
@@ -26,15 +28,15 @@ const noLogStore = new Proxy({} as LogStore, {
   },
 });
 
-export async function startEmbedded(opts: Omit<BrokerOptions, 'dataDir'> = {}, dataDir?: string): Promise<TestTarget> {
+export async function startEmbedded(opts: Omit<BrokerOptions, 'dataDir'> = {}, dataDir?: string, doorOpts: AmqpDoorOptions = {}): Promise<TestTarget> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'railyard-amqp-'));
-  let door: Door | undefined;
+  let door: AmqpDoor | undefined;
   let db = openDatabase(dir);
   const abort = new AbortController();
   const start = async () => {
     const options = resolveOptions({ ...opts, host: opts.host ?? '127.0.0.1', dataDir: dir });
     const ctx: BrokerContext = { options, logger: createLogger(options.logLevel ?? 'silent'), db, log: noLogStore, closing: abort.signal };
-    door = await startAmqpDoor(ctx);
+    door = await startAmqpDoor(ctx, doorOpts);
     return door;
   };
   const d = await start();
@@ -48,6 +50,7 @@ export async function startEmbedded(opts: Omit<BrokerOptions, 'dataDir'> = {}, d
       db.close();
       if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
     },
+    door: () => door,
     async restart() {
       const port = door!.port;
       await door!.close();
@@ -64,7 +67,7 @@ export async function startEmbedded(opts: Omit<BrokerOptions, 'dataDir'> = {}, d
 export async function startTarget(opts: Omit<BrokerOptions, 'dataDir'> = {}): Promise<TestTarget> {
   const external = process.env.RAILYARD_AMQP_URL;
   if (external) {
-    return { url: external, port: undefined, embedded: false, dataDir: undefined, stop: async () => {}, restart: async () => {} };
+    return { url: external, port: undefined, embedded: false, dataDir: undefined, stop: async () => {}, restart: async () => {}, door: () => undefined };
   }
   return startEmbedded(opts);
 }
