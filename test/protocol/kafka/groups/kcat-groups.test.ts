@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { startKafkaBroker, type TestKafkaBroker } from '../../../helpers/kafka-broker.js';
+import type { KafkaDoor } from '../../../../src/protocol/kafka/index.js';
 
 const run = promisify(execFile);
 const TOPIC = 'kcat-orders';
@@ -29,10 +30,10 @@ afterAll(async () => {
 });
 
 /** kcat's balanced consumer (librdkafka: JoinGroup v5, SyncGroup v3, OffsetCommit v7, OffsetFetch v5), until end of partitions. */
-async function kcatGroup(groupId: string): Promise<string[]> {
+async function kcatGroup(groupId: string, extra: string[] = []): Promise<string[]> {
   const { stdout } = await run(
     'kcat',
-    ['-b', broker.bootstrap, '-G', groupId, '-X', 'auto.offset.reset=earliest', '-e', '-q', '-f', '%s\\n', '-X', 'session.timeout.ms=6000', TOPIC],
+    ['-b', broker.bootstrap, '-G', groupId, '-X', 'auto.offset.reset=earliest', '-e', '-q', '-f', '%s\\n', '-X', 'session.timeout.ms=6000', ...extra, TOPIC],
     { timeout: 30_000 },
   );
   return stdout.split('\n').filter((l) => l !== '');
@@ -51,5 +52,23 @@ describe('kcat (librdkafka) balanced consumer', () => {
 
     // The same group again: everything is committed, so nothing is read twice.
     expect(await kcatGroup('kcat-group')).toEqual([]);
+  });
+
+  it('a static member (group.instance.id) that restarts keeps its place without a rebalance', async () => {
+    const groupId = 'kcat-static';
+    // The helper types its door as a plain Door; it is the Kafka door, which carries the coordinator.
+    const groups = (broker.door as KafkaDoor).groups;
+    const staticArgs = ['-X', 'group.instance.id=pod-1'];
+    expect(await kcatGroup(groupId, staticArgs)).toHaveLength(MESSAGES);
+    // librdkafka does not leave the group on close when it is a static member.
+    const before = groups.describeGroup(groupId)!;
+    expect(before).toMatchObject({ state: 'Stable', generationId: 1 });
+    expect(before.members.map((m) => m.groupInstanceId)).toEqual(['pod-1']);
+
+    expect(await kcatGroup(groupId, staticArgs)).toEqual([]);
+    const after = groups.describeGroup(groupId)!;
+    expect(after).toMatchObject({ state: 'Stable', generationId: 1 });
+    expect(after.members).toHaveLength(1);
+    expect(after.members[0]!.memberId).not.toBe(before.members[0]!.memberId);
   });
 });
