@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
@@ -58,6 +58,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
   };
 
   try {
+    mkdirSync(dataDir, { recursive: true });
     const lock = DataDirLock.acquire(dataDir);
     cleanups.push(() => lock.release());
     const db: Db = openDatabase(dataDir);

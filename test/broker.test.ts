@@ -48,6 +48,17 @@ describe('startBroker', () => {
     }
   });
 
+  it('creates a data dir that does not exist yet', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'railyard-broker-'));
+    try {
+      const b = await startBroker({ dataDir: join(dir, 'nested', 'data') });
+      await b.stop();
+      expect(existsSync(join(dir, 'nested', 'data', 'railyard.db'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('throws typed errors naming the bad option', async () => {
     await expect(startBroker({ kafkaPort: -1 })).rejects.toMatchObject({ argument: 'kafkaPort' });
     await expect(startBroker({ fsync: 'sometimes' as never })).rejects.toBeInstanceOf(InvalidArgumentError);
