@@ -112,7 +112,7 @@ export class Membership {
       case 'Stable':
         return this.syncResult(group, member);
       case 'CompletingRebalance': {
-        member.awaitingSync?.(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+        this.answerSync(member, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
         const parked = new Promise<SyncOutcome>((resolve) => (member.awaitingSync = resolve));
         if (group.leaderId === member.memberId) this.distributeAssignment(group, p.assignments);
         return parked;
