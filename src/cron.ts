@@ -10,6 +10,7 @@ import { BackgroundTask, resolveTaskPath } from './scheduler/background-task.js'
 import { allTasks, findTask, registerTask, unregisterTask } from './scheduler/registry.js';
 import { setLogger, setRunCoordinator, sharedLogger } from './scheduler/cron-runtime.js';
 import { InvalidArgumentError } from './errors.js';
+import { sharedTimerHeap } from './scheduler/timer-heap.js';
 import type { ScheduledTask, TaskFn, TaskOptions } from './scheduler/cron-types.js';
 
 export type {
@@ -27,6 +28,10 @@ export type {
 export type { CronFieldError, DetailedValidation, ParsedFields } from './scheduler/expression.js';
 export { SqliteRunCoordinator, type SqliteRunCoordinatorOptions } from './scheduler/sqlite-coordinator.js';
 export { setLogger, setRunCoordinator };
+
+sharedTimerHeap().onClockJump(({ skewMs }) => {
+  sharedLogger.warn(`system clock jumped ${skewMs > 0 ? 'forward' : 'back'} by ${Math.abs(Math.round(skewMs))} ms; schedules follow the new time`);
+});
 
 /** Creates a stopped task; `func` is a function, or a path to a module run in a child process. */
 export function createTask(expression: string, func: TaskFn | string, options?: TaskOptions): ScheduledTask {

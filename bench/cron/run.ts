@@ -3,11 +3,13 @@
  *   1. next-run throughput vs croner, node-cron and cron-parser
  *   2. firing lateness of 200 every-second tasks vs a bare setTimeout reference
  *   3. creation time and memory of 10k scheduled tasks vs node-cron and croner
+ *   4. Agenda on RailyardAgendaBackend: job saved in one process → started by an idle Agenda in another
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { benchNextRun } from './next-run.js';
 import { benchLateness } from './lateness.js';
+import { benchAgendaWake } from './agenda-wake.js';
 
 const quick = process.argv.includes('--quick');
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -39,4 +41,10 @@ for (const lib of ['railyard', 'node-cron', 'croner']) {
   const r = JSON.parse(out.trim().split('\n').pop()!) as { createMs: number; rssPerTask: number; heapPerTask: number };
   console.log(`| ${lib} | ${fmt(r.createMs)} | ${fmt(r.rssPerTask)} | ${fmt(r.heapPerTask)} |`);
 }
+
+const wake = await benchAgendaWake(quick ? 20 : 100);
+console.log('\n## Agenda cross-process wake-up (save here → job starts in an idle Agenda elsewhere, processEvery 1 h)');
+console.log('| samples | p50 (ms) | p99 (ms) | max (ms) |');
+console.log('|---:|---:|---:|---:|');
+console.log(`| ${wake.samples} | ${wake.p50} | ${wake.p99} | ${wake.max} |`);
 process.exit(0);

@@ -26,10 +26,27 @@ function daemonEntry(): { path: string; execArgv: string[] } {
   return { path: resolvePath(here, 'background-daemon.ts'), execArgv: ['--import', 'tsx'] };
 }
 
-/** Absolute paths and file URLs are used as given; relative paths resolve against the working directory. */
+/** The directory of the first stack frame outside railyard/cron: the module that called createTask/schedule. */
+function callerDirectory(): string | undefined {
+  const ownRoot = resolvePath(here, '..');
+  for (const line of (new Error().stack ?? '').split('\n').slice(1)) {
+    const m = /(file:\/\/[^\s)]+?|\/[^\s):]+?):\d+:\d+\)?\s*$/.exec(line);
+    if (!m) continue;
+    const file = m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1]!;
+    const inOwnCode = file.startsWith(here) || file === resolvePath(ownRoot, 'cron.ts') || file === resolvePath(ownRoot, 'cron.js');
+    if (!inOwnCode && !file.includes('/node_modules/')) return dirname(file);
+  }
+  return undefined;
+}
+
+/**
+ * Absolute paths and file URLs are used as given; relative paths resolve against the directory of the
+ * calling module (as node-cron does), or the working directory when that cannot be told.
+ */
 export function resolveTaskPath(path: string): string {
   if (path.startsWith('file://')) return path;
-  return pathToFileURL(isAbsolute(path) ? path : resolvePath(process.cwd(), path)).href;
+  if (isAbsolute(path)) return pathToFileURL(path).href;
+  return pathToFileURL(resolvePath(callerDirectory() ?? process.cwd(), path)).href;
 }
 
 function toErrorFromWire(w: WireError): Error {

@@ -70,6 +70,10 @@ export class TaskEvents {
   }
 }
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
 export function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -196,7 +200,7 @@ export class InlineTask implements ScheduledTask {
     const execution: Execution = { id: randomUUID(), reason: 'invoked' };
     this.emit('execution:started', slot, execution);
     const ok = await this.invoke(slot, execution);
-    if (!ok) throw execution.error;
+    if (!ok) throw execution.error as Error;
     this.finish(slot, execution);
     return execution.result;
   }
@@ -249,18 +253,23 @@ export class InlineTask implements ScheduledTask {
         return;
       }
     }
+    if (!this.coordinator) {
+      this.track(this.runSlot(slot));
+      return;
+    }
+    this.track(this.coordinated(slot, this.coordinator));
+  }
+
+  /** Marks the task in flight while an asynchronous run lasts; synchronous runs never overlap. */
+  private track(run: Promise<void> | undefined): void {
+    if (!run) return;
     this.inFlight = true;
-    void this.coordinated(slot).finally(() => {
+    void run.finally(() => {
       this.inFlight = false;
     });
   }
 
-  private async coordinated(slot: number): Promise<void> {
-    const coordinator = this.coordinator;
-    if (!coordinator) {
-      await this.runSlot(slot);
-      return;
-    }
+  private async coordinated(slot: number, coordinator: RunCoordinator): Promise<void> {
     const key = `${this.name}:${new Date(slot).toISOString()}`;
     let allowed: boolean;
     try {
@@ -286,20 +295,37 @@ export class InlineTask implements ScheduledTask {
     }
   }
 
-  private async runSlot(slot: number): Promise<void> {
+  /**
+   * Runs one slot. Synchronous task functions complete synchronously (no promise per run: with
+   * hundreds of tasks due in the same millisecond that overhead is what makes the last one late);
+   * a random delay or a thenable result makes the run asynchronous and returns its promise.
+   */
+  private runSlot(slot: number): Promise<void> | undefined {
     const execution: Execution = { id: randomUUID(), reason: 'scheduled' };
     if (this.started) this.status = 'running';
     this.emit('execution:started', slot, execution);
     const delay = Math.floor(Math.random() * (this.options.maxRandomDelay ?? 0));
-    if (delay > 0) await this.sleep(delay);
+    if (delay > 0) return this.sleep(delay).then(() => this.callScheduled(slot, execution));
+    return this.callScheduled(slot, execution);
+  }
+
+  private callScheduled(slot: number, execution: Execution): Promise<void> | undefined {
     this.runCount++;
-    if (!(await this.invoke(slot, execution))) return;
-    this.finish(slot, execution);
-    const max = this.options.maxExecutions;
-    if (max && this.runCount >= max) {
-      this.emit('execution:maxReached', slot);
-      this.destroy();
+    const done = (ok: boolean): void => {
+      if (!ok) return;
+      this.finish(slot, execution);
+      const max = this.options.maxExecutions;
+      if (max && this.runCount >= max) {
+        this.emit('execution:maxReached', slot);
+        this.destroy();
+      }
+    };
+    const outcome = this.invoke(slot, execution);
+    if (typeof outcome === 'boolean') {
+      done(outcome);
+      return undefined;
     }
+    return outcome.then(done);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -314,22 +340,41 @@ export class InlineTask implements ScheduledTask {
     });
   }
 
-  /** Calls the function; on failure reports it and returns false. A throwing task keeps its schedule. */
-  private async invoke(slot: number, execution: Execution): Promise<boolean> {
+  /**
+   * Calls the function; on failure reports it and yields false. A throwing task keeps its schedule.
+   * Returns a boolean when the function returned synchronously, a promise when it returned a thenable.
+   */
+  private invoke(slot: number, execution: Execution): boolean | Promise<boolean> {
     execution.startedAt = new Date();
+    let result: unknown;
     try {
-      execution.result = await this.fn(this.context(slot, execution));
+      result = this.fn(this.context(slot, execution));
+    } catch (err) {
+      return this.failed(slot, execution, err);
+    }
+    if (!isThenable(result)) {
+      execution.result = result;
       execution.finishedAt = new Date();
       return true;
-    } catch (err) {
-      execution.finishedAt = new Date();
-      execution.error = toError(err);
-      this.logger.error(execution.error);
-      this.record(execution);
-      this.emit('execution:failed', slot, execution);
-      if (this.started) this.status = 'idle';
-      return false;
     }
+    return Promise.resolve(result).then(
+      (value) => {
+        execution.result = value;
+        execution.finishedAt = new Date();
+        return true;
+      },
+      (err: unknown) => this.failed(slot, execution, err),
+    );
+  }
+
+  private failed(slot: number, execution: Execution, err: unknown): false {
+    execution.finishedAt = new Date();
+    execution.error = toError(err);
+    this.logger.error(execution.error);
+    this.record(execution);
+    this.emit('execution:failed', slot, execution);
+    if (this.started) this.status = 'idle';
+    return false;
   }
 
   private finish(slot: number, execution: Execution): void {

@@ -17,6 +17,11 @@ import { InvalidArgumentError } from '../errors.js';
 const MINUTE = 60_000;
 /** Transitions fall on quarter hours in every zone in use, so offsets are cached per 15 minutes. */
 const BUCKET = 15 * MINUTE;
+/**
+ * Coarser cache: a week whose start and end have the same offset is taken to have no transition
+ * inside (no zone changes offset twice within a week), so one lookup covers it.
+ */
+const WEEK = 7 * 86_400_000;
 const CACHE_LIMIT = 20_000;
 
 export class TimeZone {
@@ -24,6 +29,8 @@ export class TimeZone {
   private readonly fixedOffset: number | null;
   private readonly formatter: Intl.DateTimeFormat | null;
   private readonly cache = new Map<number, number>();
+  /** Week number → its constant offset, or NaN when a transition falls inside it. */
+  private readonly weeks = new Map<number, number>();
 
   private constructor(name: string) {
     this.name = name;
@@ -64,6 +71,20 @@ export class TimeZone {
   /** Offset of local time from UTC, in milliseconds, at `instant`. */
   offsetAt(instant: number): number {
     if (this.fixedOffset !== null) return this.fixedOffset;
+    const week = Math.floor(instant / WEEK);
+    let weekly = this.weeks.get(week);
+    if (weekly === undefined) {
+      const start = this.bucketOffset(week * WEEK);
+      const end = this.bucketOffset((week + 1) * WEEK);
+      weekly = start === end ? start : NaN;
+      if (this.weeks.size >= CACHE_LIMIT) this.weeks.clear();
+      this.weeks.set(week, weekly);
+    }
+    if (!Number.isNaN(weekly)) return weekly;
+    return this.bucketOffset(instant);
+  }
+
+  private bucketOffset(instant: number): number {
     const bucket = Math.floor(instant / BUCKET);
     const hit = this.cache.get(bucket);
     if (hit !== undefined) return hit;

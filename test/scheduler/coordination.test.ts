@@ -70,6 +70,13 @@ describe('background tasks (a module path runs in a child process)', () => {
     expect(task.getStatus()).toBe('destroyed');
   }, 20_000);
 
+  it('resolves a relative task path against the calling module, like node-cron', async () => {
+    const task = cron.createTask('0 0 1 1 *', './fixtures/background-task.mjs');
+    await task.start();
+    await expect(task.execute()).resolves.toMatchObject({ reason: 'invoked' });
+    await task.destroy();
+  }, 20_000);
+
   it('rejects start() when the module has no task export', async () => {
     const path = fileURLToPath(new URL('./fixtures/distributed-worker.ts', import.meta.url).href.replace('distributed-worker.ts', 'missing.mjs'));
     const task = cron.createTask('* * * * * *', path);
