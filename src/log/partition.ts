@@ -2,14 +2,15 @@
  * One partition: an ordered list of segments, offsets assigned at append time, group-committed writes,
  * reads by offset and timestamp, retention, and crash recovery on open.
  */
-import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync, writevSync } from 'node:fs';
+import { crc32c } from '@node-rs/crc32';
 import { join } from 'node:path';
 import type { FsyncPolicy } from '../config.js';
 import type { Logger } from '../logger.js';
-import { ATTR_LOG_APPEND_TIME, F, writeInt64 } from './batch-format.js';
+import { ATTR_LOG_APPEND_TIME, BATCH_HEADER_SIZE, F, writeInt64 } from './batch-format.js';
 import type { GroupCommitter } from './group-commit.js';
 import { ProducerState, type ProducerBatch } from './producer-state.js';
-import { writeBatchCrc, decodeRecordBatches } from './record-batch.js';
+import { decodeRecordBatches } from './record-batch.js';
 import { walkBatches, readFully, readAt } from './scan.js';
 import { Segment } from './segment.js';
 import { Slab } from './slab.js';
@@ -24,6 +25,14 @@ const INT32_MAX = 2147483647;
 const SEGMENT_FILE = /^(\d{20})\.log$/;
 /** Extra bytes read past maxBytes so the batch holding the asked offset (after the index hint) fits. */
 const READ_SLACK = 64 * 1024;
+/**
+ * Batches up to this size are copied whole into the partition's slab (few, contiguous iovecs); larger
+ * ones only have their 61-byte header copied (patched there) and their records written and cached
+ * straight from the caller's buffer, sparing a copy and the page faults of fresh memory.
+ */
+const COPY_WHOLE_BELOW = 4096;
+/** writev(2) takes at most IOV_MAX (1024 on Linux) buffers per call. */
+const IOV_MAX = 1024;
 /** Producer state is snapshotted this often (and at roll and close) so recovery replays little log. */
 const SNAPSHOT_EVERY_BYTES = 64 * 1024 * 1024;
 
@@ -47,11 +56,11 @@ interface Waiter {
   result: AppendResult;
 }
 
+/** Bytes waiting for the group's write to one segment, as iovecs. */
 interface Run {
   seg: Segment;
-  buf: Buffer;
-  start: number;
-  end: number;
+  iov: Buffer[];
+  bytes: number;
 }
 
 interface SyncItem {
@@ -317,16 +326,21 @@ export class Partition implements PartitionLog {
     for (const b of incoming) {
       this.maybeRoll(b.size, b.lastOffsetDelta, now);
       const seg = this.active;
-      const dst = this.appendSlab.alloc(b.size);
-      buf.copy(dst, 0, b.at, b.at + b.size);
+      const whole = b.size <= COPY_WHOLE_BELOW;
+      const head = this.appendSlab.alloc(whole ? b.size : BATCH_HEADER_SIZE);
+      buf.copy(head, 0, b.at, b.at + head.length);
+      const body = whole ? null : buf.subarray(b.at + BATCH_HEADER_SIZE, b.at + b.size);
       const baseOffset = this.nextOffset;
-      writeInt64(dst, F.baseOffset, baseOffset);
-      dst.writeInt32BE(0, F.partitionLeaderEpoch);
+      writeInt64(head, F.baseOffset, baseOffset);
+      head.writeInt32BE(0, F.partitionLeaderEpoch);
       let maxTs = b.maxTimestamp;
       if (logAppendTime) {
-        dst.writeInt16BE(dst.readInt16BE(F.attributes) | ATTR_LOG_APPEND_TIME, F.attributes);
-        writeInt64(dst, F.maxTimestamp, now);
-        writeBatchCrc(dst, 0);
+        // These fields are covered by the CRC (attributes..end); the records are not touched.
+        head.writeInt16BE(head.readInt16BE(F.attributes) | ATTR_LOG_APPEND_TIME, F.attributes);
+        writeInt64(head, F.maxTimestamp, now);
+        let crc = crc32c(head.subarray(F.attributes));
+        if (body) crc = crc32c(body, crc);
+        head.writeUInt32BE(crc, F.crc);
         maxTs = now;
       }
       const lastOffset = baseOffset + b.lastOffsetDelta;
@@ -334,8 +348,9 @@ export class Partition implements PartitionLog {
       seg.size += b.size;
       this.bytesSinceSnapshot += b.size;
       seg.track(baseOffset, lastOffset, maxTs, position, b.size, this.config.indexIntervalBytes);
-      this.addRun(seg, dst);
-      this.tail.push(baseOffset, lastOffset, dst);
+      this.addPiece(seg, head);
+      if (body) this.addPiece(seg, body);
+      this.tail.push(baseOffset, lastOffset, head, body);
       this.producers.apply(b, baseOffset, lastOffset);
       this.nextOffset = lastOffset + 1;
     }
@@ -363,15 +378,38 @@ export class Partition implements PartitionLog {
     return this.enqueue(result);
   }
 
-  private addRun(seg: Segment, slice: Buffer): void {
-    const last = this.pending[this.pending.length - 1];
-    if (last && last.seg === seg && last.buf.buffer === slice.buffer && last.buf.byteOffset + last.end === slice.byteOffset) {
-      last.end += slice.length;
-      return;
+  private addPiece(seg: Segment, piece: Buffer): void {
+    let run = this.pending[this.pending.length - 1];
+    if (!run || run.seg !== seg) {
+      run = { seg, iov: [], bytes: 0 };
+      this.pending.push(run);
     }
-    // `buf` views the slab from this slice on; runs extend it while slices stay contiguous.
-    const view = Buffer.from(slice.buffer, slice.byteOffset, slice.buffer.byteLength - slice.byteOffset);
-    this.pending.push({ seg, buf: view, start: 0, end: slice.length });
+    run.bytes += piece.length;
+    const last = run.iov[run.iov.length - 1];
+    if (last && last.buffer === piece.buffer && last.byteOffset + last.length === piece.byteOffset) {
+      run.iov[run.iov.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + piece.length);
+    } else run.iov.push(piece);
+  }
+
+  /** Writes all of `iov` (several writev calls past IOV_MAX, finishing short writes piece by piece). */
+  private writeAll(fd: number, iov: Buffer[]): void {
+    for (let i = 0; i < iov.length; i += IOV_MAX) {
+      const part = iov.length <= IOV_MAX ? iov : iov.slice(i, i + IOV_MAX);
+      let written = writevSync(fd, part);
+      this.counters.writes++;
+      for (const b of part) {
+        if (written >= b.length) {
+          written -= b.length;
+          continue;
+        }
+        let off = written;
+        written = 0;
+        while (off < b.length) {
+          off += writeSync(fd, b, off, b.length - off);
+          this.counters.writes++;
+        }
+      }
+    }
   }
 
   private maybeRoll(size: number, lastOffsetDelta: number, now: number): void {
@@ -416,12 +454,8 @@ export class Partition implements PartitionLog {
     const segs = new Set<Segment>();
     try {
       for (const r of runs) {
-        let off = r.start;
-        while (off < r.end) {
-          off += writeSync(r.seg.handle, r.buf, off, r.end - off);
-          this.counters.writes++;
-        }
-        r.seg.writtenSize += r.end - r.start;
+        this.writeAll(r.seg.handle, r.iov);
+        r.seg.writtenSize += r.bytes;
         r.seg.dirty = true;
         segs.add(r.seg);
       }

@@ -1,30 +1,36 @@
 /**
- * The most recently appended batches of a partition, kept in memory (slices of the append slabs, which
- * are never overwritten) so that consumers at the tail are served without a read syscall.
+ * The most recently appended batches of a partition, kept in memory so that consumers at the tail are
+ * served without a read syscall. A batch is one buffer (a slab slice) or two: its patched header in the
+ * slab and its records in the appender's buffer. Neither is ever written again.
  */
 export class TailCache {
   private base: number[] = [];
   private last: number[] = [];
   private bufs: Buffer[] = [];
+  private bodies: (Buffer | null)[] = [];
+  private sizes: number[] = [];
   private head = 0;
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
-  push(baseOffset: number, lastOffset: number, buf: Buffer): void {
+  push(baseOffset: number, lastOffset: number, buf: Buffer, body: Buffer | null = null): void {
     if (this.maxBytes <= 0) return;
+    const size = buf.length + (body ? body.length : 0);
     this.base.push(baseOffset);
     this.last.push(lastOffset);
     this.bufs.push(buf);
-    this.bytes += buf.length;
+    this.bodies.push(body);
+    this.sizes.push(size);
+    this.bytes += size;
     while (this.bytes > this.maxBytes && this.bufs.length - this.head > 1) {
-      this.bytes -= this.bufs[this.head]!.length;
+      this.bytes -= this.sizes[this.head]!;
       this.head++;
     }
     if (this.head > 1024) {
-      this.base.splice(0, this.head);
-      this.last.splice(0, this.head);
+      for (const a of [this.base, this.last, this.sizes]) a.splice(0, this.head);
       this.bufs.splice(0, this.head);
+      this.bodies.splice(0, this.head);
       this.head = 0;
     }
   }
@@ -33,6 +39,8 @@ export class TailCache {
     this.base = [];
     this.last = [];
     this.bufs = [];
+    this.bodies = [];
+    this.sizes = [];
     this.head = 0;
     this.bytes = 0;
   }
@@ -55,15 +63,22 @@ export class TailCache {
     let bytes = 0;
     let nextOffset = offset;
     for (let i = lo; i < n && this.base[i]! < limit; i++) {
-      const b = this.bufs[i]!;
-      if (bytes > 0 && bytes + b.length > maxBytes) break;
-      const prev = chunks[chunks.length - 1];
-      if (prev && prev.buffer === b.buffer && prev.byteOffset + prev.length === b.byteOffset) {
-        chunks[chunks.length - 1] = Buffer.from(prev.buffer, prev.byteOffset, prev.length + b.length);
-      } else chunks.push(b);
-      bytes += b.length;
+      const size = this.sizes[i]!;
+      if (bytes > 0 && bytes + size > maxBytes) break;
+      appendChunk(chunks, this.bufs[i]!);
+      const body = this.bodies[i];
+      if (body) appendChunk(chunks, body);
+      bytes += size;
       nextOffset = this.last[i]! + 1;
     }
     return { chunks, bytes, nextOffset };
   }
+}
+
+/** Adds `b` to `chunks`, merging it into the previous chunk when it directly follows it in memory. */
+function appendChunk(chunks: Buffer[], b: Buffer): void {
+  const prev = chunks[chunks.length - 1];
+  if (prev && prev.buffer === b.buffer && prev.byteOffset + prev.length === b.byteOffset) {
+    chunks[chunks.length - 1] = Buffer.from(prev.buffer, prev.byteOffset, prev.length + b.length);
+  } else chunks.push(b);
 }

@@ -106,6 +106,8 @@ export interface PartitionLog {
    * Validates (sizes, magic 2, CRC32C), assigns offsets by patching batch headers, and resolves once the
    * bytes have reached the OS (and disk under fsync `always`). `batches` may hold several v2 batches.
    * Rejects with LogError (CORRUPT_MESSAGE, OUT_OF_ORDER_SEQUENCE_NUMBER, ...) and stores nothing then.
+   * The caller's buffer is never modified, but the log may keep referencing it (to write it, and to serve
+   * tail reads from memory): do not modify `batches` after calling append.
    */
   append(batches: Buffer): Promise<AppendResult>;
   /**

@@ -84,6 +84,41 @@ describe('group commit', () => {
     await p.close();
   });
 
+  it('stores the same big buffer appended several times at distinct offsets, in memory and on disk', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent, tailCacheBytes: 1 << 20 });
+    const big = batchOf(['r'.repeat(10_000), 's'.repeat(10_000)]);
+    const copy = Buffer.from(big);
+    const results = await Promise.all([p.append(big), p.append(big), p.append(big)]);
+    expect(results.map((r) => r.baseOffset)).toEqual([0, 2, 4]);
+    expect(big.equals(copy)).toBe(true);
+    const fromCache = p.read(0, 1 << 20);
+    expect(p.stats().cacheReads).toBe(1);
+    await p.close();
+    const q = await openPartitionLog(t.dir, {}, { logger: silent });
+    const fromFile = q.read(0, 1 << 20);
+    expect(Buffer.concat(fromCache.chunks).equals(Buffer.concat(fromFile.chunks))).toBe(true);
+    const batches = decodeRecordBatches(Buffer.concat(fromFile.chunks), { verifyCrc: true });
+    expect(batches.map((b) => b.baseOffset)).toEqual([0, 2, 4]);
+    expect(batches.every((b) => b.records[1]!.value!.toString() === 's'.repeat(10_000))).toBe(true);
+    await q.close();
+  });
+
+  it('splits a group of more than IOV_MAX pieces over several writev calls', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    const batches = Array.from({ length: 700 }, (_, i) => batchOf([`${i}`.padEnd(5000, '~')]));
+    const results = await Promise.all(batches.map((b) => p.append(b)));
+    expect(results.at(-1)!.baseOffset).toBe(699);
+    // 700 big batches = 1400 pieces (header + records), contiguous headers are not adjacent: 2 writev calls.
+    expect(p.stats().writes).toBe(2);
+    await p.close();
+    const q = await openPartitionLog(t.dir, {}, { logger: silent, tailCacheBytes: 0 });
+    let n = 0;
+    for (let o = 0; o < 700; o = decodeRecordBatches(Buffer.concat(q.read(o, 1 << 20).chunks)).at(-1)!.lastOffset + 1) n++;
+    expect(decodeRecordBatches(Buffer.concat(q.read(699, 1).chunks), { verifyCrc: true })[0]!.records[0]!.value!.toString()).toBe('699'.padEnd(5000, '~'));
+    expect(n).toBeGreaterThan(1);
+    await q.close();
+  });
+
   it('wakes long polls on the next acknowledged append, once', async () => {
     const p = await openPartitionLog(t.dir, {}, { logger: silent });
     let calls = 0;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { crc32c } from '@node-rs/crc32';
 import { decodeRecordBatches, encodeControlBatch, encodeRecordBatch, LogErrorCode, openPartitionLog } from '../../src/log/index.js';
@@ -109,6 +110,13 @@ describe('transactions', () => {
   });
 });
 
+async function reopened(dir: string) {
+  const q = await openPartitionLog(dir, { 'message.timestamp.type': 'LogAppendTime' }, { logger: silent, tailCacheBytes: 0 });
+  const r = q.read(0, 1 << 20);
+  await q.close();
+  return r;
+}
+
 describe('LogAppendTime', () => {
   let t: ReturnType<typeof tempDir>;
   beforeEach(() => {
@@ -130,6 +138,23 @@ describe('LogAppendTime', () => {
     // Compressed records are stored byte for byte as sent.
     expect(stored.subarray(61).equals(sent.subarray(61))).toBe(true);
     expect(crc32c(stored.subarray(21))).toBe(stored.readUInt32BE(17));
+    await p.close();
+  });
+
+  it('patches big batches (records not copied) with a CRC chained over header and records', async () => {
+    const p = await openPartitionLog(t.dir, { 'message.timestamp.type': 'LogAppendTime' }, { logger: silent });
+    const values = Array.from({ length: 50 }, () => randomBytes(250).toString('hex'));
+    const sent = encodeRecordBatch({ compression: 'lz4', records: values.map((value) => ({ value, timestamp: 5 })) });
+    expect(sent.length).toBeGreaterThan(4096);
+    const copy = Buffer.from(sent);
+    const res = await p.append(sent);
+    expect(sent.equals(copy)).toBe(true); // the caller's buffer is left alone
+    for (const stored of [Buffer.concat(p.read(0, 1 << 20).chunks), Buffer.concat((await reopened(t.dir)).chunks)]) {
+      const [b] = decodeRecordBatches(stored, { verifyCrc: true });
+      expect(b!.maxTimestamp).toBe(res.logAppendTime);
+      expect(b!.records).toHaveLength(50);
+      expect(b!.records.map((r) => r.value!.toString())).toEqual(values);
+    }
     await p.close();
   });
 
