@@ -32,7 +32,7 @@ function handlerTable(ctx: BrokerContext, groups: GroupCoordinator): HandlerTabl
     createMetadataHandler(ctx),
     createInitProducerIdHandler(ctx),
     ...groups.handlers,
-    ...createAdminHandlers(ctx),
+    ...createAdminHandlers(ctx, { onTopicDeleted: (name) => groups.forgetTopic(name) }),
   ];
   // ApiVersions reads the finished table, itself included.
   let table: HandlerTable | undefined;

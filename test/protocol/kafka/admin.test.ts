@@ -146,11 +146,14 @@ describe('Kafka admin APIs via kafkajs', () => {
     it('deletes topics and their data', async () => {
       await admin.createTopics({ topics: [{ topic: 'dt-gone', numPartitions: 1 }] });
       await producer.send({ topic: 'dt-gone', messages: [{ value: 'x' }] });
+      await admin.setOffsets({ groupId: 'dt-group', topic: 'dt-gone', partitions: [{ partition: 0, offset: '1' }] });
       await admin.deleteTopics({ topics: ['dt-gone'] });
       expect(await admin.listTopics()).not.toContain('dt-gone');
-      // Recreated, it starts empty.
+      // Recreated, it starts empty, and groups do not resume from offsets of the old topic.
       await admin.createTopics({ topics: [{ topic: 'dt-gone', numPartitions: 1 }] });
       expect((await admin.fetchTopicOffsets('dt-gone'))[0]!.high).toBe('0');
+      const [committed] = await admin.fetchOffsets({ groupId: 'dt-group', topics: ['dt-gone'] });
+      expect(committed!.partitions[0]!.offset).toBe('-1');
     });
 
     it('reports unknown topics', async () => {
