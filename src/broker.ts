@@ -81,7 +81,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     const amqp = await startAmqpDoor({ ...ctx, logger: logger.child('amqp') });
     cleanups.push(() => amqp.close());
     doors.push(['amqp', amqp]);
-    const http = await startHttpDoor({ ...ctx, logger: logger.child('http') }, { doors });
+    const http = await startHttpDoor({ ...ctx, logger: logger.child('http') }, { doors, groups: kafka.groups });
     cleanups.push(() => http.close());
     // Runs first (cleanups run in reverse): parked long polls answer at once instead of at their timeout.
     cleanups.push(() => abort.abort());

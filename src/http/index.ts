@@ -1,79 +1,124 @@
 import http from 'node:http';
-import { accessSync, constants } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { BrokerContext, Door } from '../context.js';
 import { listenTcp } from '../net/listen.js';
+import type { GroupCoordinator } from '../protocol/kafka/groups/index.js';
+import { createBasicAuth } from './auth.js';
+import { readJson } from './body.js';
+import { HttpError } from './errors.js';
+import { addGroupRoutes } from './kafka-groups.js';
+import { addRecordRoutes } from './kafka-records.js';
+import { addTopicRoutes } from './kafka-topics.js';
+import { createMetrics, type KafkaRequestSource } from './metrics.js';
+import { addOverviewRoutes } from './overview.js';
+import { Router, type Reply, type RequestInfo } from './router.js';
+
+export type { KafkaRequestSample, KafkaRequestSource } from './metrics.js';
 
 export interface HttpDoorDeps {
   /** The protocol doors, for /ready and connection counts. */
   doors: ReadonlyArray<readonly [string, Door]>;
+  /** The Kafka door's group coordinator: group views, lag, offset resets. */
+  groups?: GroupCoordinator;
+  /** Finished Kafka requests, for the latency histogram in /metrics. */
+  kafkaRequests?: KafkaRequestSource;
 }
 
-type Json = Record<string, unknown>;
+/** Answered without credentials: orchestrators probe them. */
+const PUBLIC_PATHS = new Set(['/health', '/ready']);
 
-function send(res: http.ServerResponse, status: number, body: Json): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+function send(res: http.ServerResponse, reply: Reply, head: boolean, extraHeaders: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const contentType = reply.text ? reply.text.contentType : 'application/json; charset=utf-8';
+  const data = reply.text ? reply.text.data : JSON.stringify(reply.body ?? {});
+  res.writeHead(reply.status, { 'content-type': contentType, 'content-length': Buffer.byteLength(data), 'cache-control': 'no-store', ...extraHeaders });
+  res.end(head ? undefined : data);
+}
+
+function errorReply(err: HttpError): Reply {
+  return { status: err.status, body: { error: err.code, message: err.message, ...(err.field !== undefined ? { field: err.field } : {}) } };
 }
 
 /**
- * The management door. It serves liveness and readiness for orchestrators and the overview;
- * the dashboard and the per-door APIs build on this router.
+ * The management door: liveness and readiness, the JSON API over topics, groups and records, and
+ * Prometheus metrics. Adding a door's API means one `add...Routes(router, ...)` call here.
  */
 export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Promise<Door> {
-  const started = Date.now();
+  const startedAt = Date.now();
   const sockets = new Set<Socket>();
-  const storageWritable = (): boolean => {
+  const self: Door = { port: 0, connectionCount: () => sockets.size, close: async () => {} };
+  const doors: Array<readonly [string, Door]> = [...deps.doors, ['http', self]];
+  const router = new Router();
+  const metrics = createMetrics({ log: ctx.log, groups: deps.groups, doors, kafkaRequests: deps.kafkaRequests });
+  const auth = createBasicAuth(ctx.options.amqp.users);
+
+  addOverviewRoutes(router, { ctx, doors: deps.doors, groups: deps.groups, startedAt });
+  router.add('GET', '/metrics', async () => ({ status: 200, text: { contentType: metrics.contentType, data: await metrics.render() } }));
+  addTopicRoutes(router, { log: ctx.log, groups: deps.groups });
+  addRecordRoutes(router, ctx.log);
+  if (deps.groups) addGroupRoutes(router, ctx.log, deps.groups);
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const method = req.method ?? 'GET';
+    const head = method === 'HEAD';
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
     try {
-      accessSync(ctx.options.dataDir, constants.W_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const routes: Record<string, () => [number, Json]> = {
-    '/health': () => [200, { status: 'ok' }],
-    '/ready': () => {
-      const doors = Object.fromEntries(deps.doors.map(([name, d]) => [name, d.port > 0]));
-      const storage = storageWritable();
-      const ready = storage && Object.values(doors).every(Boolean);
-      return [ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', doors, storage }];
-    },
-    '/api/overview': () => [
-      200,
-      {
-        uptimeMs: Date.now() - started,
-        dataDir: ctx.options.dataDir,
-        memory: process.memoryUsage(),
-        connections: Object.fromEntries(deps.doors.map(([name, d]) => [name, d.connectionCount()])),
-      },
-    ],
-  };
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    const route = routes[path];
-    if (!route) return send(res, 404, { error: 'not_found', message: `no route ${req.method} ${path}` });
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method_not_allowed', message: `${req.method} ${path}` });
-    try {
-      const [status, body] = route();
-      send(res, status, body);
+      if (auth && !PUBLIC_PATHS.has(path) && !auth(req.headers.authorization)) {
+        return send(res, errorReply(new HttpError(401, 'unauthorized', 'valid credentials required (HTTP basic auth)')), head, {
+          'www-authenticate': 'Basic realm="railyard", charset="UTF-8"',
+        });
+      }
+      const match = router.match(method, path);
+      if (match.kind === 'none') throw new HttpError(404, 'not_found', `no route ${method} ${path}`);
+      if (match.kind === 'wrong_method') {
+        const allow = [...new Set(match.allowed)].join(', ');
+        return send(res, errorReply(new HttpError(405, 'method_not_allowed', `${method} ${path}; allowed: ${allow}`)), head, { allow });
+      }
+      const info: RequestInfo = {
+        method,
+        path,
+        params: match.params,
+        query: new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)),
+        json: () => readJson(req),
+        raw: req,
+      };
+      send(res, await match.handler(info), head);
     } catch (err) {
-      ctx.logger.error('http handler failed', { path, err });
-      send(res, 500, { error: 'internal', message: (err as Error).message });
+      if (err instanceof HttpError) {
+        // A refused oversized body is not read to its end; the connection cannot carry another request.
+        return send(res, errorReply(err), head, err.status === 413 ? { connection: 'close' } : {});
+      }
+      ctx.logger.error('http handler failed', { method, path, err });
+      send(res, errorReply(new HttpError(500, 'internal', (err as Error)?.message ?? String(err))), head);
     }
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      ctx.logger.error('http response failed', { err });
+      if (!res.destroyed) res.destroy();
+    });
   });
   server.keepAliveTimeout = 5000;
+  server.on('clientError', (_err, socket) => {
+    // Malformed HTTP: answer 400 when the socket still takes writes, then drop it.
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
   const listener = await listenTcp(ctx.options.host, ctx.options.httpPort, (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     server.emit('connection', socket);
   });
-  ctx.logger.info('listening', { host: ctx.options.host, port: listener.port });
+  self.port = listener.port;
+  ctx.logger.info('listening', { host: ctx.options.host, port: listener.port, auth: auth !== null });
   return {
     port: listener.port,
     connectionCount: () => sockets.size,
     close: async () => {
+      metrics.close();
       await listener.close();
       for (const s of sockets) s.destroy();
       server.close();

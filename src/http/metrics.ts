@@ -1,0 +1,108 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { Histogram, Registry } from 'prom-client';
+import type { Door } from '../context.js';
+import type { LogStore } from '../log/types.js';
+import type { GroupCoordinator } from '../protocol/kafka/groups/index.js';
+import { PromText } from './prom-text.js';
+
+/** One finished Kafka request, as the Kafka door reports it. */
+export interface KafkaRequestSample {
+  /** The API's name, e.g. "Produce", "Fetch". */
+  api: string;
+  durationMs: number;
+}
+
+/** Subscribes to finished Kafka requests; returns the unsubscribe function. */
+export type KafkaRequestSource = (listener: (sample: KafkaRequestSample) => void) => () => void;
+
+export interface MetricsDeps {
+  log: LogStore;
+  groups?: GroupCoordinator;
+  doors: ReadonlyArray<readonly [string, Door]>;
+  kafkaRequests?: KafkaRequestSource;
+}
+
+export interface Metrics {
+  contentType: string;
+  render(): Promise<string>;
+  close(): void;
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * The broker's /metrics. Each broker has its own registry, so several brokers in one process (test
+ * suites) never share or clash over series. Log and group series are computed at scrape time from
+ * the log store; nothing runs between scrapes except the event-loop delay monitor.
+ */
+export function createMetrics(deps: MetricsDeps): Metrics {
+  const registry = new Registry();
+  const latency = new Histogram({
+    name: 'railyard_kafka_request_duration_seconds',
+    help: 'Time from a Kafka request being read to its response being ready, by API.',
+    labelNames: ['api'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const unsubscribe = deps.kafkaRequests?.((s) => latency.observe({ api: s.api }, s.durationMs / 1000));
+  const loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+
+  const processText = (): string => {
+    const t = new PromText();
+    const mem = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    t.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.').sample('process_resident_memory_bytes', {}, mem.rss);
+    t.family('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use, bytes.').sample('nodejs_heap_size_used_bytes', {}, mem.heapUsed);
+    t.family('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap allocated, bytes.').sample('nodejs_heap_size_total_bytes', {}, mem.heapTotal);
+    t.family('nodejs_external_memory_bytes', 'gauge', 'Memory of C++ objects bound to JS objects, bytes.').sample('nodejs_external_memory_bytes', {}, mem.external);
+    t.family('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, seconds.').sample('process_cpu_seconds_total', {}, (cpu.user + cpu.system) / 1e6);
+    // Delay percentiles since the previous scrape.
+    const ns = (v: number) => (Number.isFinite(v) ? v / 1e9 : 0);
+    t.family('nodejs_eventloop_lag_seconds', 'gauge', 'Event loop delay since the previous scrape, by percentile (and max), seconds.');
+    t.sample('nodejs_eventloop_lag_seconds', { quantile: '0.5' }, ns(loop.percentile(50)));
+    t.sample('nodejs_eventloop_lag_seconds', { quantile: '0.99' }, ns(loop.percentile(99)));
+    t.sample('nodejs_eventloop_lag_seconds', { quantile: '1' }, ns(loop.max));
+    loop.reset();
+    t.family('railyard_connections', 'gauge', 'Open client connections, by door.');
+    for (const [name, door] of deps.doors) t.sample('railyard_connections', { door: name }, door.connectionCount());
+    return t.toString();
+  };
+
+  const logText = (): string => {
+    const { log } = deps;
+    const end = new PromText().family('railyard_kafka_log_end_offset', 'gauge', 'Log end offset (next offset to be written), by topic and partition.');
+    const start = new PromText().family('railyard_kafka_log_start_offset', 'gauge', 'Log start offset (first readable offset), by topic and partition.');
+    const size = new PromText().family('railyard_kafka_log_size_bytes', 'gauge', 'Bytes in the partition\'s segments, by topic and partition.');
+    for (const t of log.topics()) {
+      for (let i = 0; i < t.partitions; i++) {
+        const p = log.partition(t.name, i);
+        if (!p) continue;
+        const labels = { topic: t.name, partition: i };
+        end.sample('railyard_kafka_log_end_offset', labels, p.logEndOffset);
+        start.sample('railyard_kafka_log_start_offset', labels, p.logStartOffset);
+        size.sample('railyard_kafka_log_size_bytes', labels, p.sizeBytes());
+      }
+    }
+    const lag = new PromText().family('railyard_kafka_consumergroup_lag', 'gauge', 'Log end offset minus the committed offset, by group, topic and partition.');
+    if (deps.groups) {
+      for (const g of deps.groups.listGroups()) {
+        for (const o of deps.groups.committedOffsets(g.groupId)) {
+          const p = log.partition(o.topic, o.partition);
+          if (!p) continue;
+          lag.sample('railyard_kafka_consumergroup_lag', { group: g.groupId, topic: o.topic, partition: o.partition }, Math.max(0, p.logEndOffset - o.offset));
+        }
+      }
+    }
+    return end.toString() + start.toString() + size.toString() + lag.toString();
+  };
+
+  return {
+    contentType: registry.contentType,
+    render: async () => processText() + logText() + (await registry.metrics()),
+    close: () => {
+      unsubscribe?.();
+      loop.disable();
+    },
+  };
+}
