@@ -248,7 +248,7 @@ export class VirtualHost {
     const q = this.queues.get(name);
     if (!q) return 0;
     if (ifUnused && q.consumerCount > 0) throw new AmqpError(PRECONDITION_FAILED, `queue '${name}' in vhost '${this.name}' in use`, 50, 40);
-    if (ifEmpty && q.messageCount > 0) throw new AmqpError(PRECONDITION_FAILED, `queue '${name}' in vhost '${this.name}' is not empty`, 50, 40);
+    if (ifEmpty && q.messageCount > 0) throw new AmqpError(PRECONDITION_FAILED, `queue '${name}' in vhost '${this.name}' not empty`, 50, 40);
     this.queues.delete(name);
     for (const x of [...this.exchanges.values()]) {
       for (const b of [...x.bindings.values()]) {

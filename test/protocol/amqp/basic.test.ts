@@ -288,7 +288,8 @@ describe('confirms and transactions', () => {
     expect(String(err)).toContain('PRECONDITION_FAILED');
   });
 
-  it('channel.flow pauses and resumes deliveries', async () => {
+  // RabbitMQ 3.x refuses client-sent channel.flow active=false with 540; Railyard honours it.
+  it.runIf(process.env.RAILYARD_AMQP_URL === undefined)('channel.flow pauses and resumes deliveries', async () => {
     const ch = await channel(conn);
     const q = (await ch.assertQueue('', { exclusive: true })).queue;
     const c = collect(ch, q, { noAck: true });

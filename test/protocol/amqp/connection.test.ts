@@ -4,6 +4,8 @@ import { PROTOCOL_HEADER, RawClient, clientProps, frame, methodFrame } from './r
 import { startTarget, type TestTarget } from './helpers.js';
 
 let target: TestTarget;
+/** Against RabbitMQ some bad-input cases differ on purpose; see the notes at each test. */
+const external = process.env.RAILYARD_AMQP_URL !== undefined;
 let host: string;
 let port: number;
 
@@ -23,6 +25,16 @@ function withCreds(user: string, pass: string, path = ''): string {
   u.password = pass;
   u.pathname = path;
   return u.toString();
+}
+
+/** The close code, or 'dropped' when the server closed the socket without connection.close. */
+async function closeOrDrop(c: RawClient): Promise<number | 'dropped'> {
+  try {
+    return await closeCode(c);
+  } catch (err) {
+    if (c.closed && c.frames.length === 0) return 'dropped';
+    throw err;
+  }
 }
 
 async function closeCode(c: RawClient): Promise<number> {
@@ -115,7 +127,9 @@ describe('connection handshake', () => {
     await c.handshake();
     c.send(0, { kind: 'connection.close', replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 });
     await c.expect('connection.close-ok');
-    await c.waitClosed();
+    // Railyard closes its end after close-ok; RabbitMQ waits for the client to do it.
+    if (!external) await c.waitClosed();
+    c.close();
   });
 });
 
@@ -148,20 +162,21 @@ describe('bad input closes only the offending connection', () => {
     expect(await closeCode(c)).toBe(501);
   });
 
+  // RabbitMQ 3.10 drops the TCP connection without a connection.close for these two.
   it('unknown method of a known class → 503', async () => {
     const c = await RawClient.connect(port, host);
     await c.handshake();
     await c.openChannel(1);
     c.write(frame(1, 1, Buffer.from([0, 60, 0, 99])));
-    expect(await closeCode(c)).toBe(503);
+    expect(await closeOrDrop(c)).toBe(external ? 'dropped' : 503);
   });
 
-  it('unknown class → 540 (RabbitMQ: 503)', async () => {
+  it('unknown class → 540', async () => {
     const c = await RawClient.connect(port, host);
     await c.handshake();
     await c.openChannel(1);
     c.write(frame(1, 1, Buffer.from([0, 77, 0, 10])));
-    expect([503, 540]).toContain(await closeCode(c));
+    expect(await closeOrDrop(c)).toBe(external ? 'dropped' : 540);
   });
 
   it('content body without a header → 505', async () => {
@@ -187,7 +202,8 @@ describe('bad input closes only the offending connection', () => {
     await c.openChannel(1);
     // queue.declare cut off inside the queue name
     c.write(frame(1, 1, Buffer.from([0, 50, 0, 10, 0, 0, 20, 97, 98])));
-    expect(await closeCode(c)).toBe(502);
+    // RabbitMQ reports this as 501 FRAME_ERROR ("cannot decode"); 502 SYNTAX_ERROR is the spec's code for it.
+    expect(await closeCode(c)).toBe(external ? 501 : 502);
   });
 
   it('frame on a channel that was never opened → 504', async () => {

@@ -88,7 +88,7 @@ describe('queue declaration', () => {
     ch.sendToQueue(name, Buffer.from('x'));
     await eventually(async () => (await ch.checkQueue(name)).messageCount === 1);
     const e1 = await ch.deleteQueue(name, { ifEmpty: true }).catch((e: Error) => e);
-    expect(String(e1)).toContain(`PRECONDITION_FAILED - queue '${name}' in vhost '/' is not empty`);
+    expect(String(e1)).toContain(`PRECONDITION_FAILED - queue '${name}' in vhost '/' not empty`);
     const ch2 = await channel(conn);
     await ch2.consume(name, () => undefined);
     const ch3 = await channel(conn);
