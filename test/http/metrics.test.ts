@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type Broker } from '../../src/broker.js';
+import { createMetrics, type KafkaRequestSample } from '../../src/http/metrics.js';
+import { escapeLabel } from '../../src/http/prom-text.js';
+import { startKafkaBroker, type TestKafkaBroker } from '../helpers/kafka-broker.js';
+import { apiClient } from './helpers.js';
+import { parsePrometheus, type Sample } from './prom-parse.js';
+
+const find = (samples: Sample[], name: string, labels: Record<string, string>) =>
+  samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+
+describe('/metrics on a running broker', () => {
+  let broker: Broker;
+  let api: ReturnType<typeof apiClient>;
+  beforeAll(async () => {
+    broker = await startBroker({ host: '127.0.0.1', logLevel: 'silent' });
+    api = apiClient(broker.http.url);
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('serves valid Prometheus text with per-partition offsets and sizes, group lag, process metrics', async () => {
+    await api('POST', '/api/kafka/topics', { name: 'm.topic', partitions: 3 });
+    await api('POST', '/api/kafka/topics/m.topic/records', { partition: 1, records: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
+    await api('POST', '/api/kafka/groups/mg/reset-offsets', { to: 'earliest', topics: ['m.topic'] });
+
+    const res = await fetch(broker.http.url + '/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const { types, samples } = parsePrometheus(await res.text());
+
+    expect(types.get('railyard_kafka_log_end_offset')).toBe('gauge');
+    expect(find(samples, 'railyard_kafka_log_end_offset', { topic: 'm.topic', partition: '1' })?.value).toBe(3);
+    expect(find(samples, 'railyard_kafka_log_end_offset', { topic: 'm.topic', partition: '0' })?.value).toBe(0);
+    expect(find(samples, 'railyard_kafka_log_start_offset', { topic: 'm.topic', partition: '1' })?.value).toBe(0);
+    expect(find(samples, 'railyard_kafka_log_size_bytes', { topic: 'm.topic', partition: '1' })?.value).toBeGreaterThan(0);
+    expect(find(samples, 'railyard_kafka_consumergroup_lag', { group: 'mg', topic: 'm.topic', partition: '1' })?.value).toBe(3);
+    expect(find(samples, 'process_resident_memory_bytes', {})?.value).toBeGreaterThan(0);
+    expect(find(samples, 'nodejs_eventloop_lag_seconds', { quantile: '0.99' })?.value).toBeGreaterThanOrEqual(0);
+    expect(find(samples, 'railyard_connections', { door: 'http' })?.value).toBeGreaterThanOrEqual(1);
+    expect(types.get('railyard_kafka_request_duration_seconds')).toBe('histogram');
+
+    // A deleted topic leaves no stale series behind.
+    await api('DELETE', '/api/kafka/topics/m.topic');
+    const after = parsePrometheus(await (await fetch(broker.http.url + '/metrics')).text());
+    expect(after.samples.some((s) => s.labels.topic === 'm.topic')).toBe(false);
+  });
+});
+
+describe('createMetrics', () => {
+  let kb: TestKafkaBroker;
+  beforeAll(async () => {
+    kb = await startKafkaBroker({ logLevel: 'silent' });
+  });
+  afterAll(async () => {
+    await kb?.stop();
+  });
+
+  it('fills the request latency histogram from the Kafka request source and unsubscribes on close', async () => {
+    const listeners = new Set<(s: KafkaRequestSample) => void>();
+    const metrics = createMetrics({
+      log: kb.ctx.log,
+      doors: [['kafka', kb.door]],
+      kafkaRequests: (l) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    });
+    for (const l of listeners) {
+      l({ api: 'Produce', durationMs: 3 });
+      l({ api: 'Produce', durationMs: 700 });
+      l({ api: 'Fetch', durationMs: 0.2 });
+    }
+    const { samples } = parsePrometheus(await metrics.render());
+    expect(find(samples, 'railyard_kafka_request_duration_seconds_count', { api: 'Produce' })?.value).toBe(2);
+    expect(find(samples, 'railyard_kafka_request_duration_seconds_bucket', { api: 'Produce', le: '0.005' })?.value).toBe(1);
+    expect(find(samples, 'railyard_kafka_request_duration_seconds_bucket', { api: 'Produce', le: '1' })?.value).toBe(2);
+    expect(find(samples, 'railyard_kafka_request_duration_seconds_count', { api: 'Fetch' })?.value).toBe(1);
+    metrics.close();
+    expect(listeners.size).toBe(0);
+  });
+
+  it('keeps two brokers in one process apart (a registry each)', async () => {
+    const feeds: Array<(s: KafkaRequestSample) => void> = [];
+    const source = (l: (s: KafkaRequestSample) => void) => {
+      feeds.push(l);
+      return () => {};
+    };
+    const a = createMetrics({ log: kb.ctx.log, doors: [], kafkaRequests: source });
+    const b = createMetrics({ log: kb.ctx.log, doors: [], kafkaRequests: source });
+    try {
+      feeds[0]!({ api: 'Metadata', durationMs: 1 });
+      const sa = parsePrometheus(await a.render()).samples;
+      const sb = parsePrometheus(await b.render()).samples;
+      expect(find(sa, 'railyard_kafka_request_duration_seconds_count', { api: 'Metadata' })?.value).toBe(1);
+      expect(find(sb, 'railyard_kafka_request_duration_seconds_count', { api: 'Metadata' })).toBeUndefined();
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('renders one series per partition for many partitions, escaping label values', async () => {
+    kb.ctx.log.createTopic('many', { partitions: 500 });
+    const metrics = createMetrics({ log: kb.ctx.log, doors: [] });
+    try {
+      const { samples } = parsePrometheus(await metrics.render());
+      expect(samples.filter((s) => s.name === 'railyard_kafka_log_end_offset' && s.labels.topic === 'many')).toHaveLength(500);
+    } finally {
+      metrics.close();
+    }
+    expect(escapeLabel('a"b\\c\nd')).toBe('a\\"b\\\\c\\nd');
+    expect(parsePrometheus(`# HELP x h\n# TYPE x gauge\nx{l="${escapeLabel('a"b\\c\nd')}"} 1\n`).samples[0]!.labels.l).toBe('a"b\\c\nd');
+  });
+});
