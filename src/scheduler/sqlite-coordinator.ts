@@ -7,17 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { migrate, openDatabase, type Db } from '../store/sqlite.js';
 import type { Statement } from 'better-sqlite3';
 import type { RunCoordinator } from './cron-types.js';
-
-const MIGRATIONS = [
-  `CREATE TABLE cron_runs (
-     key TEXT PRIMARY KEY,
-     owner TEXT NOT NULL,
-     claimed_at INTEGER NOT NULL,
-     expires_at INTEGER NOT NULL,
-     completed_at INTEGER
-   );
-   CREATE INDEX cron_runs_expires ON cron_runs (expires_at);`,
-];
+import { CRON_MIGRATIONS } from './migrations.js';
 
 /** Claims are kept this long past their lease so a slow process asking late still sees the claim. */
 const RETENTION_MS = 24 * 3600_000;
@@ -40,7 +30,7 @@ export class SqliteRunCoordinator implements RunCoordinator {
   constructor(opts: SqliteRunCoordinatorOptions) {
     this.owner = opts.owner ?? `${process.pid}-${randomUUID()}`;
     this.db = openDatabase(opts.dataDir);
-    migrate(this.db, 'cron', MIGRATIONS);
+    migrate(this.db, 'cron', CRON_MIGRATIONS);
     this.claim = this.db.prepare<[string, string, number, number]>('INSERT OR IGNORE INTO cron_runs (key, owner, claimed_at, expires_at) VALUES (?, ?, ?, ?)');
     this.complete = this.db.prepare<[number, string, string]>('UPDATE cron_runs SET completed_at = ? WHERE key = ? AND owner = ?');
     this.prune = this.db.prepare<[number]>('DELETE FROM cron_runs WHERE expires_at < ?');

@@ -1,0 +1,18 @@
+/** The broker's own schedules: what src/broker.ts, the HTTP API and the CLI use. */
+export { BrokerScheduler, type BrokerSchedulerOptions } from './broker-scheduler.js';
+export { ScheduleStore } from './store.js';
+export { validateDefinition } from './validate.js';
+export { kafkaEmitter } from './kafka-emitter.js';
+export {
+  fillTemplate,
+  type AmqpTarget,
+  type CatchUpPolicy,
+  type EmitContext,
+  type Emitter,
+  type Emitters,
+  type JobTarget,
+  type KafkaTarget,
+  type ScheduleDefinition,
+  type ScheduleTarget,
+  type StoredSchedule,
+} from './types.js';
