@@ -17,7 +17,7 @@ import { Slab } from './slab.js';
 import { TailCache } from './tail-cache.js';
 import type { LogConfig } from './topic-config.js';
 import { LogError, LogErrorCode, type AppendResult, type IsolationLevel, type PartitionLog, type ReadResult } from './types.js';
-import { validateBatches } from './validate.js';
+import { validateBatches, type IncomingBatch } from './validate.js';
 
 const LOG_START_FILE = 'log-start-offset';
 const SNAPSHOT_FILE = 'producer-state.json';
@@ -302,8 +302,7 @@ export class Partition implements PartitionLog {
   }
 
   private appendNow(buf: Buffer): Promise<AppendResult> {
-    if (this.deleted) throw new LogError(LogErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${this.topic}-${this.index} was deleted`);
-    if (this.closed) throw new LogError(LogErrorCode.KAFKA_STORAGE_ERROR, `partition ${this.topic}-${this.index} is closed`);
+    this.assertUsable();
     if (this.failed) throw new LogError(LogErrorCode.KAFKA_STORAGE_ERROR, `partition ${this.topic}-${this.index} failed: ${this.failed.message}`);
     const incoming = validateBatches(buf, this.config.maxMessageBytes);
     for (const b of incoming) {
@@ -323,6 +322,26 @@ export class Partition implements PartitionLog {
     const now = Date.now();
     const logAppendTime = this.config.logAppendTime;
     const firstOffset = this.nextOffset;
+    try {
+      this.place(incoming, buf, now);
+    } catch (err) {
+      // A roll failed half-way (disk full, permissions): offsets were handed out that cannot be kept.
+      this.fail(err as Error, []);
+      throw new LogError(LogErrorCode.KAFKA_STORAGE_ERROR, `append to ${this.dir} failed: ${(err as Error).message}`);
+    }
+    const result: AppendResult = {
+      baseOffset: firstOffset,
+      lastOffset: this.nextOffset - 1,
+      logAppendTime: logAppendTime ? now : -1,
+      logStartOffset: this.startOffset,
+      duplicate: false,
+    };
+    return this.enqueue(result);
+  }
+
+  /** Gives the validated batches their offsets and queues them for the group's write. */
+  private place(incoming: IncomingBatch[], buf: Buffer, now: number): void {
+    const logAppendTime = this.config.logAppendTime;
     for (const b of incoming) {
       this.maybeRoll(b.size, b.lastOffsetDelta, now);
       const seg = this.active;
@@ -354,14 +373,11 @@ export class Partition implements PartitionLog {
       this.producers.apply(b, baseOffset, lastOffset);
       this.nextOffset = lastOffset + 1;
     }
-    const result: AppendResult = {
-      baseOffset: firstOffset,
-      lastOffset: this.nextOffset - 1,
-      logAppendTime: logAppendTime ? now : -1,
-      logStartOffset: this.startOffset,
-      duplicate: false,
-    };
-    return this.enqueue(result);
+  }
+
+  private assertUsable(): void {
+    if (this.deleted) throw new LogError(LogErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${this.topic}-${this.index} was deleted`);
+    if (this.closed) throw new LogError(LogErrorCode.KAFKA_STORAGE_ERROR, `partition ${this.topic}-${this.index} is closed`);
   }
 
   private enqueue(result: AppendResult): Promise<AppendResult> {
@@ -501,11 +517,15 @@ export class Partition implements PartitionLog {
       w.result.logStartOffset = this.startOffset;
       w.resolve(w.result);
     }
-    if (this.listeners.size > 0) {
-      const ls = [...this.listeners];
-      this.listeners.clear();
-      for (const l of ls) l();
-    }
+    this.wakeListeners();
+  }
+
+  /** Long polls wake on new data, and also when the partition goes away (they then see the error). */
+  private wakeListeners(): void {
+    if (this.listeners.size === 0) return;
+    const ls = [...this.listeners];
+    this.listeners.clear();
+    for (const l of ls) l();
   }
 
   /** A write or sync failed: offsets were promised that may not be on disk; refuse further appends. */
@@ -544,6 +564,7 @@ export class Partition implements PartitionLog {
   }
 
   read(offset: number, maxBytes: number, isolation: IsolationLevel = 'read_uncommitted'): ReadResult {
+    this.assertUsable();
     if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > this.hw) {
       throw new LogError(LogErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside [${this.startOffset}, ${this.hw}] of ${this.topic}-${this.index}`);
     }
@@ -625,6 +646,7 @@ export class Partition implements PartitionLog {
   }
 
   offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null {
+    this.assertUsable();
     for (let i = this.segmentIndexFor(this.startOffset); i < this.segments.length; i++) {
       const seg = this.segments[i]!;
       if (seg.maxTimestamp < ts) continue;
@@ -654,6 +676,7 @@ export class Partition implements PartitionLog {
   // ---- deletion and retention ----
 
   deleteRecordsBefore(offset: number): number {
+    this.assertUsable();
     const target = offset === -1 ? this.hw : offset;
     if (!Number.isSafeInteger(target) || target < 0 || target > this.hw) {
       throw new LogError(LogErrorCode.OFFSET_OUT_OF_RANGE, `cannot delete records before ${offset}: high watermark is ${this.hw}`);
@@ -748,6 +771,7 @@ export class Partition implements PartitionLog {
     this.writeSnapshot();
     for (const s of this.segments) s.close();
     this.tail.clear();
+    this.wakeListeners();
   }
 
   /** Closes and removes the partition's directory contents (topic deletion). */
@@ -761,5 +785,6 @@ export class Partition implements PartitionLog {
     const reject = new LogError(LogErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${this.topic}-${this.index} was deleted`);
     for (const w of this.waiters) w.reject(reject);
     this.waiters = [];
+    this.wakeListeners();
   }
 }

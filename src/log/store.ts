@@ -5,6 +5,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
 import { TopicCatalogue } from './catalogue.js';
 import { initCodecs } from './compression/index.js';
 import { GroupCommitter } from './group-commit.js';
@@ -54,7 +55,11 @@ class Store implements RailyardLogStore {
 
   constructor(private readonly opts: LogStoreOptions) {
     this.root = join(opts.dataDir, 'kafka');
-    validateTopicConfigs(opts.topicDefaults);
+    try {
+      validateTopicConfigs(opts.topicDefaults);
+    } catch (err) {
+      throw new InvalidArgumentError('kafka.topicDefaults', opts.topicDefaults, (err as Error).message);
+    }
     this.catalogue = new TopicCatalogue(opts.db);
     for (const info of this.catalogue.all()) {
       const t: Topic = { info, partitions: [] };

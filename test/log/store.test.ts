@@ -105,9 +105,18 @@ describe('append validation', () => {
     store.createTopic('kept', { partitions: 1 });
     const gone = store.partition('gone', 0)!;
     const kept = store.partition('kept', 0)!;
+    let woken = 0;
+    gone.onAppend(() => woken++);
     await store.deleteTopic('gone');
+    expect(woken).toBe(1); // a parked long poll wakes up and sees the error
     await expect(gone.append(batchOf(['x']))).rejects.toMatchObject({ code: LogErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+    expect(() => gone.read(0, 100)).toThrow(expect.objectContaining({ code: LogErrorCode.UNKNOWN_TOPIC_OR_PARTITION }));
     await store.closeAll();
     await expect(kept.append(batchOf(['x']))).rejects.toMatchObject({ code: LogErrorCode.KAFKA_STORAGE_ERROR });
+    expect(() => kept.read(0, 100)).toThrow(expect.objectContaining({ code: LogErrorCode.KAFKA_STORAGE_ERROR }));
+  });
+
+  it('names bad broker-wide topic defaults as an invalid argument', async () => {
+    await expect(openStore(t.dir, { topicDefaults: { 'retention.ms': 'forever' } })).rejects.toThrow(/kafka\.topicDefaults/);
   });
 });
