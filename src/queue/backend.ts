@@ -627,7 +627,10 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     this.subscribeJobs();
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
+      let settled = false;
       const finish = (v: { member: string; score: number } | null): void => {
+        if (settled) return;
+        settled = true;
         if (timer) clearTimeout(timer);
         this.jobWaiter = undefined;
         this.cancelJobWait = undefined;
@@ -637,7 +640,9 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
       this.cancelJobWait = () => finish(null);
       const now = Date.now();
       if (this.ops.hasClaimable(now)) {
-        finish({ member: this.name, score: 0 });
+        // Through the event loop, not a microtask: a claim that then finds nothing (a race with
+        // another worker) must not turn wait/claim into a loop that starves timers and I/O.
+        setImmediate(() => finish({ member: this.name, score: 0 }));
         return;
       }
       let ms = Math.max(blockTimeout, 0) * 1000;

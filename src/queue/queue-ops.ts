@@ -254,12 +254,17 @@ export class QueueOps {
     return r.t;
   }
 
-  /** Whether a worker could claim something now (used to close the check-then-wait race). */
+  /**
+   * Whether a worker could claim something now (used to close the check-then-wait race). A
+   * paused queue or one at its global concurrency has nothing to hand out even with jobs waiting.
+   */
   hasClaimable(now: number): boolean {
     const r = this.store
       .stmt(
         `SELECT (EXISTS (SELECT 1 FROM jobs_job WHERE queue = @q AND state = 'waiting')
-                 AND NOT EXISTS (SELECT 1 FROM jobs_meta WHERE queue = @q AND field = 'paused'))
+                 AND NOT EXISTS (SELECT 1 FROM jobs_meta WHERE queue = @q AND field = 'paused')
+                 AND coalesce((SELECT CAST(value AS INTEGER) FROM jobs_meta WHERE queue = @q AND field = 'concurrency')
+                              > (SELECT count(*) FROM jobs_job WHERE queue = @q AND state = 'active'), 1))
              OR EXISTS (SELECT 1 FROM jobs_job WHERE queue = @q AND state = 'delayed' AND process_at <= @now) AS ok`,
       )
       .get({ q: this.queue, now }) as { ok: number };
@@ -369,6 +374,8 @@ export class QueueOps {
       this.store.stmt('DELETE FROM jobs_dedup WHERE queue = ? AND dedup_id = ? AND job_id = ? AND expire_at IS NULL').run(this.queue, row.dedup_id, row.id);
     }
     this.retain(row.rid, state, now, o.keep);
+    // A freed slot under a global concurrency limit may let a parked worker claim.
+    if (this.flags().concurrency !== null) ev.wakeWorkers = true;
     if (o.metricsMaxDataPoints > 0) this.collectMetrics(state, now, o.metricsMaxDataPoints);
     let next: ClaimResult | undefined;
     if (o.next) {

@@ -19,10 +19,6 @@ export class QueueReads {
     return row ? rowToJobJson(row) : undefined;
   }
 
-  paused(): boolean {
-    return this.store.stmt("SELECT 1 FROM jobs_meta WHERE queue = ? AND field = 'paused'").get(this.queue) !== undefined;
-  }
-
   state(id: string): string {
     const row = this.store.stmt('SELECT state, priority FROM jobs_job WHERE queue = ? AND id = ?').get(this.queue, id) as
       | Pick<JobRow, 'state' | 'priority'>
@@ -49,8 +45,9 @@ export class QueueReads {
       | undefined;
     if (!row) return false;
     const s = publicState(row);
-    if (state === 'wait' || state === 'waiting') return s === 'wait' && !this.paused();
-    if (state === 'paused') return s === 'wait' && this.paused();
+    // BullMQ 6 pauses with a flag and leaves jobs in wait; its 'paused' list is legacy and empty.
+    if (state === 'wait' || state === 'waiting') return s === 'wait';
+    if (state === 'paused') return false;
     return s === state;
   }
 
@@ -63,7 +60,6 @@ export class QueueReads {
       const key = r.state === 'waiting' ? (r.p ? 'prioritized' : 'wait') : r.state;
       c[key] = (c[key] ?? 0) + r.n;
     }
-    const paused = this.paused();
     let delayed = c['delayed'] ?? 0;
     if (delayedBefore !== undefined) {
       delayed = (this.store
@@ -74,9 +70,10 @@ export class QueueReads {
       switch (t) {
         case 'wait':
         case 'waiting':
-          return paused ? 0 : (c['wait'] ?? 0);
+          return c['wait'] ?? 0;
         case 'paused':
-          return paused ? (c['wait'] ?? 0) : 0;
+          // BullMQ 6 pauses with a flag and leaves jobs in wait; its 'paused' list is legacy and empty.
+          return 0;
         case 'delayed':
           return delayed;
         default:
@@ -96,14 +93,13 @@ export class QueueReads {
    * from the oldest end but returned newest first; the others are sorted sets.
    */
   ranges(types: readonly string[], start: number, end: number, asc: boolean): string[][] {
-    const paused = this.paused();
     return types.map((t) => {
       switch (t) {
         case 'wait':
         case 'waiting':
-          return paused ? [] : this.listPage("state = 'waiting' AND priority = 0", 'seq', start, end, asc);
+          return this.listPage("state = 'waiting' AND priority = 0", 'seq', start, end, asc);
         case 'paused':
-          return paused ? this.listPage("state = 'waiting' AND priority = 0", 'seq', start, end, asc) : [];
+          return [];
         case 'active':
           return this.listPage("state = 'active'", 'processed_on, rid', start, end, asc);
         case 'prioritized':

@@ -1,0 +1,414 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { sleep, targets, until, type Target } from './targets.js';
+
+describe.each(targets())('BullMQ on $name', ({ make }) => {
+  let t: Target;
+  beforeEach(() => {
+    t = make();
+  });
+  afterEach(async () => {
+    await t.cleanup();
+  });
+
+  it('adds, processes and completes a job with its return value', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    t.worker(name, async (job) => ({ doubled: (job.data as { n: number }).n * 2 }));
+    const job = await q.add('double', { n: 21 });
+    expect(job.id).toBe('1');
+    expect(await job.waitUntilFinished(qe)).toEqual({ doubled: 42 });
+    const stored = (await q.getJob(job.id!))!;
+    expect(stored.returnvalue).toEqual({ doubled: 42 });
+    expect(stored.attemptsMade).toBe(1);
+    expect(stored.finishedOn).toBeGreaterThanOrEqual(stored.processedOn!);
+    expect(await stored.getState()).toBe('completed');
+    const counts = await q.getJobCounts('completed', 'waiting', 'active');
+    expect(counts).toEqual({ completed: 1, waiting: 0, active: 0 });
+  });
+
+  it('retries with fixed backoff and succeeds on the third attempt', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const starts: number[] = [];
+    t.worker(name, async (job) => {
+      starts.push(Date.now());
+      if (job.attemptsMade < 2) throw new Error(`boom ${job.attemptsMade}`);
+      return 'ok';
+    });
+    const job = await q.add('flaky', {}, { attempts: 3, backoff: { type: 'fixed', delay: 100 } });
+    expect(await job.waitUntilFinished(qe)).toBe('ok');
+    expect(starts).toHaveLength(3);
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(95);
+    const done = (await q.getJob(job.id!))!;
+    expect(done.attemptsMade).toBe(3);
+    expect(done.stacktrace).toHaveLength(2);
+    expect(done.failedReason).toBe('boom 1');
+  });
+
+  it('fails for good after the last attempt, and at once on UnrecoverableError', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const exhausted: string[] = [];
+    qe.on('retries-exhausted', ({ jobId }) => exhausted.push(jobId));
+    let calls = 0;
+    t.worker(name, async (job) => {
+      calls++;
+      if (job.name === 'fatal') throw new UnrecoverableError('no point');
+      throw new Error('always');
+    });
+    const a = await q.add('flaky', {}, { attempts: 2, backoff: 10 });
+    await expect(a.waitUntilFinished(qe)).rejects.toThrow('always');
+    const b = await q.add('fatal', {}, { attempts: 5 });
+    await expect(b.waitUntilFinished(qe)).rejects.toThrow('no point');
+    expect(calls).toBe(3);
+    expect((await q.getJob(a.id!))!.attemptsMade).toBe(2);
+    expect((await q.getJob(b.id!))!.attemptsMade).toBe(1);
+    expect(await q.getFailedCount()).toBe(2);
+    await until(() => exhausted.length >= 1);
+    expect(exhausted).toContain(a.id);
+  });
+
+  it('serves plain jobs first, then priorities lowest number first, FIFO within one, LIFO on request', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    await q.add('p3', {}, { priority: 3 });
+    await q.add('plain1', {});
+    await q.add('p1a', {}, { priority: 1 });
+    await q.add('p2', {}, { priority: 2 });
+    await q.add('p1b', {}, { priority: 1 });
+    await q.add('plain2', {});
+    await q.add('lifo', {}, { lifo: true });
+    expect(await q.getPrioritizedCount()).toBe(4);
+    expect(await q.getWaitingCount()).toBe(3);
+    expect(await q.getCountsPerPriority([0, 1, 2, 3])).toEqual({ '0': 3, '1': 2, '2': 1, '3': 1 });
+    const order: string[] = [];
+    t.worker(name, async (job) => {
+      order.push(job.name);
+    });
+    await until(() => order.length === 7);
+    expect(order).toEqual(['lifo', 'plain1', 'plain2', 'p1a', 'p1b', 'p2', 'p3']);
+  });
+
+  it('runs a delayed job no earlier than its delay, and promote runs it at once', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const delayedEvents: number[] = [];
+    qe.on('delayed', ({ delay }) => delayedEvents.push(delay));
+    t.worker(name, async () => 'done');
+    const job = await q.add('later', {}, { delay: 300 });
+    expect(await job.getState()).toBe('delayed');
+    expect(await q.getDelayedCount()).toBe(1);
+    await job.waitUntilFinished(qe);
+    const done = (await q.getJob(job.id!))!;
+    expect(done.processedOn! - done.timestamp).toBeGreaterThanOrEqual(300);
+    expect(delayedEvents).toEqual([done.timestamp + 300]);
+
+    const far = await q.add('far', {}, { delay: 60_000 });
+    await far.promote();
+    await far.waitUntilFinished(qe);
+    expect(await far.getState()).toBe('completed');
+  });
+
+  it('changes delay and priority of waiting jobs', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const d = await q.add('d', {}, { delay: 60_000 });
+    await d.changeDelay(10);
+    const p = await q.add('p', {}, { priority: 5 });
+    await q.add('other', {}, { priority: 3 });
+    await p.changePriority({ priority: 1 });
+    await sleep(20);
+    const order: string[] = [];
+    t.worker(name, async (job) => {
+      order.push(job.name);
+    });
+    await until(() => order.length === 3);
+    expect(order.indexOf('p')).toBeLessThan(order.indexOf('other'));
+  });
+
+  it('pauses and resumes: a paused queue hands out nothing and keeps its jobs in wait', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const seen: string[] = [];
+    qe.on('paused', () => seen.push('paused'));
+    qe.on('resumed', () => seen.push('resumed'));
+    await q.pause();
+    expect(await q.isPaused()).toBe(true);
+    const processed: string[] = [];
+    t.worker(name, async (job) => {
+      processed.push(job.id!);
+    });
+    await q.add('a', {});
+    await sleep(200);
+    expect(processed).toEqual([]);
+    expect(await q.getJobCounts('paused', 'waiting')).toEqual({ paused: 0, waiting: 1 });
+    await q.resume();
+    await until(() => processed.length === 1);
+    expect(await q.isPaused()).toBe(false);
+    await until(() => seen.length === 2);
+    expect(seen).toEqual(['paused', 'resumed']);
+  });
+
+  it('publishes the life-cycle events with their fields, in order', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const log: string[] = [];
+    for (const ev of ['added', 'waiting', 'active', 'progress', 'completed', 'failed'] as const) {
+      qe.on(ev, (args: Record<string, unknown>) => {
+        const extra = ev === 'progress' ? JSON.stringify(args['data']) : ev === 'completed' ? JSON.stringify(args['returnvalue']) : ev === 'failed' ? String(args['failedReason']) : '';
+        log.push(`${ev}:${String(args['jobId'])}${extra ? ':' + extra : ''}`);
+      });
+    }
+    t.worker(name, async (job) => {
+      await job.updateProgress({ pct: 50 });
+      if (job.name === 'bad') throw new Error('nope');
+      return 7;
+    });
+    const a = await q.add('good', {});
+    await a.waitUntilFinished(qe);
+    const b = await q.add('bad', {});
+    await expect(b.waitUntilFinished(qe)).rejects.toThrow('nope');
+    await until(() => log.includes('failed:2:nope'));
+    expect(log).toEqual([
+      'added:1',
+      'waiting:1',
+      'active:1',
+      'progress:1:{"pct":50}',
+      'completed:1:7',
+      'added:2',
+      'waiting:2',
+      'active:2',
+      'progress:2:{"pct":50}',
+      'failed:2:nope',
+    ]);
+  });
+
+  it('reports counts and pages getJobs like Redis', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    for (let i = 1; i <= 5; i++) await q.add(`w${i}`, {});
+    await q.add('d1', {}, { delay: 50_000 });
+    await q.add('d2', {}, { delay: 40_000 });
+    expect(await q.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 5, delayed: 2 });
+    expect((await q.getWaiting(0, 1)).map((j) => j.name)).toEqual(['w1', 'w2']);
+    expect((await q.getJobs(['waiting'], 0, -1, false)).map((j) => j.name)).toEqual(['w5', 'w4', 'w3', 'w2', 'w1']);
+    expect((await q.getJobs(['waiting'], 1, 2, true)).map((j) => j.name)).toEqual(['w2', 'w3']);
+    expect((await q.getDelayed()).map((j) => j.name)).toEqual(['d2', 'd1']);
+    expect((await q.getJobs(['delayed'], 0, 0, false)).map((j) => j.name)).toEqual(['d1']);
+    expect(await q.count()).toBe(7);
+
+    const done: string[] = [];
+    t.worker(name, async (job) => {
+      done.push(job.name);
+    });
+    await until(() => done.length === 5);
+    await until(async () => (await q.getCompletedCount()) === 5);
+    expect((await q.getCompleted(0, 1)).length).toBe(2);
+    const completedAsc = (await q.getJobs(['completed'], 0, -1, true)).map((j) => j.name);
+    expect(completedAsc).toHaveLength(5);
+    expect(completedAsc[0]).toBe('w1');
+  });
+
+  it('removes jobs and publishes removed; active jobs with a live lock are not removed', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const removed: string[] = [];
+    qe.on('removed', ({ jobId }) => removed.push(jobId));
+    const a = await q.add('a', {});
+    await a.remove();
+    expect(await q.getJob(a.id!)).toBeUndefined();
+    await until(() => removed.length === 1);
+    expect(removed).toEqual([a.id]);
+
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    t.worker(name, async () => held);
+    const b = await q.add('b', {});
+    await until(async () => (await b.getState()) === 'active');
+    expect(await q.remove(b.id!)).toBe(0);
+    release();
+    await b.waitUntilFinished(qe);
+  });
+
+  it('keeps progress and logs, with keepLogs trimming the oldest', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const job = await q.add('x', {}, { keepLogs: 2 });
+    await job.updateProgress(42);
+    await job.log('one');
+    await job.log('two');
+    const count = await job.log('three');
+    expect(count).toBe(2);
+    expect((await q.getJob(job.id!))!.progress).toBe(42);
+    expect(await q.getJobLogs(job.id!)).toEqual({ logs: ['two', 'three'], count: 2 });
+    expect(await q.getJobLogs(job.id!, 0, -1, false)).toEqual({ logs: ['three', 'two'], count: 2 });
+    await job.clearLogs();
+    expect(await q.getJobLogs(job.id!)).toEqual({ logs: [], count: 0 });
+  });
+
+  it('honours removeOnComplete counts and removeOnFail', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const done: string[] = [];
+    const w = t.worker(name, async (job) => {
+      if (job.name === 'bad') throw new Error('x');
+    });
+    w.on('completed', (j: Job) => done.push(j.id!));
+    w.on('failed', (j?: Job) => done.push(j!.id!));
+    for (let i = 0; i < 5; i++) await q.add('ok', {}, { removeOnComplete: 2 });
+    await q.add('bad', {}, { removeOnFail: true });
+    await until(() => done.length === 6);
+    expect(await q.getCompletedCount()).toBe(2);
+    expect(await q.getFailedCount()).toBe(0);
+  });
+
+  it('cleans, drains, retries failed jobs and obliterates', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    let fail = true;
+    const done: string[] = [];
+    const w = t.worker(name, async (job) => {
+      if (fail) throw new Error('first pass');
+      return job.name;
+    });
+    w.on('failed', (j?: Job) => done.push(`f${j!.id}`));
+    w.on('completed', (j: Job) => done.push(`c${j.id}`));
+    await q.add('a', {});
+    await q.add('b', {});
+    await until(() => done.length === 2);
+    fail = false;
+    await q.retryJobs({ state: 'failed' });
+    await until(() => done.length === 4);
+    expect(await q.getCompletedCount()).toBe(2);
+    await sleep(5);
+    const cleaned = await q.clean(0, 100, 'completed');
+    expect(cleaned.sort()).toEqual(['1', '2']);
+    expect(await q.getCompletedCount()).toBe(0);
+
+    await w.close();
+    await q.add('w', {});
+    await q.add('dl', {}, { delay: 60_000 });
+    await q.drain();
+    expect(await q.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 0, delayed: 1 });
+    await q.drain(true);
+    expect(await q.getDelayedCount()).toBe(0);
+
+    await q.add('z', {});
+    await q.pause();
+    await q.obliterate();
+    expect(await q.getJobCounts('waiting', 'completed')).toEqual({ waiting: 0, completed: 0 });
+  });
+
+  it('deduplicates by id while the first job is unfinished', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const dups: string[] = [];
+    qe.on('deduplicated', ({ jobId }) => dups.push(jobId));
+    const a = await q.add('x', { v: 1 }, { deduplication: { id: 'k' } });
+    const b = await q.add('x', { v: 2 }, { deduplication: { id: 'k' } });
+    expect(b.id).toBe(a.id);
+    expect(await q.getWaitingCount()).toBe(1);
+    expect(await q.getDeduplicationJobId('k')).toBe(a.id);
+    await until(() => dups.length === 1);
+    t.worker(name, async () => 'ok');
+    await a.waitUntilFinished(qe);
+    const c = await q.add('x', { v: 3 }, { deduplication: { id: 'k' } });
+    expect(c.id).not.toBe(a.id);
+  });
+
+  it('enforces global concurrency across workers', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    await q.setGlobalConcurrency(1);
+    let running = 0;
+    let peak = 0;
+    const body = async (): Promise<void> => {
+      running++;
+      peak = Math.max(peak, running);
+      await sleep(30);
+      running--;
+    };
+    t.worker(name, body, { concurrency: 3 });
+    t.worker(name, body, { concurrency: 3 });
+    for (let i = 0; i < 4; i++) await q.add('x', {});
+    await until(async () => (await q.getCompletedCount()) === 4);
+    expect(peak).toBe(1);
+  });
+
+  it('rate-limits with the worker limiter', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const starts: number[] = [];
+    t.worker(name, async () => {
+      starts.push(Date.now());
+    }, { limiter: { max: 2, duration: 300 } });
+    for (let i = 0; i < 4; i++) await q.add('x', {});
+    await until(() => starts.length === 4, 5000);
+    expect(starts[2]! - starts[0]!).toBeGreaterThanOrEqual(250);
+  });
+
+  it('recovers a stalled job whose lock lapsed and runs it again', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const stalled: string[] = [];
+    qe.on('stalled', ({ jobId }) => stalled.push(jobId));
+    const job = await q.add('x', {});
+    // Claim it by hand with a short lock and never renew it: a worker that died.
+    const dead = t.worker(name, async () => undefined, { autorun: false, lockDuration: 200 });
+    const claimed = await dead.getNextJob('dead-token');
+    expect(claimed!.id).toBe(job.id);
+    const w = t.worker(name, async () => 'second life', { stalledInterval: 100, lockDuration: 1000 });
+    await w.waitUntilReady();
+    expect(await job.waitUntilFinished(qe)).toBe('second life');
+    expect(stalled).toEqual([job.id]);
+    expect((await q.getJob(job.id!))!.stalledCounter).toBe(1);
+  });
+
+  it('runs job schedulers with every and keeps one pending iteration', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const runs: number[] = [];
+    t.worker(name, async (job) => {
+      runs.push((job.data as { n: number }).n);
+    });
+    await q.upsertJobScheduler('tick', { every: 150 }, { name: 'tick', data: { n: 1 } });
+    await until(() => runs.length >= 3, 5000);
+    expect(runs.every((n) => n === 1)).toBe(true);
+    const scheds = await q.getJobSchedulers();
+    expect(scheds.map((s) => [s.key, s.every])).toEqual([['tick', 150]]);
+    expect(await q.getJobSchedulersCount()).toBe(1);
+    expect(await q.removeJobScheduler('tick')).toBe(true);
+    expect(await q.getJobSchedulersCount()).toBe(0);
+  });
+
+  it('schedules cron patterns through cron-parser', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const job = await q.upsertJobScheduler('nightly', { pattern: '0 3 * * *', tz: 'UTC' }, { name: 'n' });
+    expect(await job!.getState()).toBe('delayed');
+    const s = (await q.getJobScheduler('nightly'))!;
+    expect(s.pattern).toBe('0 3 * * *');
+    expect(new Date(s.next!).getUTCHours()).toBe(3);
+    expect(await q.getDelayedCount()).toBe(1);
+  });
+
+  it('collects per-minute metrics when the worker asks for them', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    t.worker(name, async () => undefined, { metrics: { maxDataPoints: 10 } });
+    for (let i = 0; i < 3; i++) await q.add('x', {});
+    await until(async () => (await q.getCompletedCount()) === 3);
+    const m = await q.getMetrics('completed');
+    expect(m.meta.count).toBe(3);
+  });
+});
