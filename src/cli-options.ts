@@ -72,10 +72,8 @@ export function optionsFromCli(argv: string[], env: NodeJS.ProcessEnv): BrokerOp
     }
     opts.fsync = fsync;
   }
-  const level = get('log-level');
-  if (level !== undefined) {
-    if (!isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn, error or silent, got ${JSON.stringify(level)}`);
-    opts.logLevel = level;
-  }
+  const level = get('log-level') ?? fromFile.logLevel ?? 'info';
+  if (!isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn, error or silent, got ${JSON.stringify(level)}`);
+  opts.logLevel = level;
   return opts;
 }

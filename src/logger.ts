@@ -47,10 +47,13 @@ export function createLogger(
   };
 }
 
-/** Quiet under test runners, informative for a person running the CLI. */
+/**
+ * Embedded in a program or a test suite (`startBroker()`), only warnings and errors are printed;
+ * the CLI asks for `info` itself. RAILYARD_LOG_LEVEL overrides both.
+ */
 export function defaultLogLevel(): LogLevel {
   const env = process.env.RAILYARD_LOG_LEVEL;
   if (env && isLogLevel(env)) return env;
-  if (process.env.VITEST) return 'silent';
-  return 'info';
+  if (process.env.VITEST || process.env.JEST_WORKER_ID || process.env.NODE_TEST_CONTEXT) return 'silent';
+  return 'warn';
 }

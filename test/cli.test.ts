@@ -9,9 +9,11 @@ import { CLI, startChildBroker } from './helpers/child-broker.js';
 
 describe('optionsFromCli', () => {
   it('uses the documented defaults', () => {
-    const o = optionsFromCli(['--log-level', 'silent'], {});
-    expect(o).toMatchObject({ dataDir: './.railyard', host: 'localhost', kafkaPort: 9092, amqpPort: 5672, httpPort: 8080 });
+    const o = optionsFromCli([], {});
+    expect(o).toMatchObject({ dataDir: './.railyard', host: 'localhost', kafkaPort: 9092, amqpPort: 5672, httpPort: 8080, logLevel: 'info' });
     expect(o.fsync).toBeUndefined();
+    expect(optionsFromCli([], { RAILYARD_LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
+    expect(() => optionsFromCli(['--log-level', 'loud'], {})).toThrow(/--log-level/);
   });
 
   it('reads RAILYARD_<FLAG> variables and lets flags win over them', () => {
