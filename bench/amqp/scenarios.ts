@@ -2,6 +2,7 @@
  * AMQP throughput and latency scenarios, run with amqplib against any broker URL
  * (Railyard or RabbitMQ), so both are measured with the same client in the same way.
  */
+import { Worker } from 'node:worker_threads';
 import amqp from 'amqplib';
 
 export interface Result {
@@ -26,6 +27,17 @@ async function publishAll(ch: amqp.Channel, exchange: string, key: string, n: nu
   for (let i = 0; i < n; i++) {
     if (!ch.publish(exchange, key, BODY, opts)) await new Promise((r) => ch.once('drain', r));
   }
+}
+
+/** Publishes `count` 1 KiB messages from a worker thread (see publisher-worker.mjs). */
+function publishInWorker(url: string, exchange: string, routingKey: string, count: number): Promise<void> {
+  const w = new Worker(new URL('./publisher-worker.mjs', import.meta.url), {
+    workerData: { url, exchange, routingKey, count, bodySize: BODY.length },
+  });
+  return new Promise((resolve, reject) => {
+    w.once('message', () => resolve());
+    w.once('error', reject);
+  });
 }
 
 /** Consumes until `n` messages arrived; acks with multiple every 100 when `ack`. */
@@ -55,8 +67,7 @@ export async function transientPubSub(url: string, n = 200_000): Promise<Result>
   await sub.prefetch(1000);
   const t0 = performance.now();
   const done = consumeN(sub, q, n, true);
-  await publishAll(pub, '', q, n);
-  await done;
+  await Promise.all([publishInWorker(url, '', q, n), done]);
   const seconds = (performance.now() - t0) / 1000;
   await pub.deleteQueue(q);
   await pubConn.close();
@@ -180,8 +191,7 @@ export async function fanout(url: string, n = 50_000, queues = 4): Promise<Resul
     done.push(consumeN(ch, q, n, true));
   }
   const t0 = performance.now();
-  await publishAll(pub, x, '', n);
-  await Promise.all(done);
+  await Promise.all([publishInWorker(url, x, '', n), ...done]);
   const seconds = (performance.now() - t0) / 1000;
   for (const q of names) await pub.deleteQueue(q);
   await pub.deleteExchange(x);

@@ -65,6 +65,8 @@ export class Channel implements ConsumerChannel, ReplyTarget {
   private readonly nacks = new Set<number>();
   private tx: Array<() => void> | undefined;
   private replyToken: string | undefined;
+  /** Last content header's properties (copied bytes and decoded form), shared by messages that repeat them. */
+  private lastProps: { raw: Buffer; props: BasicProperties } | undefined;
 
   constructor(
     readonly id: number,
@@ -107,9 +109,18 @@ export class Channel implements ConsumerChannel, ReplyTarget {
       r.u16();
       const bodySize = r.u64();
       if (classId !== 60) throw new AmqpError(UNEXPECTED_FRAME, `content header for class ${classId}, expected 60`);
-      const propsStart = r.pos;
-      p.props = decodeBasicProperties(r);
-      p.rawProps = payload.subarray(propsStart, r.pos);
+      const start = r.pos;
+      const raw = payload.subarray(start);
+      // Publishers mostly repeat the same properties: reuse the previous decode and its copy.
+      const last = this.lastProps;
+      if (last && last.raw.equals(raw)) {
+        p.props = last.props;
+        p.rawProps = last.raw;
+      } else {
+        p.props = decodeBasicProperties(r);
+        p.rawProps = Buffer.from(payload.subarray(start, r.pos));
+        this.lastProps = { raw: p.rawProps, props: p.props };
+      }
       p.bodySize = bodySize;
     } catch (err) {
       if (err instanceof WireSyntaxError) throw new AmqpError(SYNTAX_ERROR, err.message);
@@ -133,7 +144,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     this.pending = undefined;
     // Frames are views into the read chunk; copy once so queued messages do not pin whole socket reads.
     const body = p.chunks.length === 1 ? Buffer.from(p.chunks[0]!) : Buffer.concat(p.chunks, p.received);
-    const msg: Message = { exchange: p.method.exchange, routingKey: p.method.routingKey, props: p.props!, rawProps: Buffer.from(p.rawProps!), body };
+    const msg: Message = { exchange: p.method.exchange, routingKey: p.method.routingKey, props: p.props!, rawProps: p.rawProps!, body };
     try {
       this.publish(p.method, msg);
     } catch (err) {

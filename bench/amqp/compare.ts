@@ -1,0 +1,49 @@
+// Usage: npx tsx bench/amqp/compare.ts [RABBITMQ_URL]   (BENCH_SCALE=0.25 for a quick run)
+// Runs the same scenarios against Railyard (child process) and RabbitMQ, with the same amqplib client.
+// Without a URL it starts a throwaway RabbitMQ with ../shared/tools/start-rabbitmq.sh when installed.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { formatTable, runAll, type Result } from './scenarios.js';
+import { startRailyard } from './run.js';
+
+const tools = fileURLToPath(new URL('../../../shared/tools/', import.meta.url));
+
+function startRabbit(): { url: string; stop: () => void } | undefined {
+  const start = `${tools}start-rabbitmq.sh`;
+  if (!existsSync(start) || !existsSync('/usr/lib/rabbitmq')) return undefined;
+  const port = process.env.RMQ_PORT ?? '5699';
+  execFileSync(start, { env: { ...process.env, RMQ_PORT: port }, stdio: ['ignore', 'inherit', 'inherit'] });
+  return { url: `amqp://guest:guest@127.0.0.1:${port}`, stop: () => execFileSync(`${tools}stop-rabbitmq.sh`, { stdio: 'inherit' }) };
+}
+
+function ratios(ours: Result[], theirs: Result[]): string {
+  return ours
+    .map((r, i) => {
+      const t = theirs[i]!;
+      const tput = `throughput ×${(r.rate / t.rate).toFixed(2)}`;
+      const lat = r.p99 !== undefined && t.p99 !== undefined ? `, p99 ×${(r.p99 / t.p99).toFixed(2)}` : '';
+      return `${r.scenario}: ${tput}${lat}`;
+    })
+    .join('\n');
+}
+
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const railyard = await startRailyard();
+let rabbit: { url: string; stop: () => void } | undefined;
+try {
+  const ours = await runAll(railyard.url, scale);
+  console.log(formatTable(`Railyard ${railyard.url}`, ours));
+  const given = process.argv[2];
+  rabbit = given ? { url: given, stop: () => undefined } : startRabbit();
+  if (!rabbit) {
+    console.log('RabbitMQ is not installed (apt-get install rabbitmq-server); compared nothing.');
+  } else {
+    const theirs = await runAll(rabbit.url, scale);
+    console.log(formatTable(`RabbitMQ ${rabbit.url}`, theirs));
+    console.log('Railyard relative to RabbitMQ:\n' + ratios(ours, theirs));
+  }
+} finally {
+  railyard.proc.kill('SIGTERM');
+  rabbit?.stop();
+}
