@@ -2,29 +2,24 @@
  * One partition: an ordered list of segments, offsets assigned at append time, group-committed writes,
  * reads by offset and timestamp, retention, and crash recovery on open.
  */
-import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync, writevSync } from 'node:fs';
+import { writeSync, writevSync } from 'node:fs';
 import { crc32c } from '@node-rs/crc32';
-import { join } from 'node:path';
 import type { FsyncPolicy } from '../config.js';
 import type { Logger } from '../logger.js';
 import { ATTR_LOG_APPEND_TIME, BATCH_HEADER_SIZE, F, writeInt64 } from './batch-format.js';
+import { LOG_START_FILE, SNAPSHOT_FILE, readLogStartOffset, syncDir, writeFileAtomic } from './dir-files.js';
 import type { GroupCommitter } from './group-commit.js';
-import { ProducerState, type ProducerBatch } from './producer-state.js';
-import { decodeRecordBatches } from './record-batch.js';
-import { walkBatches, readFully, readAt } from './scan.js';
-import { Segment } from './segment.js';
+import { ProducerState } from './producer-state.js';
+import { loadProducerState, openSegments, recoverTail } from './recovery.js';
+import { Segment, segmentIndexFor } from './segment.js';
+import { findTimestamp, readSegment } from './segment-read.js';
 import { Slab } from './slab.js';
 import { TailCache } from './tail-cache.js';
 import type { LogConfig } from './topic-config.js';
 import { LogError, LogErrorCode, type AppendResult, type IsolationLevel, type PartitionLog, type ReadResult } from './types.js';
 import { validateBatches, type IncomingBatch } from './validate.js';
 
-const LOG_START_FILE = 'log-start-offset';
-const SNAPSHOT_FILE = 'producer-state.json';
 const INT32_MAX = 2147483647;
-const SEGMENT_FILE = /^(\d{20})\.log$/;
-/** Extra bytes read past maxBytes so the batch holding the asked offset (after the index hint) fits. */
-const READ_SLACK = 64 * 1024;
 /**
  * Batches up to this size are copied whole into the partition's slab (few, contiguous iovecs); larger
  * ones only have their 61-byte header copied (patched there) and their records written and cached
@@ -177,118 +172,21 @@ export class Partition implements PartitionLog {
   // ---- opening and recovery ----
 
   private load(): void {
-    mkdirSync(this.dir, { recursive: true });
-    const files = readdirSync(this.dir);
-    const bases: number[] = [];
-    for (const f of files) {
-      const m = SEGMENT_FILE.exec(f);
-      if (m) bases.push(Number(m[1]));
-      else if (f.endsWith('.tmp')) unlinkSync(join(this.dir, f));
-    }
-    bases.sort((a, b) => a - b);
-    for (const f of files) {
-      const m = /^(\d{20})\.(index|timeindex)$/.exec(f);
-      if (m && !bases.includes(Number(m[1]))) unlinkSync(join(this.dir, f));
-    }
-    const storedStart = this.readLogStartFile();
-    if (bases.length === 0) {
-      this.segments.push(Segment.create(this.dir, storedStart));
-    } else {
-      for (const b of bases) this.segments.push(Segment.open(this.dir, b));
-      for (let i = 0; i + 1 < this.segments.length; i++) this.segments[i]!.nextOffset = this.segments[i + 1]!.baseOffset;
-      this.recoverTail();
-    }
+    const storedStart = readLogStartOffset(this.dir);
+    this.segments = openSegments(this.dir, storedStart);
+    recoverTail(this.segments, this.config.indexIntervalBytes, this.logger, this.dir);
     this.nextOffset = this.hw = this.active.nextOffset;
     this.startOffset = Math.min(Math.max(storedStart, this.segments[0]!.baseOffset), this.nextOffset);
-    this.loadProducerState();
-  }
-
-  /**
-   * Validates the tail segment. A crash right after a roll can leave the new segment empty while the
-   * previous one lost its last (never acknowledged) batches: then the empty segment is dropped and the
-   * previous one is recovered and continued, so that offsets stay contiguous.
-   */
-  private recoverTail(): void {
-    for (;;) {
-      const tail = this.active;
-      const r = tail.recover(this.config.indexIntervalBytes);
-      if (r.truncatedBytes > 0) {
-        this.logger.warn('truncated damaged tail of the log', { dir: this.dir, segment: tail.baseOffset, bytes: r.truncatedBytes, problem: r.problem });
-      }
-      if (!tail.isEmpty || this.segments.length < 2) return;
-      const prev = this.segments[this.segments.length - 2]!;
-      prev.recover(this.config.indexIntervalBytes);
-      if (prev.nextOffset === tail.baseOffset) return;
-      this.logger.warn('dropping empty tail segment after a gap', { dir: this.dir, segment: tail.baseOffset, previousEnd: prev.nextOffset });
-      this.segments.pop();
-      tail.delete();
-    }
-  }
-
-  private readLogStartFile(): number {
-    const path = join(this.dir, LOG_START_FILE);
-    if (!existsSync(path)) return 0;
-    const n = Number(readFileSync(path, 'utf8').trim());
-    return Number.isSafeInteger(n) && n >= 0 ? n : 0;
-  }
-
-  private writeFileAtomic(name: string, text: string): void {
-    const path = join(this.dir, name);
-    const tmp = `${path}.tmp`;
-    writeFileSync(tmp, text);
-    if (this.fsync === 'always') {
-      const fd = openSync(tmp, 'r+');
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
-    renameSync(tmp, path);
-  }
-
-  /** Snapshot if usable, then the batches after it (or the whole tail segment without one). */
-  private loadProducerState(): void {
-    let from = this.active.baseOffset;
-    const path = join(this.dir, SNAPSHOT_FILE);
-    if (existsSync(path)) {
-      const snap = ProducerState.fromSnapshot(readFileSync(path, 'utf8'));
-      if (snap && snap.offset <= this.nextOffset && snap.offset >= this.segments[0]!.baseOffset) {
-        this.producers = snap.state;
-        from = snap.offset;
-      }
-    }
-    if (from >= this.nextOffset) return;
-    for (let i = this.segmentIndexFor(from); i < this.segments.length; i++) {
-      const seg = this.segments[i]!;
-      walkBatches(seg.handle, seg.positionFor(from), seg.writtenSize, (b) => {
-        if (b.lastOffset < from) return;
-        this.producers.apply(this.producerBatchOf(b.buf, b.at, b.attributes, b.complete, seg, b.position), b.baseOffset, b.lastOffset);
-      });
-    }
-  }
-
-  private producerBatchOf(buf: Buffer, at: number, attributes: number, complete: boolean, seg: Segment, position: number): ProducerBatch {
-    const isControl = (attributes & 0x20) !== 0;
-    let control: 'commit' | 'abort' | null = null;
-    if (isControl) {
-      const whole = complete ? buf.subarray(at, at + buf.readInt32BE(at + F.batchLength) + 12) : readAt(seg.handle, position, buf.readInt32BE(at + F.batchLength) + 12);
-      const rec = decodeRecordBatches(whole)[0]?.records[0];
-      control = rec?.key && rec.key.length >= 4 && rec.key.readInt16BE(2) === 1 ? 'commit' : 'abort';
-    }
-    return {
-      producerId: buf.readInt32BE(at + F.producerId) * 4294967296 + buf.readUInt32BE(at + F.producerId + 4),
-      producerEpoch: buf.readInt16BE(at + F.producerEpoch),
-      baseSequence: buf.readInt32BE(at + F.baseSequence),
-      lastOffsetDelta: buf.readInt32BE(at + F.lastOffsetDelta),
-      transactional: (attributes & 0x10) !== 0,
-      control,
-    };
+    this.producers = loadProducerState(this.dir, this.segments, this.nextOffset);
   }
 
   private writeSnapshot(): void {
     this.bytesSinceSnapshot = 0;
-    this.writeFileAtomic(SNAPSHOT_FILE, this.producers.toSnapshot(this.nextOffset));
+    writeFileAtomic(this.dir, SNAPSHOT_FILE, this.producers.toSnapshot(this.nextOffset), this.fsync === 'always');
+  }
+
+  private writeLogStart(): void {
+    writeFileAtomic(this.dir, LOG_START_FILE, String(this.startOffset), this.fsync === 'always');
   }
 
   // ---- appends ----
@@ -446,17 +344,8 @@ export class Partition implements PartitionLog {
     old.finishIndexes();
     old.nextOffset = this.nextOffset;
     this.segments.push(Segment.create(this.dir, this.nextOffset));
-    if (this.fsync === 'always') this.syncDir();
+    if (this.fsync === 'always') syncDir(this.dir);
     this.writeSnapshot();
-  }
-
-  private syncDir(): void {
-    const fd = openSync(this.dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
   }
 
   /** Writes the pending group (one write per segment touched), then acknowledges or queues the fsync. */
@@ -548,21 +437,6 @@ export class Partition implements PartitionLog {
 
   // ---- reads ----
 
-  /** Index of the segment that holds `offset` (the last one whose base is <= offset). */
-  private segmentIndexFor(offset: number): number {
-    let lo = 0;
-    let hi = this.segments.length - 1;
-    let ans = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.segments[mid]!.baseOffset <= offset) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return ans;
-  }
-
   read(offset: number, maxBytes: number, isolation: IsolationLevel = 'read_uncommitted'): ReadResult {
     this.assertUsable();
     if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > this.hw) {
@@ -592,82 +466,17 @@ export class Partition implements PartitionLog {
   }
 
   private readFiles(offset: number, limit: number, maxBytes: number): { chunks: Buffer[]; bytes: number; nextOffset: number } {
-    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
-      const got = this.readSegment(this.segments[i]!, offset, limit, maxBytes);
+    for (let i = segmentIndexFor(this.segments, offset); i < this.segments.length; i++) {
+      const got = readSegment(this.segments[i]!, offset, limit, maxBytes, this.readSlab);
       if (got) return { chunks: [got.buf], bytes: got.buf.length, nextOffset: got.nextOffset };
     }
     return { chunks: [], bytes: 0, nextOffset: offset };
   }
 
-  /** One positional read from the index hint; whole batches from the one holding `offset`. */
-  private readSegment(seg: Segment, offset: number, limit: number, maxBytes: number): { buf: Buffer; nextOffset: number } | null {
-    let pos = seg.positionFor(offset);
-    const end = seg.writtenSize;
-    while (pos < end) {
-      const want = Math.min(end - pos, Math.max(maxBytes, 1) + READ_SLACK);
-      const buf = this.readSlab.alloc(want);
-      const n = readFully(seg.handle, buf, want, pos);
-      let p = 0;
-      let start = -1;
-      let nextOffset = offset;
-      while (p + 61 <= n) {
-        const size = buf.readInt32BE(p + F.batchLength) + 12;
-        const base = buf.readInt32BE(p) * 4294967296 + buf.readUInt32BE(p + 4);
-        const last = base + buf.readInt32BE(p + F.lastOffsetDelta);
-        if (base >= limit) break;
-        if (start < 0) {
-          if (last < offset) {
-            p += size;
-            continue;
-          }
-          if (p + size > n) {
-            // The first batch alone is larger than what was read: read exactly it.
-            this.readSlab.shrinkLast(buf, 0);
-            const whole = this.readSlab.alloc(size);
-            readFully(seg.handle, whole, size, pos + p);
-            return { buf: whole, nextOffset: last + 1 };
-          }
-          start = p;
-        } else if (p + size - start > maxBytes || p + size > n) break;
-        p += size;
-        nextOffset = last + 1;
-      }
-      if (start >= 0) {
-        this.readSlab.shrinkLast(buf, p);
-        return { buf: buf.subarray(start, p), nextOffset };
-      }
-      this.readSlab.shrinkLast(buf, 0);
-      if (p === 0 || (n < want && p + 61 > n)) return null;
-      // Every batch read lies before `offset` (a sparse or missing index): continue after them.
-      pos += p;
-      if (p + 61 > n && pos >= end) return null;
-    }
-    return null;
-  }
-
   offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null {
     this.assertUsable();
-    for (let i = this.segmentIndexFor(this.startOffset); i < this.segments.length; i++) {
-      const seg = this.segments[i]!;
-      if (seg.maxTimestamp < ts) continue;
-      const startRel = seg.timeIndex.lookup(ts);
-      const from = Math.max(seg.baseOffset + startRel, this.startOffset);
-      let found: { offset: number; timestamp: number } | null = null;
-      walkBatches(seg.handle, seg.positionFor(from), seg.writtenSize, (b) => {
-        if (b.baseOffset >= this.hw) return false;
-        if (b.lastOffset < this.startOffset || b.maxTimestamp < ts) return;
-        const whole = b.complete ? b.buf.subarray(b.at, b.at + b.size) : readAt(seg.handle, b.position, b.size);
-        if ((b.attributes & ATTR_LOG_APPEND_TIME) !== 0) {
-          found = { offset: Math.max(b.baseOffset, this.startOffset), timestamp: b.maxTimestamp };
-          return false;
-        }
-        for (const r of decodeRecordBatches(whole)[0]?.records ?? []) {
-          if (r.offset >= this.startOffset && r.timestamp >= ts) {
-            found = { offset: r.offset, timestamp: r.timestamp };
-            return false;
-          }
-        }
-      });
+    for (let i = segmentIndexFor(this.segments, this.startOffset); i < this.segments.length; i++) {
+      const found = findTimestamp(this.segments[i]!, ts, this.startOffset, this.hw);
       if (found) return found;
     }
     return null;
@@ -683,7 +492,7 @@ export class Partition implements PartitionLog {
     }
     if (target <= this.startOffset) return this.startOffset;
     this.startOffset = target;
-    this.writeFileAtomic(LOG_START_FILE, String(target));
+    this.writeLogStart();
     // Everything acknowledged is below the new start: start a fresh segment so the old one can go too.
     if (target === this.nextOffset && !this.active.isEmpty && this.pending.length === 0 && !this.syncing) this.roll();
     this.deleteSegmentsBelowStart();
@@ -735,7 +544,7 @@ export class Partition implements PartitionLog {
     const deleted = before - this.segments.length;
     if (deleted > 0 && this.segments[0]!.baseOffset > this.startOffset) {
       this.startOffset = this.segments[0]!.baseOffset;
-      this.writeFileAtomic(LOG_START_FILE, String(this.startOffset));
+      this.writeLogStart();
       this.producers.prune(this.startOffset);
     }
     return deleted;

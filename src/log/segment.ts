@@ -259,3 +259,18 @@ export class Segment {
     this.close();
   }
 }
+
+/** Index of the segment holding `offset`: the last one whose base is <= offset (0 if none is). */
+export function segmentIndexFor(segments: readonly Segment[], offset: number): number {
+  let lo = 0;
+  let hi = segments.length - 1;
+  let ans = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (segments[mid]!.baseOffset <= offset) {
+      ans = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return ans;
+}
