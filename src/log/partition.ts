@@ -115,7 +115,7 @@ export class Partition implements PartitionLog {
     this.logger = opts.logger;
     this.committer = opts.committer;
     this.tail = new TailCache(opts.tailCacheBytes ?? 1024 * 1024);
-    this.readSlab = opts.readSlab ?? new Slab(1024 * 1024, 4 * 1024 * 1024);
+    this.readSlab = opts.readSlab ?? new Slab(64 * 1024, 4 * 1024 * 1024);
   }
 
   /** Opens (creating or recovering) the partition directory. */

@@ -9,8 +9,9 @@ export class Slab {
   private used = 0;
   private lastStart = -1;
 
+  /** The first slab is allocated on first use, so idle partitions cost no memory. */
   constructor(private slabBytes: number, private readonly maxSlabBytes = slabBytes) {
-    this.buf = Buffer.allocUnsafeSlow(slabBytes);
+    this.buf = Buffer.alloc(0);
   }
 
   alloc(n: number): Buffer {
@@ -20,7 +21,8 @@ export class Slab {
     }
     if (this.used + n > this.buf.length) {
       // Small, idle users keep small slabs; busy ones grow to the maximum.
-      this.slabBytes = Math.min(this.maxSlabBytes, Math.max(this.slabBytes * 2, n));
+      if (this.buf.length > 0) this.slabBytes = Math.min(this.maxSlabBytes, Math.max(this.slabBytes * 2, n));
+      else this.slabBytes = Math.max(this.slabBytes, n);
       this.buf = Buffer.allocUnsafeSlow(this.slabBytes);
       this.used = 0;
     }
