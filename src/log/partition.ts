@@ -521,6 +521,7 @@ export class Partition implements PartitionLog {
    * or beyond `retention.bytes`, and those below the log start offset. Returns how many were deleted.
    */
   enforceRetention(now = Date.now()): number {
+    if (this.closed) return 0;
     const before = this.segments.length;
     this.deleteSegmentsBelowStart();
     if (this.config.deleteRetention) {
@@ -554,6 +555,7 @@ export class Partition implements PartitionLog {
 
   /** fdatasync of segments written since their last sync (the `interval` policy's timer). */
   syncDirty(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     const dirty = this.segments.filter((s) => s.dirty);
     this.counters.syncs += dirty.length;
     return Promise.all(dirty.map((s) => s.sync())).then(() => undefined);
@@ -569,8 +571,9 @@ export class Partition implements PartitionLog {
   /** Flushes, fsyncs and closes every file; later appends are refused. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.drain();
+    // Refuse new appends first, so that everything accepted is in the drain below.
     this.closed = true;
+    await this.drain();
     try {
       await Promise.all(this.segments.filter((s) => s.dirty || s === this.active).map((s) => s.sync()));
     } catch (err) {
@@ -585,9 +588,9 @@ export class Partition implements PartitionLog {
 
   /** Closes and removes the partition's directory contents (topic deletion). */
   async destroy(): Promise<void> {
-    await this.drain();
     this.closed = true;
     this.deleted = true;
+    await this.drain();
     for (const s of this.segments) s.close();
     this.segments = [];
     this.tail.clear();

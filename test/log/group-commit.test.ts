@@ -131,3 +131,26 @@ describe('group commit', () => {
     await p.close();
   });
 });
+
+describe('closing', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  for (const fsync of ['never', 'always'] as const) {
+    it(`close() acknowledges what was accepted and refuses what comes after (fsync ${fsync})`, async () => {
+      const p = await openPartitionLog(t.dir, {}, { logger: silent, fsync });
+      const accepted = [p.append(batchOf(['a'])), p.append(batchOf(['b']))];
+      const closing = p.close();
+      const late = p.append(batchOf(['late']));
+      await expect(late).rejects.toMatchObject({ code: 56 });
+      expect((await Promise.all(accepted)).map((r) => r.baseOffset)).toEqual([0, 1]);
+      await closing;
+      const q = await openPartitionLog(t.dir, {}, { logger: silent });
+      expect(q.logEndOffset).toBe(2);
+      await q.close();
+    });
+  }
+});
