@@ -16,16 +16,19 @@ else if (lib === 'node-cron') void nodeCron.schedule('0 0 0 1 1 *', noop).destro
 else if (lib === 'croner') new Cron('0 0 0 1 1 *', noop).stop();
 gc?.();
 const before = process.memoryUsage();
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const keep: unknown[] = [];
 if (lib === 'railyard') for (const e of exprs) keep.push(railyardCron.schedule(e, noop));
 else if (lib === 'node-cron') for (const e of exprs) keep.push(nodeCron.schedule(e, noop));
 else if (lib === 'croner') for (const e of exprs) keep.push(new Cron(e, noop));
 const createMs = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+const createCpuMs = (cpu.user + cpu.system) / 1000;
 gc?.();
 const after = process.memoryUsage();
 process.stdout.write(JSON.stringify({
-  lib, n, createMs,
+  lib, n, createMs, createCpuMs,
   rssPerTask: (after.rss - before.rss) / n,
   heapPerTask: (after.heapUsed + after.external + after.arrayBuffers - before.heapUsed - before.external - before.arrayBuffers) / n,
 }) + '\n');

@@ -33,13 +33,13 @@ for (const l of await benchLateness(tasks, seconds)) {
 
 const n = 10_000;
 console.log(`\n## ${fmt(n)} scheduled tasks: creation time and memory (fresh process each, after gc)`);
-console.log('| library | create (ms) | RSS per task (bytes) | heap+external per task (bytes) |');
-console.log('|---|---:|---:|---:|');
+console.log('| library | create, wall (ms) | create, CPU (ms) | RSS per task (bytes) | heap+external per task (bytes) |');
+console.log('|---|---:|---:|---:|---:|');
 const child = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
 for (const lib of ['railyard', 'node-cron', 'croner']) {
   const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, lib, String(n)], { encoding: 'utf8' });
-  const r = JSON.parse(out.trim().split('\n').pop()!) as { createMs: number; rssPerTask: number; heapPerTask: number };
-  console.log(`| ${lib} | ${fmt(r.createMs)} | ${fmt(r.rssPerTask)} | ${fmt(r.heapPerTask)} |`);
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { createMs: number; createCpuMs: number; rssPerTask: number; heapPerTask: number };
+  console.log(`| ${lib} | ${fmt(r.createMs)} | ${fmt(r.createCpuMs)} | ${fmt(r.rssPerTask)} | ${fmt(r.heapPerTask)} |`);
 }
 
 const wake = await benchAgendaWake(quick ? 20 : 100);

@@ -43,7 +43,10 @@ function toWire(ctx: TaskContext): WireContext {
 class IpcCoordinator implements RunCoordinator {
   private readonly pending = new Map<string, (r: { allowed: boolean; error?: string }) => void>();
   constructor() {
-    process.on('message', (m: ParentMessage) => {
+    // The parent went away (crashed or was killed): a background task must not outlive its scheduler.
+process.on('disconnect', () => process.exit(0));
+
+process.on('message', (m: ParentMessage) => {
       if (m.type !== 'coordinator:result') return;
       this.pending.get(m.reqId)?.(m);
       this.pending.delete(m.reqId);
@@ -81,6 +84,9 @@ async function start(path: string, expression: string, options: TaskOptions): Pr
   }
   task.start();
 }
+
+// The parent went away (crashed or was killed): a background task must not outlive its scheduler.
+process.on('disconnect', () => process.exit(0));
 
 process.on('message', (m: ParentMessage) => {
   switch (m.type) {

@@ -30,6 +30,8 @@ import type {
 
 const DEFAULT_TOLERANCE_MS = 1000;
 const DEFAULT_LEASE_MS = 30_000;
+/** Beyond this many missed slots in one wake-up, the rest are skipped without an event each. */
+const MAX_MISSED_REPORTED = 1000;
 
 const floorSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
 
@@ -221,7 +223,15 @@ export class InlineTask implements ScheduledTask {
     let slot: number | null = this.nextSlot;
     let run: number | null = null;
     const missed: number[] = [];
+    let skippedAhead = false;
     while (slot !== null && nowS >= slot) {
+      if (missed.length === MAX_MISSED_REPORTED && !skippedAhead) {
+        skippedAhead = true;
+        // A huge backlog (the clock jumped days ahead): report this many, skip the rest silently.
+        this.logger.warn(`more than ${MAX_MISSED_REPORTED} missed executions; skipping ahead to the current time`);
+        slot = this.schedule.nextAfter(nowS - 1000);
+        if (slot === null || nowS < slot) break;
+      }
       const following: number | null = this.schedule.nextAfter(slot);
       const late = nowS - slot;
       if (late <= this.tolerance && (following === null || late < following - slot)) {

@@ -297,6 +297,18 @@ describe('railyard/cron beyond node-cron', () => {
     expect(ran).toEqual(['2026-06-01T12:00:30.000Z']);
   });
 
+  it('caps the missed-slot backlog after a jump of hours and keeps running on time', async () => {
+    let missed = 0;
+    const ran: number[] = [];
+    const task = cron.schedule('* * * * * *', (ctx) => { ran.push(ctx.date.getTime()); }, { suppressMissedWarning: true });
+    task.on('execution:missed', () => { missed++; });
+    vi.setSystemTime(START + 2 * 3600_000);
+    await vi.advanceTimersByTimeAsync(7_000);
+    expect(missed).toBe(1000);
+    expect(ran.length).toBeGreaterThanOrEqual(1);
+    expect(ran[ran.length - 1]).toBe(Math.floor(Date.now() / 1000) * 1000);
+  });
+
   it('shutdown empties the registry (node-cron leaves a task that was busy)', async () => {
     cron.schedule('* * * * * *', () => new Promise<void>((r) => setTimeout(r, 500)));
     await vi.advanceTimersByTimeAsync(1_000);
