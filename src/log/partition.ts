@@ -30,6 +30,8 @@ const COPY_WHOLE_BELOW = 4096;
 const IOV_MAX = 1024;
 /** Producer state is snapshotted this often (and at roll and close) so recovery replays little log. */
 const SNAPSHOT_EVERY_BYTES = 64 * 1024 * 1024;
+/** Kafka's producer.id.expiration.ms default. */
+const PRODUCER_EXPIRY_MS = 24 * 60 * 60 * 1000;
 
 export interface PartitionOptions {
   topic: string;
@@ -75,6 +77,8 @@ export interface PartitionStats {
   cacheReads: number;
   /** Reads that went to the files. */
   fileReads: number;
+  /** Producer ids with idempotence state. */
+  producers: number;
 }
 
 export class Partition implements PartitionLog {
@@ -104,7 +108,7 @@ export class Partition implements PartitionLog {
   private bytesSinceSnapshot = 0;
   private closed = false;
   private deleted = false;
-  private readonly counters: PartitionStats = { writes: 0, groups: 0, syncs: 0, cacheReads: 0, fileReads: 0 };
+  private readonly counters = { writes: 0, groups: 0, syncs: 0, cacheReads: 0, fileReads: 0 };
 
   private constructor(opts: PartitionOptions) {
     this.topic = opts.topic;
@@ -152,7 +156,7 @@ export class Partition implements PartitionLog {
   }
 
   stats(): PartitionStats {
-    return { ...this.counters };
+    return { ...this.counters, producers: this.producers.producerCount };
   }
 
   setConfig(config: LogConfig): void {
@@ -522,6 +526,7 @@ export class Partition implements PartitionLog {
    */
   enforceRetention(now = Date.now()): number {
     if (this.closed) return 0;
+    this.producers.expire(now, PRODUCER_EXPIRY_MS);
     const before = this.segments.length;
     this.deleteSegmentsBelowStart();
     if (this.config.deleteRetention) {

@@ -21,6 +21,8 @@ interface ProducerEntry {
   epoch: number;
   lastSeq: number;
   recent: BatchMeta[];
+  /** Wall-clock time of its last batch, for expiry (Kafka's producer.id.expiration.ms). */
+  lastSeen: number;
 }
 
 export interface ProducerBatch {
@@ -40,7 +42,7 @@ export interface AbortedRange extends AbortedTransaction {
 
 interface Snapshot {
   offset: number;
-  producers: [number, number, number, BatchMeta[]][];
+  producers: [number, number, number, BatchMeta[], number?][];
   ongoing: [number, number][];
   aborted: [number, number, number][];
 }
@@ -105,13 +107,14 @@ export class ProducerState {
   }
 
   /** Records a stored batch (at append time and when rebuilding from the log). */
-  apply(b: ProducerBatch, firstOffset: number, lastOffset: number): void {
+  apply(b: ProducerBatch, firstOffset: number, lastOffset: number, now = Date.now()): void {
     if (b.producerId < 0) return;
     let e = this.producers.get(b.producerId);
     if (!e) {
-      e = { epoch: b.producerEpoch, lastSeq: -1, recent: [] };
+      e = { epoch: b.producerEpoch, lastSeq: -1, recent: [], lastSeen: now };
       this.producers.set(b.producerId, e);
     }
+    e.lastSeen = now;
     if (b.producerEpoch !== e.epoch) {
       e.epoch = b.producerEpoch;
       e.lastSeq = -1;
@@ -158,6 +161,25 @@ export class ProducerState {
     return out;
   }
 
+  /**
+   * Forgets producers idle for longer than `maxIdleMs` without an open transaction: a retry after that
+   * long is not deduplicated (Kafka does the same after producer.id.expiration.ms, default one day).
+   */
+  expire(now: number, maxIdleMs: number): number {
+    let n = 0;
+    for (const [id, e] of this.producers) {
+      if (now - e.lastSeen > maxIdleMs && !this.ongoing.has(id)) {
+        this.producers.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  get producerCount(): number {
+    return this.producers.size;
+  }
+
   /** Forgets aborted transactions wholly below the log start offset. */
   prune(logStartOffset: number): void {
     let n = 0;
@@ -168,7 +190,7 @@ export class ProducerState {
   toSnapshot(offset: number): string {
     const snap: Snapshot = {
       offset,
-      producers: [...this.producers].map(([id, e]) => [id, e.epoch, e.lastSeq, e.recent]),
+      producers: [...this.producers].map(([id, e]) => [id, e.epoch, e.lastSeq, e.recent, e.lastSeen]),
       ongoing: [...this.ongoing],
       aborted: this.aborted.map((a) => [a.producerId, a.firstOffset, a.lastOffset]),
     };
@@ -181,7 +203,8 @@ export class ProducerState {
       const snap = JSON.parse(text) as Snapshot;
       if (typeof snap.offset !== 'number' || !Array.isArray(snap.producers)) return null;
       const s = new ProducerState();
-      for (const [id, epoch, lastSeq, recent] of snap.producers) s.producers.set(id, { epoch, lastSeq, recent });
+      const now = Date.now();
+      for (const [id, epoch, lastSeq, recent, lastSeen] of snap.producers) s.producers.set(id, { epoch, lastSeq, recent, lastSeen: lastSeen ?? now });
       for (const [id, first] of snap.ongoing) s.ongoing.set(id, first);
       s.aborted = snap.aborted.map(([producerId, firstOffset, lastOffset]) => ({ producerId, firstOffset, lastOffset }));
       return { state: s, offset: snap.offset };

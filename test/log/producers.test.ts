@@ -47,6 +47,18 @@ describe('idempotent producers', () => {
     await p.close();
   });
 
+  it('forgets producers idle for longer than a day (retention pass), keeping open transactions', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    await p.append(idem(11, 0, 0, ['a']));
+    await p.append(idem(12, 0, 0, ['t'], true));
+    expect(p.stats().producers).toBe(2);
+    p.enforceRetention(Date.now() + 2 * 24 * 3600 * 1000);
+    expect(p.stats().producers).toBe(1);
+    // The forgotten producer is new again: any sequence is accepted, no duplicate detection.
+    expect(await p.append(idem(11, 0, 0, ['a']))).toMatchObject({ duplicate: false, baseOffset: 2 });
+    await p.close();
+  });
+
   it('rebuilds producer state on reopen (from the snapshot, and from the log after a crash)', async () => {
     const p = await openPartitionLog(t.dir, {}, { logger: silent });
     await p.append(idem(5, 0, 0, ['a']));
