@@ -14,7 +14,7 @@ import {
 } from './generated/constants.js';
 import { METHOD_IDS, type BasicPublish, type Method } from './generated/methods.js';
 import { decodeBasicProperties, encodeBasicProperties, type BasicProperties } from './generated/properties.js';
-import { Reader, WireSyntaxError, Writer, fieldNumber } from './wire.js';
+import { Reader, WireSyntaxError, Writer, fieldNumber, type FieldTable } from './wire.js';
 import { parseExpiration, type Consumer, type ConsumerChannel, type Queue } from './queue.js';
 import type { Message, QueuedMessage } from './message.js';
 import type { Connection } from './connection.js';
@@ -414,7 +414,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     }
   }
 
-  private consume(queueName: string, tag: string, noAck: boolean, exclusive: boolean, nowait: boolean, args: Map<string, import('./wire.js').FieldValue>): void {
+  private consume(queueName: string, tag: string, noAck: boolean, exclusive: boolean, nowait: boolean, args: FieldTable): void {
     const consumerTag = tag === '' ? 'amq.ctag-' + randomBytes(16).toString('base64url').slice(0, 22) : tag;
     if (this.consumers.has(consumerTag)) throw new AmqpError(NOT_ALLOWED, `attempt to reuse consumer tag '${consumerTag}'`, 60, 20);
     if (queueName === REPLY_TO) {

@@ -262,11 +262,6 @@ export class DurableQueueStore {
     if (target > this.messages.logStartOffset) this.messages.deleteRecordsBefore(target);
   }
 
-  /** For tests and metrics. */
-  segmentCount(): number {
-    return this.messages.segmentBaseOffsets().length;
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.flushScheduled) this.flush();

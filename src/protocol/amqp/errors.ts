@@ -28,7 +28,3 @@ export class AmqpError extends Error {
     return t;
   }
 }
-
-export function describeVhost(vhost: string): string {
-  return `in vhost '${vhost}'`;
-}

@@ -1,5 +1,5 @@
 import { TopicTrie } from './topic-trie.js';
-import { headersMatch, xMatchOf, type XMatch } from './headers-match.js';
+import { headersMatch, type XMatch } from './headers-match.js';
 import { encodeTable, type FieldTable } from './wire.js';
 
 export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers' | 'x-delayed-message';
@@ -97,5 +97,3 @@ export class Exchange {
     }
   }
 }
-
-export { xMatchOf };

@@ -52,16 +52,6 @@ export class FrameParser {
     }
     if (pos < buf.length) this.pending = Buffer.from(buf.subarray(pos));
   }
-
-  bufferedBytes(): number {
-    return this.pending?.length ?? 0;
-  }
-}
-
-export function writeFrameHeader(out: Buffer, at: number, type: number, channel: number, size: number): void {
-  out[at] = type;
-  out.writeUInt16BE(channel, at + 1);
-  out.writeUInt32BE(size, at + 3);
 }
 
 export const HEARTBEAT_FRAME = Buffer.from([FRAME_HEARTBEAT, 0, 0, 0, 0, 0, 0, FRAME_END]);

@@ -4,7 +4,6 @@ import type { BrokerContext } from '../../context.js';
 import type { Logger } from '../../logger.js';
 import { MetadataStore } from './metadata.js';
 import { VirtualHost } from './vhost.js';
-import type { Consumer } from './queue.js';
 import { ResourceAlarms, type AlarmOptions } from './alarms.js';
 
 /** What a connection exposes to server-wide events. */
@@ -67,5 +66,3 @@ export class AmqpServer {
     await Promise.all([...this.vhosts.values()].map((v) => v.close()));
   }
 }
-
-export type { Consumer };

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { AmqpError } from './errors.js';
 import { ACCESS_REFUSED, NOT_FOUND, PRECONDITION_FAILED, RESOURCE_LOCKED, COMMAND_INVALID } from './generated/constants.js';
-import { Exchange, EXCHANGE_TYPES, bindingId, xMatchOf, type Binding, type ExchangeDef, type ExchangeType } from './exchange.js';
+import { Exchange, EXCHANGE_TYPES, bindingId, type Binding, type ExchangeDef, type ExchangeType } from './exchange.js';
+import { xMatchOf } from './headers-match.js';
 import { Queue, type DeadLetterReason, type QueueDef } from './queue.js';
 import type { Message, QueuedMessage } from './message.js';
 import type { MetadataStore } from './metadata.js';
