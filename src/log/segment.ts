@@ -115,10 +115,8 @@ export class Segment {
     this.tIndex = new TimeIndex(this.timeIndexPath);
     this.bytesSinceIndex = 0;
     this.maxTs = -1;
-    let first = true;
     walkBatches(this.handle, 0, this.writtenSize, (b) => {
-      this.track(b.baseOffset, b.lastOffset, b.maxTimestamp, b.position, b.size, interval, first);
-      first = false;
+      this.track(b.baseOffset, b.lastOffset, b.maxTimestamp, b.position, b.size, interval);
     });
     this.oIndex.resetFile();
     this.tIndex.resetFile();
@@ -129,8 +127,8 @@ export class Segment {
    * Records a batch placed at `position` (called at append time, in offset order). An index entry is
    * added once `interval` bytes have gone by since the last one, pointing at this batch.
    */
-  track(baseOffset: number, lastOffset: number, maxTimestamp: number, position: number, size: number, interval: number, forceIndex = false): void {
-    if ((forceIndex && position > 0) || (this.bytesSinceIndex >= interval && position > 0)) {
+  track(baseOffset: number, lastOffset: number, maxTimestamp: number, position: number, size: number, interval: number): void {
+    if (this.bytesSinceIndex >= interval && position > 0) {
       this.offsetIndex.append(baseOffset - this.baseOffset, position);
       this.bytesSinceIndex = 0;
       if (this.maxTs >= 0) this.timeIndex.maybeAppend(this.maxTs, this.maxTsOffset - this.baseOffset);
@@ -188,9 +186,9 @@ export class Segment {
       }
       keep--;
     }
-    // The entry at startPos is re-added by the scan below.
+    // Entries up to the one at startPos stay; the scan adds those after it.
     const startRel = keep > 0 ? o.entry(keep - 1).rel : 0;
-    o.truncate(keep > 0 ? keep - 1 : 0);
+    o.truncate(keep);
     t.truncateFrom(startRel);
     this.oIndex = o;
     this.tIndex = t;
@@ -204,11 +202,13 @@ export class Segment {
       startPos,
       fileSize,
       (b) => {
-        this.track(b.baseOffset, b.lastOffset, b.maxTimestamp, b.position, b.size, interval, first);
+        this.track(b.baseOffset, b.lastOffset, b.maxTimestamp, b.position, b.size, interval);
         first = false;
       },
       { verify: true, minOffset: this.baseOffset + startRel },
     );
+    // The batch at startPos itself may be the damaged one.
+    while (o.count > 0 && o.entry(o.count - 1).pos >= res.end) o.truncate(o.count - 1);
     if (startPos === 0 && first) this.nextOffset = this.baseOffset;
     if (startPos > 0 && readFully(this.handle, head, BATCH_HEADER_SIZE, 0) === BATCH_HEADER_SIZE) {
       const ts = readInt64(head, F.maxTimestamp);
