@@ -167,6 +167,39 @@ describe.each(impls)('%s', (_name, cron) => {
     expect(task.getStatus()).toBe('stopped');
   });
 
+  it('names tasks, registers them by id and passes the task in the context', async () => {
+    let seen: unknown;
+    const named = cron.schedule('* * * * * *', (ctx) => { seen = ctx.task; }, { name: 'report' }) as TaskLike & { name?: string };
+    const anonymous = cron.createTask('* * * * * *', () => undefined) as TaskLike & { name?: string };
+    expect(named.name).toBe('report');
+    expect(anonymous.name).toBe(anonymous.id);
+    expect(cron.getTasks()).toBeInstanceOf(Map);
+    expect(cron.getTask(named.id)).toBe(named);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(seen).toBe(named);
+  });
+
+  it('reports rejected promises as failures and counts them against maxExecutions without stopping', async () => {
+    const failed: string[] = [];
+    const task = cron.schedule('* * * * * *', async () => { throw new Error('async boom'); }, { maxExecutions: 2 });
+    task.on('execution:failed', (ctx) => { failed.push(ctx.execution!.error!.message); });
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(failed).toEqual(['async boom', 'async boom', 'async boom']);
+    expect(task.runsLeft()).toBe(0);
+    expect(task.getStatus()).toBe('idle');
+  });
+
+  it('stops firing after stop() and resumes from the next slot after start()', async () => {
+    const dates: string[] = [];
+    const task = cron.schedule('* * * * * *', (ctx) => { dates.push(ctx.date.toISOString()); });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await task.stop();
+    await vi.advanceTimersByTimeAsync(3_000);
+    await task.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(dates).toEqual(['2026-06-01T12:00:01.000Z', '2026-06-01T12:00:05.000Z']);
+  });
+
   it('answers getNextRuns, match and getPattern from the expression', () => {
     const task = cron.createTask('0 30 9 * * MON-FRI', () => undefined, { timezone: 'Europe/London' });
     expect(task.getPattern()).toBe('0 30 9 * * MON-FRI');
