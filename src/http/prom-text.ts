@@ -7,7 +7,7 @@ export class PromText {
   private readonly parts: string[] = [];
 
   family(name: string, type: 'gauge' | 'counter', help: string): this {
-    this.parts.push(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}\n`);
+    this.parts.push(familyHeader(name, type, help));
     return this;
   }
 
@@ -31,7 +31,14 @@ export class PromText {
   }
 }
 
+export function familyHeader(name: string, type: 'gauge' | 'counter', help: string): string {
+  return `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}\n`;
+}
+
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 export function escapeLabel(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
