@@ -10,6 +10,10 @@ import { BrokerScheduler } from '../../src/scheduler/broker-schedules/broker-sch
 import { kafkaEmitter } from '../../src/scheduler/broker-schedules/kafka-emitter.js';
 import { validateDefinition } from '../../src/scheduler/broker-schedules/validate.js';
 import type { EmitContext, Emitters, ScheduleTarget } from '../../src/scheduler/broker-schedules/types.js';
+import { addScheduleRoutes } from '../../src/scheduler/broker-schedules/http-routes.js';
+import { Router, type Reply, type RequestInfo } from '../../src/http/router.js';
+import { HttpError } from '../../src/http/errors.js';
+import type { IncomingMessage } from 'node:http';
 
 const logger = createLogger('silent');
 const dirs: string[] = [];
@@ -158,5 +162,34 @@ describe('kafkaEmitter', () => {
     } finally {
       await log.close();
     }
+  });
+});
+
+describe('schedule HTTP routes', () => {
+  async function call(router: Router, method: string, path: string, body?: unknown): Promise<Reply> {
+    const m = router.match(method, path);
+    if (m.kind !== 'found') throw new Error(`no route ${method} ${path}`);
+    const req: RequestInfo = { method, path, params: m.params, query: new URLSearchParams(), json: async () => body, raw: {} as IncomingMessage };
+    return m.handler(req);
+  }
+
+  it('creates, lists, disables, replaces and deletes schedules, answering 400 with the field at fault', async () => {
+    vi.useFakeTimers({ now: T0, toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date', 'performance'] });
+    const { db: d } = db();
+    const scheduler = new BrokerScheduler({ db: d, emitters: recorder().emitters, logger });
+    scheduler.start();
+    const router = new Router();
+    addScheduleRoutes(router, { scheduler });
+    const created = await call(router, 'PUT', '/api/schedules/nightly', { expression: '0 3 * * *', timezone: 'Europe/London', target: kafka(), catchUp: 'once' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'nightly', enabled: true, nextRunAt: '2026-06-02T02:00:00.000Z', runs: 0 });
+    expect((await call(router, 'PUT', '/api/schedules/nightly', { expression: '0 4 * * *', target: kafka() })).status).toBe(200);
+    expect(((await call(router, 'GET', '/api/schedules')).body as { schedules: unknown[] }).schedules).toHaveLength(1);
+    expect((await call(router, 'POST', '/api/schedules/nightly/disable')).body).toMatchObject({ enabled: false, nextRunAt: null });
+    await expect(call(router, 'PUT', '/api/schedules/bad', { expression: '0 25 * * *', target: kafka() })).rejects.toMatchObject({ status: 400, field: 'expression (hour)' });
+    await expect(call(router, 'PUT', '/api/schedules/x', { name: 'y', expression: '* * * * *', target: kafka() })).rejects.toBeInstanceOf(HttpError);
+    expect((await call(router, 'DELETE', '/api/schedules/nightly')).status).toBe(204);
+    await expect(call(router, 'GET', '/api/schedules/nightly')).rejects.toMatchObject({ status: 404 });
+    await scheduler.stop();
   });
 });

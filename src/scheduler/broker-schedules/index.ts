@@ -3,6 +3,7 @@ export { BrokerScheduler, type BrokerSchedulerOptions } from './broker-scheduler
 export { ScheduleStore } from './store.js';
 export { validateDefinition } from './validate.js';
 export { kafkaEmitter } from './kafka-emitter.js';
+export { addScheduleRoutes, type ScheduleRoutesDeps } from './http-routes.js';
 export {
   fillTemplate,
   type AmqpTarget,
