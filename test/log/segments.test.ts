@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeRecordBatches, LogErrorCode, openPartitionLog, encodeRecordBatch } from '../../src/log/index.js';
 import { batchOf, silent, tempDir } from './helpers.js';
 
@@ -189,10 +189,11 @@ describe('background work and unusual indexes', () => {
       { logger: silent, fsync: 'interval', fsyncIntervalMs: 10, retentionCheckIntervalMs: 10 },
     );
     for (let i = 0; i < 4; i++) await p.append(encodeRecordBatch({ records: [{ value: 'x'.repeat(200), timestamp: 1000 + i }] }));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(p.segmentBaseOffsets()).toEqual([3]);
+    await vi.waitFor(() => {
+      expect(p.segmentBaseOffsets()).toEqual([3]);
+      expect(p.stats().syncs).toBeGreaterThan(0);
+    }, { timeout: 5000, interval: 10 });
     expect(p.logStartOffset).toBe(3);
-    expect(p.stats().syncs).toBeGreaterThan(0);
     await p.close();
   });
 
