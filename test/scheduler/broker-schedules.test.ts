@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../../src/errors.js';
 import { openLogStore, decodeRecordBatches } from '../../src/log/index.js';
 import { BrokerScheduler } from '../../src/scheduler/broker-schedules/broker-scheduler.js';
 import { kafkaEmitter } from '../../src/scheduler/broker-schedules/kafka-emitter.js';
+import { startBrokerSchedules } from '../../src/scheduler/broker-schedules/start.js';
 import { validateDefinition } from '../../src/scheduler/broker-schedules/validate.js';
 import type { EmitContext, Emitters, ScheduleTarget } from '../../src/scheduler/broker-schedules/types.js';
 import { addScheduleRoutes } from '../../src/scheduler/broker-schedules/http-routes.js';
@@ -191,5 +192,33 @@ describe('schedule HTTP routes', () => {
     expect((await call(router, 'DELETE', '/api/schedules/nightly')).status).toBe(204);
     await expect(call(router, 'GET', '/api/schedules/nightly')).rejects.toMatchObject({ status: 404 });
     await scheduler.stop();
+  });
+});
+
+describe('startBrokerSchedules', () => {
+  it('applies configured schedules and produces to the log on the real clock', async () => {
+    const { dir, db: d } = db();
+    const log = await openLogStore({ dataDir: dir, db: d, fsync: 'never', fsyncIntervalMs: 1000, topicDefaults: {}, logger });
+    try {
+      log.createTopic('heartbeat', { partitions: 1 });
+      expect(() => startBrokerSchedules({ db: d, log, logger, schedules: [{ name: 'x', expression: '* * * * *', target: { type: 'kafka' } }] }))
+        .toThrow(/schedules\[0\]\.target\.topic/);
+      const scheduler = startBrokerSchedules({
+        db: d, log, logger,
+        schedules: [{ name: 'beat', expression: '* * * * * *', target: { type: 'kafka', topic: 'heartbeat', value: '{"at":"{{slot}}"}' } }],
+      });
+      const p = log.partition('heartbeat', 0)!;
+      const end = Date.now() + 5_000;
+      while (p.logEndOffset < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      await scheduler.stop();
+      const records = decodeRecordBatches(Buffer.concat(p.read(0, 1 << 20).chunks)).flatMap((b) => b.records);
+      expect(records.length).toBeGreaterThanOrEqual(2);
+      for (const r of records) {
+        expect(r.timestamp % 1000).toBe(0);
+        expect(JSON.parse(r.value!.toString())).toEqual({ at: new Date(r.timestamp).toISOString() });
+      }
+    } finally {
+      await log.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 /** The broker's own schedules: what src/broker.ts, the HTTP API and the CLI use. */
 export { BrokerScheduler, type BrokerSchedulerOptions } from './broker-scheduler.js';
+export { startBrokerSchedules, type BrokerSchedulesOptions } from './start.js';
 export { ScheduleStore } from './store.js';
 export { validateDefinition } from './validate.js';
 export { kafkaEmitter } from './kafka-emitter.js';
