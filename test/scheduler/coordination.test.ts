@@ -83,3 +83,19 @@ describe('background tasks (a module path runs in a child process)', () => {
     await expect(task.start()).rejects.toThrow();
   }, 20_000);
 });
+
+describe('unref', () => {
+  const run = (mode: string): Promise<number | null> => new Promise((resolve) => {
+    const script = fileURLToPath(new URL('./fixtures/unref-task.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script, mode], { stdio: 'ignore' });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(null); }, 4_000);
+    child.on('exit', (code) => { clearTimeout(timer); resolve(code); });
+  });
+
+  it('lets the process exit with unref: true or task.unref(), and keeps it alive otherwise', async () => {
+    const [option, method, refed] = await Promise.all([run('option'), run('method'), run('ref')]);
+    expect(option).toBe(0);
+    expect(method).toBe(0);
+    expect(refed).toBeNull();
+  }, 20_000);
+});
