@@ -24,7 +24,7 @@ describe('topic catalogue', () => {
     for (const n of [0, -1, 1.5]) {
       expect(() => s.createTopic(`p${String(n).replace(/\W/g, '')}`, { partitions: n })).toThrow(expect.objectContaining({ code: LogErrorCode.INVALID_PARTITIONS }));
     }
-    for (const configs of [
+    const invalid: Record<string, string>[] = [
       { 'no.such.config': '1' },
       { 'retention.ms': 'soon' },
       { 'retention.ms': '-2' },
@@ -34,7 +34,8 @@ describe('topic catalogue', () => {
       { 'compression.type': 'brotli' },
       { 'cleanup.policy': 'delete,shred' },
       { 'min.insync.replicas': '0' },
-    ]) {
+    ];
+    for (const configs of invalid) {
       expect(() => s.createTopic('cfg', { partitions: 1, configs })).toThrow(expect.objectContaining({ code: LogErrorCode.INVALID_CONFIG }));
     }
     s.createTopic('cfg', { partitions: 1, configs: { 'cleanup.policy': 'compact,delete', 'compression.type': 'zstd', 'flush.messages': '9223372036854775807', 'max.message.bytes': '2000000' } });

@@ -93,7 +93,8 @@ describe('segments', () => {
   });
 
   it('retention.ms=-1 keeps everything; cleanup.policy=compact disables time retention', async () => {
-    for (const cfg of [{ 'retention.ms': '-1' }, { 'cleanup.policy': 'compact', 'retention.ms': '1' }]) {
+    const configs: Record<string, string>[] = [{ 'retention.ms': '-1' }, { 'cleanup.policy': 'compact', 'retention.ms': '1' }];
+    for (const cfg of configs) {
       const d = tempDir();
       const p = await openPartitionLog(d.dir, { 'segment.bytes': '300', ...cfg }, { logger: silent });
       for (let i = 0; i < 4; i++) await p.append(encodeRecordBatch({ records: [{ value: 'x'.repeat(200), timestamp: 1000 + i }] }));
