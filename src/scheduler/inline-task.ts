@@ -95,15 +95,16 @@ export class InlineTask implements ScheduledTask {
   private refed: boolean;
   private nextSlot: number | null = null;
   private readonly entry: TimerEntry;
+  /** A pending maxRandomDelay wait and how to cancel it. */
+  private jitter: { entry: TimerEntry; cancel: () => void } | undefined;
+  private inFlight = false;
+  private runCount = 0;
+  private last: LastRun | null = null;
 
   private get events(): TaskEvents {
     this.eventsOrNull ??= new TaskEvents(this.logger);
     return this.eventsOrNull;
   }
-  private jitterEntry: TimerEntry | undefined;
-  private inFlight = false;
-  private runCount = 0;
-  private last: LastRun | null = null;
 
   constructor(expression: string, private readonly fn: TaskFn, options: TaskOptions = {}) {
     validateTaskOptions(options);
@@ -131,7 +132,8 @@ export class InlineTask implements ScheduledTask {
     if (!this.started) return;
     this.started = false;
     sharedTimerHeap().remove(this.entry);
-    if (this.jitterEntry) sharedTimerHeap().remove(this.jitterEntry);
+    // A run still waiting out its random delay is dropped, not left pending forever.
+    this.jitter?.cancel();
     this.status = 'stopped';
     this.emit('task:stopped', Date.now());
   }
@@ -210,7 +212,7 @@ export class InlineTask implements ScheduledTask {
   private setRef(refed: boolean): void {
     this.refed = refed;
     sharedTimerHeap().setRef(this.entry, refed);
-    if (this.jitterEntry) sharedTimerHeap().setRef(this.jitterEntry, refed);
+    if (this.jitter) sharedTimerHeap().setRef(this.jitter.entry, refed);
   }
 
   private arm(): void {
@@ -315,7 +317,7 @@ export class InlineTask implements ScheduledTask {
     if (this.started) this.status = 'running';
     this.emit('execution:started', slot, execution);
     const delay = Math.floor(Math.random() * (this.options.maxRandomDelay ?? 0));
-    if (delay > 0) return this.sleep(delay).then(() => this.callScheduled(slot, execution));
+    if (delay > 0) return this.sleep(delay).then((elapsed) => (elapsed ? this.callScheduled(slot, execution) : undefined));
     return this.callScheduled(slot, execution);
   }
 
@@ -338,14 +340,17 @@ export class InlineTask implements ScheduledTask {
     return outcome.then(done);
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Resolves true after `ms`, or false if the task is stopped first. */
+  private sleep(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       const heap = sharedTimerHeap();
-      const entry = heap.createEntry(() => {
-        if (this.jitterEntry === entry) this.jitterEntry = undefined;
-        resolve();
-      }, this.refed);
-      this.jitterEntry = entry;
+      const done = (elapsed: boolean): void => {
+        if (this.jitter?.entry === entry) this.jitter = undefined;
+        heap.remove(entry);
+        resolve(elapsed);
+      };
+      const entry = heap.createEntry(() => done(true), this.refed);
+      this.jitter = { entry, cancel: () => done(false) };
       heap.schedule(entry, Date.now() + ms);
     });
   }

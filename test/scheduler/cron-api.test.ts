@@ -342,6 +342,27 @@ describe('railyard/cron beyond node-cron', () => {
     expect(ran[ran.length - 1]).toBe(Math.floor(Date.now() / 1000) * 1000);
   });
 
+  it('drops a run waiting out its random delay when stopped, without a stale overlap later', async () => {
+    const runs: number[] = [];
+    const overlaps: number[] = [];
+    const original = Math.random;
+    Math.random = () => 0.9;
+    try {
+      const task = cron.schedule('* * * * * *', (ctx) => { runs.push(ctx.date.getTime()); }, { maxRandomDelay: 500 });
+      task.on('execution:overlap', (ctx) => { overlaps.push(ctx.date.getTime()); });
+      await vi.advanceTimersByTimeAsync(1_000);
+      await task.stop();
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(runs).toEqual([]);
+      await task.start();
+      await vi.advanceTimersByTimeAsync(2_500);
+      expect(runs.length).toBe(2);
+      expect(overlaps).toEqual([]);
+    } finally {
+      Math.random = original;
+    }
+  });
+
   it('shutdown empties the registry (node-cron leaves a task that was busy)', async () => {
     cron.schedule('* * * * * *', () => new Promise<void>((r) => setTimeout(r, 500)));
     await vi.advanceTimersByTimeAsync(1_000);
