@@ -9,6 +9,7 @@ import { HttpError } from './errors.js';
 import { addGroupRoutes } from './kafka-groups.js';
 import { addRecordRoutes } from './kafka-records.js';
 import { addTopicRoutes } from './kafka-topics.js';
+import { addJobRoutes } from './jobs.js';
 import { createMetrics, type KafkaRequestSource } from './metrics.js';
 import { addOverviewRoutes } from './overview.js';
 import { Router, type Reply, type RequestInfo } from './router.js';
@@ -57,6 +58,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
   addTopicRoutes(router, { log: ctx.log, groups: deps.groups });
   addRecordRoutes(router, ctx.log);
   if (deps.groups) addGroupRoutes(router, ctx.log, deps.groups);
+  const jobs = addJobRoutes(router, ctx.options.dataDir);
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
@@ -119,6 +121,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
     connectionCount: () => sockets.size,
     close: async () => {
       metrics.close();
+      jobs.close();
       await listener.close();
       for (const s of sockets) s.destroy();
       server.close();

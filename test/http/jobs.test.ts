@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue, Worker } from 'bullmq';
+import { startBroker, type Broker } from '../../src/broker.js';
+import { createRailyardBackend } from '../../src/jobs.js';
+import { apiClient } from './helpers.js';
+
+type Json = Record<string, any>;
+
+describe('jobs API (BullMQ queues in the data dir)', () => {
+  let broker: Broker;
+  let api: ReturnType<typeof apiClient>;
+  let queue: Queue;
+  let worker: Worker | undefined;
+
+  beforeAll(async () => {
+    broker = await startBroker({ host: '127.0.0.1', logLevel: 'silent' });
+    api = apiClient(broker.http.url);
+    queue = new Queue('mail', { connection: { dataDir: broker.dataDir } }, createRailyardBackend);
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await queue?.close();
+    await broker?.stop();
+  });
+
+  it('lists queues with counts by state, pages jobs by state, and shows a job with data, logs and stack trace', async () => {
+    await queue.add('welcome', { to: 'a@example.com' });
+    await queue.add('later', { to: 'b@example.com' }, { delay: 60_000 });
+    await queue.add('boom', { to: 'c@example.com' }, { attempts: 1 });
+    const done = new Promise<void>((resolve) => {
+      let finished = 0;
+      const tick = () => {
+        if (++finished === 2) resolve();
+      };
+      worker = new Worker(
+        'mail',
+        async (job) => {
+          await job.log(`sending to ${job.data.to}`);
+          await job.updateProgress(50);
+          if (job.name === 'boom') throw new Error('smtp down');
+          return { sent: true };
+        },
+        { connection: { dataDir: broker.dataDir } } as never,
+        createRailyardBackend,
+      );
+      worker.on('completed', tick);
+      worker.on('failed', tick);
+    });
+    await done;
+    await worker!.close();
+    worker = undefined;
+    await queue.add('queued', { to: 'd@example.com' });
+
+    const list = await api<Json>('GET', '/api/jobs/queues');
+    expect(list.status).toBe(200);
+    const mail = list.body.queues.find((q: Json) => q.name === 'mail');
+    expect(mail).toMatchObject({ paused: false, counts: { wait: 1, active: 0, delayed: 1, completed: 1, failed: 1 } });
+    expect((await api<Json>('GET', '/api/jobs/queues/mail')).body).toEqual(mail);
+
+    const failed = await api<Json>('GET', '/api/jobs/queues/mail/jobs?state=failed');
+    expect(failed.body).toMatchObject({ state: 'failed', total: 1 });
+    const job = failed.body.jobs[0];
+    expect(job).toMatchObject({ name: 'boom', state: 'failed', data: { to: 'c@example.com' }, failedReason: 'smtp down', progress: 50 });
+    expect(job.stacktrace[0]).toMatch(/smtp down/);
+
+    const completed = await api<Json>('GET', '/api/jobs/queues/mail/jobs?state=completed');
+    const detail = await api<Json>('GET', `/api/jobs/queues/mail/jobs/${completed.body.jobs[0].id}`);
+    expect(detail.body).toMatchObject({ name: 'welcome', state: 'completed', returnvalue: { sent: true }, logs: ['sending to a@example.com'] });
+
+    expect((await api<Json>('GET', '/api/jobs/queues/mail/jobs?state=delayed')).body.jobs.map((j: Json) => j.name)).toEqual(['later']);
+    expect((await api<Json>('GET', '/api/jobs/queues/mail/jobs')).body.jobs.map((j: Json) => j.name)).toEqual(['queued']);
+  });
+
+  it('paginates', async () => {
+    await queue.addBulk(Array.from({ length: 5 }, (_, i) => ({ name: `bulk-${i}`, data: { i } })));
+    const page1 = await api<Json>('GET', '/api/jobs/queues/mail/jobs?state=wait&start=0&limit=2&order=asc');
+    const page2 = await api<Json>('GET', '/api/jobs/queues/mail/jobs?state=wait&start=2&limit=2&order=asc');
+    expect(page1.body.total).toBe(6);
+    expect(page1.body.jobs).toHaveLength(2);
+    expect(page2.body.jobs).toHaveLength(2);
+    const ids = [...page1.body.jobs, ...page2.body.jobs].map((j: Json) => j.id);
+    expect(new Set(ids).size).toBe(4);
+  });
+
+  it('answers 404 for unknown queues and jobs, 400 for bad query fields', async () => {
+    expect((await api('GET', '/api/jobs/queues/nope')).status).toBe(404);
+    expect((await api('GET', '/api/jobs/queues/nope/jobs')).status).toBe(404);
+    expect((await api('GET', '/api/jobs/queues/mail/jobs/99999')).status).toBe(404);
+    expect(await api('GET', '/api/jobs/queues/mail/jobs?state=sleeping')).toMatchObject({ status: 400, body: { field: 'state' } });
+    expect(await api('GET', '/api/jobs/queues/mail/jobs?limit=0')).toMatchObject({ status: 400, body: { field: 'limit' } });
+    expect(await api('GET', '/api/jobs/queues/mail/jobs?order=up')).toMatchObject({ status: 400, body: { field: 'order' } });
+  });
+});
