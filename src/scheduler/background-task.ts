@@ -113,6 +113,7 @@ export class BackgroundTask implements ScheduledTask {
         this.logger.error(err);
         for (const p of this.executions.values()) p.reject(err);
         this.executions.clear();
+        this.executing = 0;
         if (this.status !== 'destroyed') this.status = 'stopped';
         this.events.emit('task:failed', { ...this.context({ date: Date.now() }), error: err });
       });
