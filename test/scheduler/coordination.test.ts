@@ -77,6 +77,15 @@ describe('background tasks (a module path runs in a child process)', () => {
     await task.destroy();
   }, 20_000);
 
+  it('reports a crashed child as task:failed and rejects the pending execute()', async () => {
+    const task = cron.createTask('0 0 1 1 *', './fixtures/crashing-task.mjs');
+    await task.start();
+    const failed = new Promise<Error | undefined>((resolve) => task.once('task:failed', (ctx) => resolve(ctx.error)));
+    await expect(task.execute()).rejects.toThrow(/exited unexpectedly/);
+    expect((await failed)?.message).toMatch(/code 3/);
+    expect(task.getStatus()).toBe('stopped');
+  }, 20_000);
+
   it('rejects start() when the module has no task export', async () => {
     const path = fileURLToPath(new URL('./fixtures/distributed-worker.ts', import.meta.url).href.replace('distributed-worker.ts', 'missing.mjs'));
     const task = cron.createTask('* * * * * *', path);
