@@ -10,6 +10,11 @@ interface Node<T> {
   values: Map<string, T>;
 }
 
+/** An empty key has no words (RabbitMQ: `*` does not match it, `#` and the empty pattern do). */
+function words(key: string): string[] {
+  return key === '' ? [] : key.split('.');
+}
+
 function node<T>(): Node<T> {
   return { words: new Map(), values: new Map() };
 }
@@ -19,7 +24,7 @@ export class TopicTrie<T> {
 
   add(pattern: string, id: string, value: T): void {
     let n = this.root;
-    for (const w of pattern.split('.')) {
+    for (const w of words(pattern)) {
       if (w === '*') n = n.star ??= node();
       else if (w === '#') n = n.hash ??= node();
       else {
@@ -34,7 +39,7 @@ export class TopicTrie<T> {
   remove(pattern: string, id: string): void {
     const path: Array<[Node<T>, string]> = [];
     let n: Node<T> | undefined = this.root;
-    for (const w of pattern.split('.')) {
+    for (const w of words(pattern)) {
       path.push([n, w]);
       n = w === '*' ? n.star : w === '#' ? n.hash : n.words.get(w);
       if (!n) return;
@@ -52,7 +57,7 @@ export class TopicTrie<T> {
   }
 
   match(routingKey: string, out: (value: T) => void): void {
-    const words = routingKey.split('.');
+    const parts = words(routingKey);
     const seen = new Set<string>();
     const emit = (n: Node<T>) => {
       for (const [id, v] of n.values) {
@@ -65,13 +70,13 @@ export class TopicTrie<T> {
     const walk = (n: Node<T>, i: number): void => {
       if (n.hash) {
         // `#` swallows words i..k for every k; try each continuation.
-        for (let k = i; k <= words.length; k++) walk(n.hash, k);
+        for (let k = i; k <= parts.length; k++) walk(n.hash, k);
       }
-      if (i === words.length) {
+      if (i === parts.length) {
         emit(n);
         return;
       }
-      const w = words[i]!;
+      const w = parts[i]!;
       const exact = n.words.get(w);
       if (exact) walk(exact, i + 1);
       if (n.star) walk(n.star, i + 1);

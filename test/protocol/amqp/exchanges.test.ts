@@ -79,6 +79,19 @@ describe('exchanges', () => {
     expect(await all.drain()).toEqual(keys);
   });
 
+  it('topic matching of empty routing keys and empty words', async () => {
+    const ch = await channel(conn);
+    const x = uniqueName('tx');
+    await ch.assertExchange(x, 'topic', { autoDelete: true });
+    const sinks: Record<string, Awaited<ReturnType<typeof sink>>> = {};
+    for (const p of ['*', '', '#', '*.#']) sinks[p] = await sink(ch, [[x, p]]);
+    for (const k of ['', 'a', 'a.', '.']) ch.publish(x, k, Buffer.from(k));
+    expect(await sinks['*']!.drain()).toEqual(['a']);
+    expect(await sinks['']!.drain()).toEqual(['']);
+    expect(await sinks['#']!.drain()).toEqual(['', 'a', 'a.', '.']);
+    expect(await sinks['*.#']!.drain()).toEqual(['a', 'a.', '.']);
+  });
+
   it('a queue bound twice by overlapping topic patterns gets one copy', async () => {
     const ch = await channel(conn);
     const x = uniqueName('tx');
