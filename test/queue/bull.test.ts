@@ -1,0 +1,309 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Bull from 'bull';
+import { Queue as FacadeQueue } from '../../src/jobs-bull.js';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { sleep, until } from './targets.js';
+
+/**
+ * The shared surface of Bull 4 and the facade, as these scenarios use it. Run against the
+ * facade always and against real `bull` on Redis when RAILYARD_REDIS_URL is set.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type AnyQueue = {
+  add(...args: any[]): Promise<any>;
+  process(...args: any[]): Promise<void>;
+  on(event: string, fn: (...args: any[]) => void): unknown;
+  getJobCounts(): Promise<Record<string, number>>;
+  getJob(id: any): Promise<any>;
+  pause(isLocal?: boolean, doNotWaitActive?: boolean): Promise<void>;
+  resume(isLocal?: boolean): Promise<void>;
+  isPaused(isLocal?: boolean): Promise<boolean>;
+  clean(grace: number, status?: any, limit?: number): Promise<any[]>;
+  empty(): Promise<void>;
+  whenCurrentJobsFinished(): Promise<void>;
+  getRepeatableJobs(): Promise<any[]>;
+  removeRepeatableByKey(key: string): Promise<void>;
+  getMetrics(type: 'completed' | 'failed'): Promise<{ meta: { count: number } }>;
+  getCompletedCount(): Promise<number>;
+  close(): Promise<void>;
+};
+
+interface BullTarget {
+  name: string;
+  queue(opts?: Record<string, unknown>): AnyQueue;
+  cleanup(): Promise<void>;
+}
+
+function facadeTarget(): BullTarget {
+  const dataDir = mkdtempSync(join(tmpdir(), 'railyard-bull-'));
+  const open: AnyQueue[] = [];
+  return {
+    name: 'facade',
+    queue(opts = {}) {
+      const q = new FacadeQueue(`b${randomUUID().slice(0, 8)}`, { ...opts, dataDir }) as unknown as AnyQueue;
+      open.push(q);
+      return q;
+    },
+    async cleanup() {
+      for (const q of open.splice(0)) await q.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function redisTarget(url: string): BullTarget {
+  const open: AnyQueue[] = [];
+  return {
+    name: 'bull on redis',
+    queue(opts = {}) {
+      const q = new Bull(`b${randomUUID().slice(0, 8)}`, url, opts) as unknown as AnyQueue;
+      open.push(q);
+      return q;
+    },
+    async cleanup() {
+      for (const q of open.splice(0)) await q.close();
+    },
+  };
+}
+
+const list: { name: string; make: () => BullTarget }[] = [{ name: 'facade', make: facadeTarget }];
+if (process.env['RAILYARD_REDIS_URL']) list.push({ name: 'bull on redis', make: () => redisTarget(process.env['RAILYARD_REDIS_URL']!) });
+
+describe.each(list)('Bull 4 API on $name', ({ make }) => {
+  let t: BullTarget;
+  beforeEach(() => {
+    t = make();
+  });
+  afterEach(async () => {
+    await t.cleanup();
+  });
+
+  it('processes with a promise handler; finished() resolves with the result and completed fires', async () => {
+    const q = t.queue();
+    const completed: unknown[] = [];
+    q.on('completed', (job: any, result: unknown) => completed.push([job.data.x, result]));
+    void q.process(async (job: any) => job.data.x * 2);
+    const job = await q.add({ x: 4 });
+    expect(job.name).toBe('__default__');
+    expect(await job.finished()).toBe(8);
+    await until(() => completed.length === 1);
+    expect(completed).toEqual([[4, 8]]);
+    const counts = await q.getJobCounts();
+    expect(counts).toMatchObject({ waiting: 0, active: 0, completed: 1, failed: 0, delayed: 0 });
+  });
+
+  it('processes with a done callback, fails with done(err), and retries with backoff', async () => {
+    const q = t.queue();
+    let calls = 0;
+    void q.process((job: any, done: (err?: Error | null, v?: unknown) => void) => {
+      calls++;
+      if (job.data.mode === 'ok') done(null, 'fine');
+      else if (job.attemptsMade < 1) done(new Error('once'));
+      else if (job.data.mode === 'flaky') done(null, 'second time');
+      else done(new Error('never'));
+    });
+    const ok = await q.add({ mode: 'ok' });
+    expect(await ok.finished()).toBe('fine');
+    const flaky = await q.add({ mode: 'flaky' }, { attempts: 2, backoff: { type: 'fixed', delay: 50 } });
+    expect(await flaky.finished()).toBe('second time');
+    const bad = await q.add({ mode: 'bad' }, { attempts: 2, backoff: 10 });
+    await expect(bad.finished()).rejects.toThrow('never');
+    const stored = await q.getJob(bad.id);
+    expect(stored.failedReason).toBe('never');
+    expect(stored.attemptsMade).toBe(2);
+    expect(calls).toBe(5);
+  });
+
+  it('routes named jobs to named processors and fails jobs without one', async () => {
+    const q = t.queue();
+    const seen: string[] = [];
+    void q.process('email', 2, async (job: any) => {
+      seen.push(`email:${job.data.to}`);
+    });
+    void q.process('sms', async (job: any) => {
+      seen.push(`sms:${job.data.to}`);
+    });
+    const a = await q.add('email', { to: 'a' });
+    const b = await q.add('sms', { to: 'b' });
+    await a.finished();
+    await b.finished();
+    expect(seen.sort()).toEqual(['email:a', 'sms:b']);
+    const c = await q.add('fax', { to: 'c' });
+    await expect(c.finished()).rejects.toThrow('Missing process handler for job type fax');
+  });
+
+  it('reports progress: job.progress(n) in the handler, global:progress outside, progress() reads it', async () => {
+    const q = t.queue();
+    const global: unknown[] = [];
+    q.on('global:progress', (jobId: string, p: unknown) => global.push([String(jobId), p]));
+    await sleep(100);
+    void q.process(async (job: any) => {
+      await job.progress(40);
+      await job.progress(80);
+      return job.progress();
+    });
+    const job = await q.add({});
+    expect(await job.finished()).toBe(80);
+    await until(() => global.length === 2);
+    expect(global).toEqual([
+      [String(job.id), 40],
+      [String(job.id), 80],
+    ]);
+    expect((await q.getJob(job.id)).progress()).toBe(80);
+  });
+
+  it('emits global:completed with the stored result and global:failed with the reason', async () => {
+    const q = t.queue();
+    const got: unknown[] = [];
+    q.on('global:completed', (jobId: string, result: string) => got.push(['completed', String(jobId), result]));
+    q.on('global:failed', (jobId: string, reason: string) => got.push(['failed', String(jobId), reason]));
+    await sleep(100);
+    void q.process(async (job: any) => {
+      if (job.data.fail) throw new Error('bad luck');
+      return { ok: true };
+    });
+    const a = await q.add({});
+    const b = await q.add({ fail: true });
+    await a.finished();
+    await expect(b.finished()).rejects.toThrow('bad luck');
+    await until(() => got.length === 2);
+    expect(got).toContainEqual(['completed', String(a.id), '{"ok":true}']);
+    expect(got).toContainEqual(['failed', String(b.id), 'bad luck']);
+  });
+
+  it('counts jobs of a paused queue as paused, and runs them after resume', async () => {
+    const q = t.queue();
+    await q.pause();
+    expect(await q.isPaused()).toBe(true);
+    let ran = 0;
+    void q.process(async () => {
+      ran++;
+    });
+    await q.add({});
+    await q.add({}, { priority: 2 });
+    await sleep(150);
+    expect(ran).toBe(0);
+    expect(await q.getJobCounts()).toMatchObject({ waiting: 0, paused: 2 });
+    await q.resume();
+    await until(() => ran === 2);
+    expect(await q.getJobCounts()).toMatchObject({ waiting: 0, paused: 0, completed: 2 });
+  });
+
+  it('cleans completed jobs, empties waiting and delayed ones', async () => {
+    const q = t.queue();
+    void q.process(async () => 'x');
+    const a = await q.add({});
+    await a.finished();
+    await sleep(5);
+    const cleaned = await q.clean(0, 'completed');
+    expect(cleaned.map(String)).toEqual([String(a.id)]);
+    expect(await q.getCompletedCount()).toBe(0);
+    await q.pause(true);
+    await q.add({}, { delay: 60_000 });
+    await q.add({});
+    await q.empty();
+    expect(await q.getJobCounts()).toMatchObject({ waiting: 0, delayed: 0 });
+  });
+
+  it('whenCurrentJobsFinished waits for the running jobs', async () => {
+    const q = t.queue();
+    let finished = 0;
+    void q.process(2, async () => {
+      await sleep(100);
+      finished++;
+    });
+    await q.add({});
+    await q.add({});
+    await until(async () => (await q.getJobCounts()).active === 2);
+    await q.whenCurrentJobsFinished();
+    expect(finished).toBe(2);
+  });
+
+  it('repeats jobs every n ms and lists and removes the repeatable', async () => {
+    const q = t.queue();
+    let runs = 0;
+    void q.process('tick', async () => {
+      runs++;
+    });
+    await q.add('tick', { v: 1 }, { repeat: { every: 120 } });
+    await until(() => runs >= 2, 5000);
+    const reps = await q.getRepeatableJobs();
+    expect(reps).toHaveLength(1);
+    expect(reps[0].name).toBe('tick');
+    expect(reps[0].every).toBe(120);
+    await q.removeRepeatableByKey(reps[0].key);
+    expect(await q.getRepeatableJobs()).toHaveLength(0);
+  });
+
+  it('collects metrics when the queue asks for them', async () => {
+    const q = t.queue({ metrics: { maxDataPoints: 5 } });
+    void q.process(async () => undefined);
+    const a = await q.add({});
+    await a.finished();
+    await until(async () => (await q.getMetrics('completed')).meta.count === 1);
+  });
+
+  it('serves lower priority numbers first and holds delayed jobs', async () => {
+    const q = t.queue();
+    await q.add({ n: 'low' }, { priority: 5 });
+    await q.add({ n: 'high' }, { priority: 1 });
+    const d = await q.add({ n: 'later' }, { delay: 200 });
+    const order: string[] = [];
+    void q.process(async (job: any) => {
+      order.push(job.data.n);
+    });
+    await d.finished();
+    expect(order).toEqual(['high', 'low', 'later']);
+    const done = await q.getJob(d.id);
+    expect(done.processedOn - done.timestamp).toBeGreaterThanOrEqual(200);
+  });
+});
+
+describe('Bull facade input checks', () => {
+  let dataDir: string;
+  let q: FacadeQueue;
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'railyard-bull-bad-'));
+    q = new FacadeQueue('bad', { dataDir, settings: { backoffStrategies: { jitter: () => 5 } } });
+  });
+  afterEach(async () => {
+    await q.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses bad options with a typed error naming the option, and stores nothing', async () => {
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => q.add({}, { delay: -1 }), 'opts.delay'],
+      [() => q.add({}, { backoff: { type: 'nope', delay: 1 } }), 'opts.backoff.type'],
+      [() => q.add({}, { attempts: 0 }), 'opts.attempts'],
+      [() => q.add({}, { repeat: { cron: 'every tuesday' } }), 'opts.repeat.cron'],
+      [() => q.add({}, { repeat: { every: -5 } }), 'opts.repeat.every'],
+      [() => q.add({ n: 1n }), 'data'],
+      [() => q.add({}, { jobId: 42 }), 'opts.jobId'],
+    ];
+    for (const [call, argument] of cases) {
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).argument).toBe(argument);
+    }
+    await q.add({}, { backoff: { type: 'jitter' } });
+    expect(await q.getJobCounts()).toMatchObject({ waiting: 1 });
+  });
+
+  it('refuses a foreign SQLite file in the data dir', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const dir = mkdtempSync(join(tmpdir(), 'railyard-foreign-'));
+    const db = new Database(join(dir, 'railyard.db'));
+    db.exec('CREATE TABLE theirs (x)');
+    db.close();
+    expect(() => new FacadeQueue('f', { dataDir: dir })).toThrow(/does not belong to Railyard/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
