@@ -3,6 +3,8 @@ import type { Socket } from 'node:net';
 import type { BrokerContext, Door } from '../context.js';
 import { listenTcp } from '../net/listen.js';
 import type { GroupCoordinator } from '../protocol/kafka/groups/index.js';
+import type { BrokerScheduler } from '../scheduler/broker-schedules/broker-scheduler.js';
+import { addScheduleRoutes } from '../scheduler/broker-schedules/http-routes.js';
 import { createBasicAuth } from './auth.js';
 import { readJson } from './body.js';
 import { HttpError } from './errors.js';
@@ -23,6 +25,8 @@ export interface HttpDoorDeps {
   groups?: GroupCoordinator;
   /** Finished Kafka requests, for the latency histogram in /metrics. */
   kafkaRequests?: KafkaRequestSource;
+  /** The broker's own schedules (src/scheduler/broker-schedules), served under /api/schedules. */
+  schedules?: BrokerScheduler;
 }
 
 /** Answered without credentials: orchestrators probe them. */
@@ -30,6 +34,11 @@ const PUBLIC_PATHS = new Set(['/health', '/ready']);
 
 function send(res: http.ServerResponse, reply: Reply, head: boolean, extraHeaders: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
+  if (reply.status === 204) {
+    res.writeHead(204, { 'cache-control': 'no-store', ...extraHeaders });
+    res.end();
+    return;
+  }
   const contentType = reply.text ? reply.text.contentType : 'application/json; charset=utf-8';
   const data = reply.text ? reply.text.data : JSON.stringify(reply.body ?? {});
   res.writeHead(reply.status, { 'content-type': contentType, 'content-length': Buffer.byteLength(data), 'cache-control': 'no-store', ...extraHeaders });
@@ -59,6 +68,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
   addRecordRoutes(router, ctx.log);
   if (deps.groups) addGroupRoutes(router, ctx.log, deps.groups);
   const jobs = addJobRoutes(router, ctx.options.dataDir);
+  if (deps.schedules) addScheduleRoutes(router, { scheduler: deps.schedules });
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';

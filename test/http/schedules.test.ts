@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Door } from '../../src/context.js';
+import { startHttpDoor } from '../../src/http/index.js';
+import { startBrokerSchedules, type BrokerScheduler } from '../../src/scheduler/broker-schedules/index.js';
+import { startKafkaBroker, type TestKafkaBroker } from '../helpers/kafka-broker.js';
+import { apiClient } from './helpers.js';
+
+type Json = Record<string, any>;
+
+describe('schedules API mounted on the HTTP door', () => {
+  let kb: TestKafkaBroker;
+  let scheduler: BrokerScheduler;
+  let http: Door;
+  let api: ReturnType<typeof apiClient>;
+
+  beforeAll(async () => {
+    kb = await startKafkaBroker({ logLevel: 'silent' });
+    scheduler = startBrokerSchedules({ db: kb.ctx.db, log: kb.ctx.log, logger: kb.ctx.logger });
+    http = await startHttpDoor(kb.ctx, { doors: [['kafka', kb.door]], schedules: scheduler });
+    api = apiClient(`http://127.0.0.1:${http.port}`);
+  });
+  afterAll(async () => {
+    await http?.close();
+    await scheduler?.stop();
+    await kb?.stop();
+  });
+
+  it('creates, lists, disables, enables and deletes a schedule', async () => {
+    kb.ctx.log.createTopic('ticks', { partitions: 1 });
+    const def = { expression: '0 0 1 1 *', target: { type: 'kafka', topic: 'ticks', value: 'tick {{slot}}' } };
+    const created = await api<Json>('PUT', '/api/schedules/yearly', def);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'yearly', expression: '0 0 1 1 *', enabled: true });
+    expect(created.body.nextRunAt).toMatch(/-01-01T/);
+
+    expect((await api<Json>('GET', '/api/schedules')).body.schedules.map((s: Json) => s.name)).toEqual(['yearly']);
+    expect((await api<Json>('POST', '/api/schedules/yearly/disable')).body).toMatchObject({ enabled: false, nextRunAt: null });
+    expect((await api<Json>('POST', '/api/schedules/yearly/enable')).body).toMatchObject({ enabled: true });
+
+    const bad = await api<Json>('PUT', '/api/schedules/broken', { expression: 'not cron', target: def.target });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toMatch(/expression/);
+
+    const deleted = await api('DELETE', '/api/schedules/yearly');
+    expect(deleted.status).toBe(204);
+    expect(deleted.body).toBe('');
+    expect((await api('GET', '/api/schedules/yearly')).status).toBe(404);
+  });
+});
