@@ -2,7 +2,9 @@ import type { Io } from './args.js';
 import { consumeCommand, CONSUME_USAGE } from './consume.js';
 import { CliError, ExitCode } from './errors.js';
 import { groupsCommand, GROUPS_USAGE } from './groups.js';
+import { jobsCommand, JOBS_USAGE } from './jobs.js';
 import { produceCommand, PRODUCE_USAGE } from './produce.js';
+import { schedulesCommand, SCHEDULES_USAGE } from './schedules.js';
 import { topicsCommand, TOPICS_USAGE } from './topics.js';
 
 export type { Io } from './args.js';
@@ -13,6 +15,8 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
   groups: groupsCommand,
   produce: produceCommand,
   consume: consumeCommand,
+  jobs: jobsCommand,
+  schedules: schedulesCommand,
 };
 
 export const ADMIN_USAGE = `Admin commands talk to a running broker's HTTP API:
@@ -24,7 +28,9 @@ Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found.
 ${TOPICS_USAGE}
 ${GROUPS_USAGE}
 ${PRODUCE_USAGE}
-${CONSUME_USAGE}`;
+${CONSUME_USAGE}
+${JOBS_USAGE}
+${SCHEDULES_USAGE}`;
 
 export function isAdminCommand(cmd: string): boolean {
   return Object.hasOwn(COMMANDS, cmd);
