@@ -6,13 +6,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
-import { encodeRecordBatch, openPartitionLog, type StandalonePartitionLog } from '../src/log/index.js';
+import { encodeRecordBatch, openLogStore, openPartitionLog, type PartitionLog } from '../src/log/index.js';
 import { createLogger } from '../src/logger.js';
+import { openDatabase } from '../src/store/sqlite.js';
 import type { FsyncPolicy } from '../src/config.js';
 
 const logger = createLogger('silent');
 const RECORD = Buffer.alloc(1024, 'r');
 const BATCH = encodeRecordBatch({ records: Array.from({ length: 16 }, (_, i) => ({ key: String(i), value: RECORD })) });
+const SMALL = encodeRecordBatch({ records: [{ key: 'k', value: RECORD }] });
 const GROUP = 64; // batches appended in one event-loop turn: 1 MiB
 const MiB = 1024 * 1024;
 
@@ -21,9 +23,9 @@ function tmp(): string {
   return mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'railyard-bench-'));
 }
 
-async function appendGroup(p: StandalonePartitionLog, n: number): Promise<void> {
+async function appendGroup(p: PartitionLog, n: number, batch = BATCH): Promise<void> {
   const ps: Promise<unknown>[] = new Array(n);
-  for (let i = 0; i < n; i++) ps[i] = p.append(BATCH);
+  for (let i = 0; i < n; i++) ps[i] = p.append(batch);
   await Promise.all(ps);
 }
 
@@ -71,6 +73,35 @@ async function appendScenario(fsync: FsyncPolicy, group: number): Promise<void> 
     if (++n % 512 === 0) p.enforceRetention();
   });
   await p.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function smallAppendScenario(): Promise<void> {
+  const dir = tmp();
+  const p = await openPartitionLog(dir, { 'segment.bytes': String(256 * MiB), 'retention.bytes': String(512 * MiB) }, { logger, fsync: 'never' });
+  let n = 0;
+  await run(`append ${GROUP}x1KiB (1 record)/turn fsync=never`, GROUP * SMALL.length, async () => {
+    await appendGroup(p, GROUP, SMALL);
+    if (++n % 4096 === 0) p.enforceRetention();
+  });
+  await p.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** A store with 100 partitions, one 16 KiB batch to each per turn: one writev per partition per turn. */
+async function manyPartitionsScenario(): Promise<void> {
+  const dir = tmp();
+  const db = openDatabase(dir);
+  const store = await openLogStore({ dataDir: dir, db, fsync: 'never', fsyncIntervalMs: 1000, logger, topicDefaults: { 'segment.bytes': String(16 * MiB), 'retention.bytes': String(32 * MiB) } });
+  store.createTopic('bench', { partitions: 100 });
+  const parts = Array.from({ length: 100 }, (_, i) => store.partition('bench', i)!);
+  let n = 0;
+  await run('append 100 partitions x 16KiB/turn fsync=never', 100 * BATCH.length, async () => {
+    await Promise.all(parts.map((p) => p.append(BATCH)));
+    if (++n % 256 === 0) store.enforceRetention();
+  });
+  await store.close();
+  db.close();
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -131,6 +162,8 @@ if (only === 'recovery') {
 }
 await appendScenario('never', GROUP);
 await appendScenario('never', 1);
+await smallAppendScenario();
+await manyPartitionsScenario();
 await appendScenario('interval', GROUP);
 await appendScenario('always', GROUP);
 await appendScenario('always', 1);
