@@ -22,6 +22,8 @@ import type { VirtualHost } from './vhost.js';
 import type { ReplyTarget } from './server.js';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
+/** RabbitMQ's default `max_message_size` (128 MiB): bodies are held whole in memory. */
+const MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
 
 interface Unacked {
   readonly entry: QueuedMessage;
@@ -125,6 +127,11 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     } catch (err) {
       if (err instanceof WireSyntaxError) throw new AmqpError(SYNTAX_ERROR, err.message);
       throw err;
+    }
+    if (p.bodySize > MAX_MESSAGE_SIZE) {
+      this.pending = undefined;
+      this.closeWithError(new AmqpError(PRECONDITION_FAILED, `message size ${p.bodySize} is larger than configured max size ${MAX_MESSAGE_SIZE}`, 60, 40));
+      return;
     }
     if (p.bodySize === 0) this.completeContent();
   }

@@ -28,6 +28,12 @@ const CHECKPOINT_EVERY = 2000;
 const READ_CHUNK = 4 * 1024 * 1024;
 const BATCH_BYTES = 512 * 1024;
 
+/** Publishers outside confirm mode never look at the promise; its failure is logged here instead. */
+function handled(p: Promise<void>): Promise<void> {
+  p.catch(() => undefined);
+  return p;
+}
+
 function encodeMessage(msg: Message, expiresAt: number): Buffer {
   const w = new Writer(64 + msg.rawProps.length + msg.body.length);
   w.u8(1);
@@ -99,6 +105,7 @@ export class DurableQueueStore {
   private compactTimer: NodeJS.Timeout | undefined;
   private writes: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private broken: Error | undefined;
 
   private constructor(
     readonly dir: string,
@@ -153,11 +160,11 @@ export class DurableQueueStore {
 
   /** Offset the message will have; `durable` resolves once it is written under the fsync policy. */
   append(msg: Message, expiresAt: number): { offset: number; durable: Promise<void> } {
-    if (this.closed) return { offset: -1, durable: Promise.reject(new Error('queue store closed')) };
+    if (this.closed || this.broken) return { offset: -1, durable: handled(Promise.reject(this.broken ?? new Error('queue store closed'))) };
     const offset = this.nextOffset++;
     this.live.push(offset);
     this.pendingMessages.push(encodeMessage(msg, expiresAt));
-    const durable = new Promise<void>((resolve, reject) => this.pendingResolvers.push({ resolve, reject }));
+    const durable = handled(new Promise<void>((resolve, reject) => this.pendingResolvers.push({ resolve, reject })));
     this.scheduleFlush();
     return { offset, durable };
   }
@@ -178,6 +185,18 @@ export class DurableQueueStore {
 
   private flush(): void {
     this.flushScheduled = false;
+    try {
+      this.flushNow();
+    } catch (err) {
+      // Runs from a timer: an error must fail the waiting confirms, never the process.
+      this.logger.error('durable queue flush failed', { dir: this.dir, err });
+      this.broken = err as Error;
+      for (const w of this.pendingResolvers.splice(0)) w.reject(err as Error);
+      this.pendingMessages = [];
+    }
+  }
+
+  private flushNow(): void {
     if (this.pendingMessages.length > 0) {
       const values = this.pendingMessages;
       const waiters = this.pendingResolvers;
@@ -195,10 +214,15 @@ export class DurableQueueStore {
           bytes = 0;
         }
       }
-      const p = Promise.all(batches.map((b) => this.messages.append(b))).then(
+      // An async function turns a synchronous throw of append() into a rejection the waiters see.
+      const appendAll = async () => Promise.all(batches.map((b) => this.messages.append(b)));
+      const p = appendAll().then(
         () => waiters.forEach((w) => w.resolve()),
         (err: Error) => {
-          this.logger.error('durable queue append failed', { dir: this.dir, err });
+          // Offsets are predicted at publish time; after a failed write they no longer line up with the
+          // log, so the store refuses further writes (their publishers get nacks) until a restart.
+          this.broken = err;
+          this.logger.error('durable queue append failed; queue is memory-only until restart', { dir: this.dir, err });
           waiters.forEach((w) => w.reject(err));
         },
       );
@@ -243,6 +267,7 @@ export class DurableQueueStore {
     const p = this.acks.append(encodeRecordBatch({ records: [{ key: CHECKPOINT_KEY, value: encodeOffsets(this.done, this.low) }] })).then(() => {
       if (!this.closed && at > this.acks.logStartOffset) this.acks.deleteRecordsBefore(at);
     });
+    // track() logs a failure; the previous ack records stay and recovery still reads them.
     this.track(p);
   }
 
@@ -259,7 +284,11 @@ export class DurableQueueStore {
   private compact(): void {
     if (this.closed) return;
     const target = Math.min(this.low, this.messages.logEndOffset);
-    if (target > this.messages.logStartOffset) this.messages.deleteRecordsBefore(target);
+    try {
+      if (target > this.messages.logStartOffset) this.messages.deleteRecordsBefore(target);
+    } catch (err) {
+      this.logger.warn('could not free acknowledged message segments', { dir: this.dir, err });
+    }
   }
 
   async close(): Promise<void> {
