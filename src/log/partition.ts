@@ -53,12 +53,18 @@ interface Waiter {
   result: AppendResult;
 }
 
-/** Bytes waiting for the group's write to one segment, as iovecs. */
+/**
+ * Bytes waiting for the group's write to one segment, as iovecs. Pieces adjacent in memory are merged
+ * by growing `lens` (views of the merged ranges are made once, at write time).
+ */
 interface Run {
   seg: Segment;
   iov: Buffer[];
+  lens: number[];
   bytes: number;
 }
+
+const NO_OVERLAY: ReadonlyMap<number, { epoch: number; lastSeq: number }> = new Map();
 
 interface SyncItem {
   waiters: Waiter[];
@@ -212,14 +218,18 @@ export class Partition implements PartitionLog {
         throw new LogError(LogErrorCode.RECORD_LIST_TOO_LARGE, `batch of ${b.size} bytes is larger than segment.bytes ${this.config.segmentBytes}`);
       }
     }
-    const overlay = new Map<number, { epoch: number; lastSeq: number }>();
-    for (const b of incoming) {
-      const dup = this.producers.check(b, overlay);
-      if (dup) {
-        if (incoming.length > 1) throw new LogError(LogErrorCode.DUPLICATE_SEQUENCE_NUMBER, `producer ${b.producerId} resent sequence ${b.baseSequence} inside a multi-batch append`);
-        return this.answerDuplicate(dup.firstOffset, dup.lastOffset);
+    if (incoming.length === 1) {
+      const dup = this.producers.check(incoming[0]!, NO_OVERLAY);
+      if (dup) return this.answerDuplicate(dup.firstOffset, dup.lastOffset);
+    } else {
+      // Later batches of the same producer in this append are checked against the earlier ones.
+      const overlay = new Map<number, { epoch: number; lastSeq: number }>();
+      for (const b of incoming) {
+        if (this.producers.check(b, overlay)) {
+          throw new LogError(LogErrorCode.DUPLICATE_SEQUENCE_NUMBER, `producer ${b.producerId} resent sequence ${b.baseSequence} inside a multi-batch append`);
+        }
+        ProducerState.overlayAfter(b, overlay, overlay.get(b.producerId) ?? this.producers.current(b.producerId));
       }
-      ProducerState.overlayAfter(b, overlay, overlay.get(b.producerId) ?? this.producers.current(b.producerId));
     }
     const now = Date.now();
     const logAppendTime = this.config.logAppendTime;
@@ -299,14 +309,22 @@ export class Partition implements PartitionLog {
   private addPiece(seg: Segment, piece: Buffer): void {
     let run = this.pending[this.pending.length - 1];
     if (!run || run.seg !== seg) {
-      run = { seg, iov: [], bytes: 0 };
+      run = { seg, iov: [], lens: [], bytes: 0 };
       this.pending.push(run);
     }
     run.bytes += piece.length;
-    const last = run.iov[run.iov.length - 1];
-    if (last && last.buffer === piece.buffer && last.byteOffset + last.length === piece.byteOffset) {
-      run.iov[run.iov.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + piece.length);
-    } else run.iov.push(piece);
+    const i = run.iov.length - 1;
+    const last = run.iov[i];
+    if (last && last.buffer === piece.buffer && last.byteOffset + run.lens[i]! === piece.byteOffset) {
+      run.lens[i]! += piece.length;
+    } else {
+      run.iov.push(piece);
+      run.lens.push(piece.length);
+    }
+  }
+
+  private static views(run: Run): Buffer[] {
+    return run.iov.map((b, i) => (b.length === run.lens[i] ? b : Buffer.from(b.buffer, b.byteOffset, run.lens[i])));
   }
 
   /** Writes all of `iov` (several writev calls past IOV_MAX, finishing short writes piece by piece). */
@@ -363,7 +381,7 @@ export class Partition implements PartitionLog {
     const segs = new Set<Segment>();
     try {
       for (const r of runs) {
-        this.writeAll(r.seg.handle, r.iov);
+        this.writeAll(r.seg.handle, Partition.views(r));
         r.seg.writtenSize += r.bytes;
         r.seg.dirty = true;
         segs.add(r.seg);

@@ -63,7 +63,7 @@ export class ProducerState {
    * Checks a batch against the stored state (and `overlay`, the batches before it in the same append).
    * Returns the stored batch it duplicates, or null; throws the Kafka error for a bad sequence/epoch.
    */
-  check(b: ProducerBatch, overlay: Map<number, { epoch: number; lastSeq: number }>): BatchMeta | null {
+  check(b: ProducerBatch, overlay: ReadonlyMap<number, { epoch: number; lastSeq: number }>): BatchMeta | null {
     if (b.producerId < 0) return null;
     const stored = this.producers.get(b.producerId);
     const cur = overlay.get(b.producerId) ?? (stored ? { epoch: stored.epoch, lastSeq: stored.lastSeq } : undefined);
