@@ -1,7 +1,9 @@
 /**
  * Collects the partitions appended to during one event-loop turn and flushes each once at the end of
- * the turn. setImmediate rather than a microtask: a microtask would run after each socket callback,
- * while setImmediate waits until every callback of this poll phase has appended.
+ * the turn. setImmediate rather than a microtask: a microtask runs after each socket callback, while
+ * setImmediate waits until every callback of this poll phase has appended. Measured with 8 TCP
+ * producers: ~16 appends per write instead of ~2, for the same or better throughput (bench/log.bench.ts
+ * and the numbers in the log engine's report).
  */
 export interface Flushable {
   flush(): void;
@@ -25,7 +27,7 @@ export class GroupCommitter {
     }
   }
 
-  /** Flushes everything pending now (close, and reads that must not wait a turn). */
+  /** Flushes everything pending now (also called directly when the store closes). */
   readonly run = (): void => {
     this.scheduled = false;
     const ps = [...this.dirty];
