@@ -193,8 +193,12 @@ export class Channel implements ConsumerChannel, ReplyTarget {
           if (!m.nowait) this.send({ kind: 'exchange.declare-ok' });
           return;
         }
-        vh.declareExchange({ name: m.exchange, type: m.type ?? 'direct', passive: m.passive, durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, args: m.arguments ?? new Map() });
-        if (!m.nowait) this.send({ kind: 'exchange.declare-ok' });
+        const declared = vh.declareExchange({ name: m.exchange, type: m.type, passive: m.passive, durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, args: m.arguments });
+        const reply = () => {
+          if (!m.nowait && !this.closing) this.send({ kind: 'exchange.declare-ok' });
+        };
+        if (declared instanceof Promise) return declared.then(reply);
+        reply();
         return;
       }
       case 'exchange.delete':
@@ -357,7 +361,8 @@ export class Channel implements ConsumerChannel, ReplyTarget {
       } else {
         const delay = vh.delayOf(x, msg.props);
         if (delay > 0) {
-          vh.publishLater(x, msg, delay);
+          const held = vh.publishLater(x, msg, delay);
+          if (held && seq > 0) (durable ??= []).push(held);
           routed = true;
         } else {
           const queues = vh.route(x, m.routingKey, msg.props.headers);

@@ -1,6 +1,7 @@
 import { TopicTrie } from './topic-trie.js';
 import { headersMatch, type XMatch } from './headers-match.js';
 import { encodeTable, type FieldTable } from './wire.js';
+import type { DurableQueueStore } from './durable-store.js';
 
 export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers' | 'x-delayed-message';
 export const EXCHANGE_TYPES: ReadonlySet<string> = new Set(['direct', 'fanout', 'topic', 'headers', 'x-delayed-message']);
@@ -36,6 +37,8 @@ export class Exchange {
   private readonly topic = new TopicTrie<Binding>();
   /** Routing type; for x-delayed-message the `x-delayed-type` it routes with after the delay. */
   readonly routingType: Exclude<ExchangeType, 'x-delayed-message'>;
+  /** Durable x-delayed-message exchanges: persistent messages held until due. */
+  delayStore: DurableQueueStore | undefined;
 
   constructor(readonly def: ExchangeDef) {
     if (def.type === 'x-delayed-message') {

@@ -17,6 +17,8 @@ const MIGRATIONS = [
   // Each durable queue incarnation gets its own log directory, so a queue deleted and redeclared at once
   // never shares files with the one being removed.
   `ALTER TABLE amqp_queues ADD COLUMN store_dir TEXT;`,
+  // Durable x-delayed-message exchanges keep held persistent messages in a log of their own.
+  `ALTER TABLE amqp_exchanges ADD COLUMN store_dir TEXT;`,
 ];
 
 export interface UserRecord {
@@ -86,15 +88,19 @@ export class MetadataStore {
     return (this.db.prepare('SELECT name FROM amqp_vhosts ORDER BY name').all() as Array<{ name: string }>).map((r) => r.name);
   }
 
-  exchanges(vhost: string): ExchangeDef[] {
-    const rows = this.db.prepare('SELECT name, type, auto_delete, internal, arguments FROM amqp_exchanges WHERE vhost = ?').all(vhost) as Array<{
+  exchanges(vhost: string): Array<{ def: ExchangeDef; storeDir: string | null }> {
+    const rows = this.db.prepare('SELECT name, type, auto_delete, internal, arguments, store_dir FROM amqp_exchanges WHERE vhost = ?').all(vhost) as Array<{
       name: string;
       type: string;
       auto_delete: number;
       internal: number;
       arguments: Buffer;
+      store_dir: string | null;
     }>;
-    return rows.map((r) => ({ name: r.name, type: r.type as ExchangeType, durable: true, autoDelete: r.auto_delete === 1, internal: r.internal === 1, args: decodeTable(r.arguments) }));
+    return rows.map((r) => ({
+      def: { name: r.name, type: r.type as ExchangeType, durable: true, autoDelete: r.auto_delete === 1, internal: r.internal === 1, args: decodeTable(r.arguments) },
+      storeDir: r.store_dir,
+    }));
   }
 
   queues(vhost: string): Array<{ def: QueueDef; storeDir: string | null }> {
@@ -109,7 +115,9 @@ export class MetadataStore {
 
   /** Every queue log directory still referenced, across vhosts (the rest is garbage from deletes). */
   storeDirs(): Set<string> {
-    const rows = this.db.prepare('SELECT store_dir FROM amqp_queues WHERE store_dir IS NOT NULL').all() as Array<{ store_dir: string }>;
+    const rows = this.db
+      .prepare('SELECT store_dir FROM amqp_queues WHERE store_dir IS NOT NULL UNION SELECT store_dir FROM amqp_exchanges WHERE store_dir IS NOT NULL')
+      .all() as Array<{ store_dir: string }>;
     return new Set(rows.map((r) => r.store_dir));
   }
 
@@ -130,10 +138,10 @@ export class MetadataStore {
     }));
   }
 
-  saveExchange(vhost: string, d: ExchangeDef): void {
+  saveExchange(vhost: string, d: ExchangeDef, storeDir: string | null = null): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO amqp_exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(vhost, d.name, d.type, d.autoDelete ? 1 : 0, d.internal ? 1 : 0, encodeTable(d.args));
+      .prepare('INSERT OR REPLACE INTO amqp_exchanges (vhost, name, type, auto_delete, internal, arguments, store_dir) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(vhost, d.name, d.type, d.autoDelete ? 1 : 0, d.internal ? 1 : 0, encodeTable(d.args), storeDir);
   }
 
   deleteExchange(vhost: string, name: string): void {

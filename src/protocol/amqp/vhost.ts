@@ -4,7 +4,7 @@ import { ACCESS_REFUSED, NOT_FOUND, PRECONDITION_FAILED, RESOURCE_LOCKED, COMMAN
 import { Exchange, EXCHANGE_TYPES, bindingId, type Binding, type ExchangeDef, type ExchangeType } from './exchange.js';
 import { xMatchOf } from './headers-match.js';
 import { Queue, type DeadLetterReason, type QueueDef } from './queue.js';
-import type { Message, QueuedMessage } from './message.js';
+import { isPersistent, type Message, type QueuedMessage } from './message.js';
 import type { MetadataStore } from './metadata.js';
 import { DurableQueueStore, type DurableStoreOptions } from './durable-store.js';
 import { join } from 'node:path';
@@ -67,6 +67,7 @@ export class VirtualHost {
 
   /** Durable queues whose message log is still opening; a second declare waits for the first. */
   private readonly opening = new Map<string, Promise<Queue>>();
+  private readonly openingExchanges = new Map<string, Promise<Exchange>>();
 
   private constructor(
     readonly name: string,
@@ -86,7 +87,17 @@ export class VirtualHost {
     for (const [n, type] of PREDECLARED) {
       this.exchanges.set(n, new Exchange({ name: n, type, durable: true, autoDelete: false, internal: false, args: new Map() }));
     }
-    for (const d of store.exchanges(name)) this.exchanges.set(d.name, new Exchange(d));
+    for (const { def, storeDir } of store.exchanges(name)) {
+      const x = new Exchange(def);
+      this.exchanges.set(def.name, x);
+      if (def.type === 'x-delayed-message') {
+        const dirName = storeDir ?? newStoreDir();
+        if (storeDir === null) store.saveExchange(name, def, dirName);
+        const { store: ds, recovered } = await DurableQueueStore.open(join(this.durable.dir, dirName), this.durable);
+        x.delayStore = ds;
+        for (const r of recovered) this.hold(x, r.msg, Math.max(0, r.expiresAt - Date.now()), r.offset);
+      }
+    }
     for (const { def, storeDir } of store.queues(name)) {
       const q = this.makeQueue(def, null);
       const dirName = storeDir ?? newStoreDir();
@@ -136,7 +147,9 @@ export class VirtualHost {
     );
   }
 
-  declareExchange(a: DeclareExchangeArgs): Exchange {
+  declareExchange(a: DeclareExchangeArgs): Exchange | Promise<Exchange> {
+    const opening = this.openingExchanges.get(a.name);
+    if (opening) return opening.then(() => this.declareExchange(a));
     const existing = this.exchanges.get(a.name);
     if (a.passive) {
       if (!existing) throw new AmqpError(NOT_FOUND, `no exchange '${a.name}' in vhost '${this.name}'`, 40, 10);
@@ -158,6 +171,24 @@ export class VirtualHost {
     }
     const def: ExchangeDef = { name: a.name, type: a.type as ExchangeType, durable: a.durable, autoDelete: a.autoDelete, internal: a.internal, args: a.args };
     const x = new Exchange(def);
+    if (a.durable && def.type === 'x-delayed-message') {
+      const dirName = newStoreDir();
+      const p = DurableQueueStore.open(join(this.durable.dir, dirName), this.durable).then(
+        ({ store }) => {
+          this.openingExchanges.delete(a.name);
+          x.delayStore = store;
+          this.exchanges.set(a.name, x);
+          this.store.saveExchange(this.name, def, dirName);
+          return x;
+        },
+        (err: Error) => {
+          this.openingExchanges.delete(a.name);
+          throw err;
+        },
+      );
+      this.openingExchanges.set(a.name, p);
+      return p;
+    }
     this.exchanges.set(a.name, x);
     if (a.durable) this.store.saveExchange(this.name, def);
     return x;
@@ -182,6 +213,11 @@ export class VirtualHost {
       }
     }
     if (x.def.durable) this.store.deleteExchange(this.name, x.name);
+    if (x.delayStore) {
+      const dir = x.delayStore.dir;
+      x.delayStore.destroy().catch((err: Error) => this.durable.logger.error('could not remove delayed-message log', { dir, err }));
+      x.delayStore = undefined;
+    }
   }
 
   declareQueue(a: DeclareQueueArgs): Queue | Promise<Queue> {
@@ -347,12 +383,27 @@ export class VirtualHost {
     return d !== undefined && d > 0 ? d : 0;
   }
 
-  /** Holds a message for `delay` ms then routes it (the delayed-message plugin's behaviour, without mandatory). */
-  publishLater(exchange: Exchange, msg: Message, delay: number): void {
+  /**
+   * Holds a message for `delay` ms then routes it (the delayed-message plugin's behaviour, without
+   * mandatory). On a durable exchange a persistent message is logged first; the promise settles once
+   * it is durable.
+   */
+  publishLater(exchange: Exchange, msg: Message, delay: number): Promise<void> | undefined {
+    if (exchange.delayStore && isPersistent(msg)) {
+      const { offset, durable } = exchange.delayStore.append(msg, Date.now() + delay);
+      this.hold(exchange, msg, delay, offset);
+      return durable;
+    }
+    this.hold(exchange, msg, delay, -1);
+    return undefined;
+  }
+
+  private hold(exchange: Exchange, msg: Message, delay: number, offset: number): void {
     const t = setTimeout(() => {
       this.delayed.delete(t);
       if (this.exchanges.get(exchange.name) !== exchange) return;
       for (const q of this.route(exchange, msg.routingKey, msg.props.headers)) q.enqueue(msg);
+      if (offset >= 0) exchange.delayStore?.ack(offset);
     }, delay);
     t.unref();
     this.delayed.add(t);
@@ -377,8 +428,9 @@ export class VirtualHost {
   async close(): Promise<void> {
     for (const t of this.delayed) clearTimeout(t);
     this.delayed.clear();
-    await Promise.allSettled([...this.opening.values()]);
+    await Promise.allSettled([...this.opening.values(), ...this.openingExchanges.values()]);
     const closing: Array<Promise<void>> = [];
+    for (const x of this.exchanges.values()) if (x.delayStore) closing.push(x.delayStore.close());
     for (const q of this.queues.values()) {
       q.destroy();
       if (q.store) closing.push(q.store.close());
