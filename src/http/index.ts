@@ -5,6 +5,7 @@ import { listenTcp } from '../net/listen.js';
 import type { GroupCoordinator } from '../protocol/kafka/groups/index.js';
 import type { BrokerScheduler } from '../scheduler/broker-schedules/broker-scheduler.js';
 import { addScheduleRoutes } from '../scheduler/broker-schedules/http-routes.js';
+import { addAgendaRoutes } from './agenda.js';
 import { createBasicAuth } from './auth.js';
 import { readJson } from './body.js';
 import { HttpError } from './errors.js';
@@ -68,6 +69,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
   addRecordRoutes(router, ctx.log);
   if (deps.groups) addGroupRoutes(router, ctx.log, deps.groups);
   const jobs = addJobRoutes(router, ctx.options.dataDir);
+  const agenda = addAgendaRoutes(router, ctx.options.dataDir);
   if (deps.schedules) addScheduleRoutes(router, { scheduler: deps.schedules });
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -132,6 +134,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
     close: async () => {
       metrics.close();
       jobs.close();
+      await agenda.close();
       await listener.close();
       for (const s of sockets) s.destroy();
       server.close();
