@@ -156,7 +156,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   async addJob(job: JobJson, jobId: string, parentKeyOpts?: ParentKeyOpts): Promise<string> {
     this.rejectParent(job, parentKeyOpts);
     validateJob(job);
-    return this.ops.addJobs([{ job, jobId }])[0]!;
+    return (await this.ops.addJobs([{ job, jobId }]))[0]!;
   }
 
   async addJobs(entries: { job: JobJson; jobId: string; parentKeyOpts?: ParentKeyOpts }[]): Promise<string[]> {
@@ -206,7 +206,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     token: string,
     fetchNext: boolean,
   ): Promise<{ result: void | ClaimResult; finishedOn: number }> {
-    const { next, finishedOn } = this.ops.complete(job.id!, JSON.stringify(returnValue === undefined ? null : returnValue) ?? 'null', token, {
+    const { next, finishedOn } = await this.ops.complete(job.id!, JSON.stringify(returnValue === undefined ? null : returnValue) ?? 'null', token, {
       keep: this.keep(removeOnComplete, this.opts.removeOnComplete),
       attempts: job.opts.attempts ?? 1,
       metricsMaxDataPoints: this.opts.metrics?.maxDataPoints ?? 0,
@@ -224,7 +224,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     fieldsToUpdate?: Record<string, unknown>,
   ): Promise<{ result: void | ClaimResult; finishedOn: number }> {
     const stack = typeof fieldsToUpdate?.['stacktrace'] === 'string' ? (fieldsToUpdate['stacktrace'] as string) : null;
-    const { next, finishedOn } = this.ops.fail(job.id!, failedReason ?? '', stack, token, {
+    const { next, finishedOn } = await this.ops.fail(job.id!, failedReason ?? '', stack, token, {
       keep: this.keep(removeOnFail, this.opts.removeOnFail),
       attempts: job.opts.attempts ?? 1,
       metricsMaxDataPoints: this.opts.metrics?.maxDataPoints ?? 0,
@@ -235,7 +235,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
 
   async moveToDelayed(jobId: string, timestamp: number, delay: number, token?: string, opts?: MoveToDelayedOpts): Promise<void | ClaimResult | []> {
     const f = opts?.fieldsToUpdate ?? {};
-    this.ops.moveToDelayed(
+    await this.ops.moveToDelayed(
       jobId,
       timestamp + delay,
       delay,
@@ -245,7 +245,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
       typeof f['stacktrace'] === 'string' ? f['stacktrace'] : null,
     );
     if (opts?.fetchNext && token && !this.closing) {
-      const next = this.ops.claim(this.claimOptions(token));
+      const next = await this.ops.claim(this.claimOptions(token));
       return next[0] ? next : [];
     }
     return [];
@@ -261,7 +261,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
 
   async retryJob(jobId: string, lifo: boolean, token?: string, opts?: RetryJobOpts): Promise<void> {
     const f = opts?.fieldsToUpdate ?? {};
-    this.ops.retry(
+    await this.ops.retry(
       jobId,
       lifo ?? false,
       token,
@@ -271,12 +271,12 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   async retryFinishedJob<T, R, N extends string>(job: MinimalJob<T, R, N>, state: 'failed' | 'completed', opts: RetryOptions = {}): Promise<void> {
-    const code = this.ops.reprocess(job.id!, state, job.opts.lifo ?? false, opts.resetAttemptsMade ?? false, opts.resetAttemptsStarted ?? false);
+    const code = await this.ops.reprocess(job.id!, state, job.opts.lifo ?? false, opts.resetAttemptsMade ?? false, opts.resetAttemptsStarted ?? false);
     if (code !== 1) throw finishedError({ code, jobId: job.id, command: 'reprocessJob', state });
   }
 
   async promote(jobId: string): Promise<void> {
-    const code = this.ops.promote(jobId);
+    const code = await this.ops.promote(jobId);
     if (code < 0) throw finishedError({ code, jobId, command: 'promote', state: 'delayed' });
   }
 
@@ -293,11 +293,11 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   async pause(pause: boolean): Promise<void> {
-    this.ops.pause(pause);
+    await this.ops.pause(pause);
   }
 
   async drain(delayed: boolean): Promise<void> {
-    this.ops.drain(delayed);
+    await this.ops.drain(delayed);
   }
 
   async cleanJobsByState(state: string, timestamp: number, limit = 0): Promise<string[]> {
@@ -305,7 +305,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   async obliterate(opts: { force: boolean; count: number }): Promise<number> {
-    const r = this.ops.obliterate(opts.force, opts.count);
+    const r = await this.ops.obliterate(opts.force, opts.count);
     if (r === -1) throw new Error('Cannot obliterate non-paused queue');
     if (r === -2) throw new Error('Cannot obliterate queue with active jobs');
     return r;
@@ -319,7 +319,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   // ------------------------------------------------------------ locks
 
   async extendLock(jobId: string, token: string, duration: number): Promise<number> {
-    return this.ops.extendLocks([jobId], [token], duration).length === 0 ? 1 : 0;
+    return (await this.ops.extendLocks([jobId], [token], duration)).length === 0 ? 1 : 0;
   }
 
   async extendLocks(jobIds: string[], tokens: string[], duration: number): Promise<string[]> {
@@ -330,11 +330,11 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
 
   async updateData<T, R, N extends string>(job: MinimalJob<T, R, N>, data: T): Promise<void> {
     const json = JSON.stringify(data === undefined ? {} : data);
-    if (!this.ops.updateData(job.id!, json)) throw finishedError({ code: -1, jobId: job.id, command: 'updateData' });
+    if (!(await this.ops.updateData(job.id!, json))) throw finishedError({ code: -1, jobId: job.id, command: 'updateData' });
   }
 
   async updateProgress(jobId: string, progress: JobProgress): Promise<void> {
-    if (!this.ops.updateProgress(jobId, JSON.stringify(progress ?? null))) {
+    if (!(await this.ops.updateProgress(jobId, JSON.stringify(progress ?? null)))) {
       throw finishedError({ code: -1, jobId, command: 'updateProgress' });
     }
   }
@@ -344,16 +344,16 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   async clearLogs(jobId: string, keepLogs?: number): Promise<void> {
-    this.ops.clearLogs(jobId, keepLogs);
+    await this.ops.clearLogs(jobId, keepLogs);
   }
 
   async changeDelay(jobId: string, delay: number): Promise<void> {
-    const code = this.ops.changeDelay(jobId, delay);
+    const code = await this.ops.changeDelay(jobId, delay);
     if (code < 0) throw finishedError({ code, jobId, command: 'changeDelay', state: 'delayed' });
   }
 
   async changePriority(jobId: string, priority = 0, lifo = false): Promise<void> {
-    const code = this.ops.changePriority(jobId, priority, lifo);
+    const code = await this.ops.changePriority(jobId, priority, lifo);
     if (code < 0) throw finishedError({ code, jobId, command: 'changePriority' });
   }
 
@@ -548,7 +548,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   async setRateLimit(expireTimeMs: number): Promise<void> {
-    this.ops.setRateLimit(expireTimeMs);
+    await this.ops.setRateLimit(expireTimeMs);
   }
 
   async removeRateLimitKey(): Promise<number> {
@@ -568,7 +568,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
 
   async publishEvent(fields: Record<string, string | number>, _maxEvents: number): Promise<string> {
     const { event, ...rest } = fields;
-    this.ops.write((ev) => ev.push(String(event), rest));
+    await this.ops.write((ev) => ev.push(String(event), rest));
     return this.reads.latestEventId();
   }
 

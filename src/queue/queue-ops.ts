@@ -47,46 +47,28 @@ const NO_DELAY_PENDING = 0;
 export class QueueOps {
   readonly jobsTopic: string;
   readonly eventsTopic: string;
-  private writesSinceTrim = 0;
+  private flagsCache: MetaFlags | undefined;
+  private flagsBatch = -1;
 
   constructor(
     readonly store: JobStore,
     readonly queue: string,
-    private readonly maxEvents: number,
+    maxEvents: number,
   ) {
     this.jobsTopic = `${queue}\0jobs`;
     this.eventsTopic = `${queue}\0events`;
+    store.setMaxEvents(queue, maxEvents);
   }
 
   // ---------------------------------------------------------------- plumbing
 
-  write<T>(fn: (ev: EventBatch, now: number) => T): T {
-    const ev = new EventBatch();
-    const result = this.store.tx(() => {
-      const r = fn(ev, Date.now());
-      if (ev.events.length > 0) {
-        this.store.stmt('INSERT INTO jobs_event (queue, events) VALUES (?, ?)').run(this.queue, JSON.stringify(ev.events));
-      }
-      return r;
-    });
-    if (ev.events.length > 0) {
-      this.store.waker.signal(this.eventsTopic);
-      if (++this.writesSinceTrim >= 1000) this.trimEventsApprox();
-    }
-    if (ev.wakeWorkers) this.store.waker.signal(this.jobsTopic);
-    return result;
-  }
-
-  /** Keeps roughly the last `maxEvents` event rows, as Redis's `XADD MAXLEN ~` does. */
-  private trimEventsApprox(): void {
-    this.writesSinceTrim = 0;
-    this.trimEvents(this.maxEvents);
+  /** Runs `fn` as one operation of the store's next group commit (see GroupCommit). */
+  write<T>(fn: (ev: EventBatch, now: number) => T): Promise<T> {
+    return this.store.group.run(this.queue, fn);
   }
 
   trimEvents(maxLength: number): number {
-    const last = this.store.stmt('SELECT max(id) AS m FROM jobs_event WHERE queue = ?').get(this.queue) as { m: number | null };
-    if (last.m === null) return 0;
-    return this.store.stmt('DELETE FROM jobs_event WHERE queue = ? AND id <= ?').run(this.queue, last.m - maxLength).changes;
+    return this.store.trimEvents(this.queue, maxLength);
   }
 
   /** Reserves `ids` job ids and `seqs` ordering numbers; returns the first of each range. */
@@ -106,7 +88,23 @@ export class QueueOps {
     return this.reserve(0, 1).seq;
   }
 
+  /**
+   * The queue's meta flags, read once per group-commit batch: inside a batch this process holds
+   * the write lock, so only this batch's own meta writes (which drop the cache) can change them.
+   */
   private flags(): MetaFlags {
+    const batch = this.store.group.batchId;
+    if (this.flagsCache && this.flagsBatch === batch) return this.flagsCache;
+    this.flagsCache = this.readFlags();
+    this.flagsBatch = batch;
+    return this.flagsCache;
+  }
+
+  private dropFlags(): void {
+    this.flagsCache = undefined;
+  }
+
+  private readFlags(): MetaFlags {
     const rows = this.store
       .stmt("SELECT field, value FROM jobs_meta WHERE queue = ? AND field IN ('paused', 'concurrency', 'max', 'duration')")
       .all(this.queue) as { field: string; value: string }[];
@@ -126,7 +124,7 @@ export class QueueOps {
 
   // ---------------------------------------------------------------- adding
 
-  addJobs(jobs: readonly { job: JobJson; jobId: string }[]): string[] {
+  addJobs(jobs: readonly { job: JobJson; jobId: string }[]): Promise<string[]> {
     return this.write((ev, now) => {
       let autoIds = 0;
       for (const { jobId, job } of jobs) if (!jobId && !job.id) autoIds++;
@@ -199,7 +197,7 @@ export class QueueOps {
 
   // ---------------------------------------------------------------- claiming
 
-  claim(c: ClaimOptions): ClaimResult {
+  claim(c: ClaimOptions): Promise<ClaimResult> {
     return this.write((ev, now) => this.claimIn(ev, now, c));
   }
 
@@ -295,14 +293,14 @@ export class QueueOps {
   /** Redis `getRateLimitTtl`: against `maxJobs`, else the queue's `max`, else the raw window (-2: none). */
   rateLimitTtl(maxJobs: number | undefined): number {
     const now = Date.now();
-    const max = maxJobs ?? this.flags().max;
+    const max = maxJobs ?? this.readFlags().max;
     if (max !== null && max !== undefined) return this.rateLimitTtlAt(now, max);
     const r = this.store.stmt('SELECT rl_until FROM jobs_queue WHERE queue = ?').get(this.queue) as { rl_until: number } | undefined;
     return r && r.rl_until > now ? r.rl_until - now : -2;
   }
 
-  setRateLimit(expireTimeMs: number): void {
-    this.write((_ev, now) => {
+  setRateLimit(expireTimeMs: number): Promise<void> {
+    return this.write((_ev, now) => {
       this.store
         .stmt(
           `INSERT INTO jobs_queue (queue, rl_count, rl_until) VALUES (@q, @c, @u)
@@ -312,7 +310,7 @@ export class QueueOps {
     });
   }
 
-  removeRateLimit(): number {
+  removeRateLimit(): Promise<number> {
     return this.write((_ev, now) => {
       const had = this.store.stmt('SELECT rl_until FROM jobs_queue WHERE queue = ?').get(this.queue) as { rl_until: number } | undefined;
       this.store.stmt('UPDATE jobs_queue SET rl_count = 0, rl_until = 0 WHERE queue = ?').run(this.queue);
@@ -323,8 +321,10 @@ export class QueueOps {
   // ---------------------------------------------------------------- finishing
 
   /** Checks that `id` is active and held by `token` ('0' skips the lock check, as in BullMQ). */
-  private activeRow(id: string, token: string | undefined, command: string): JobRow {
-    const row = this.row(id);
+  private activeRow(id: string, token: string | undefined, command: string): Pick<JobRow, 'rid' | 'id' | 'state' | 'lock_token' | 'dedup_id'> {
+    const row = this.store.stmt('SELECT rid, id, state, lock_token, dedup_id FROM jobs_job WHERE queue = ? AND id = ?').get(this.queue, id) as
+      | Pick<JobRow, 'rid' | 'id' | 'state' | 'lock_token' | 'dedup_id'>
+      | undefined;
     if (!row) throw finishedError({ code: ErrorCode.JobNotExist, jobId: id, command });
     if (row.state !== 'active') throw finishedError({ code: ErrorCode.JobNotInState, jobId: id, command, state: 'active' });
     if (token && token !== '0' && row.lock_token !== token) {
@@ -333,7 +333,7 @@ export class QueueOps {
     return row;
   }
 
-  complete(id: string, returnValue: string, token: string, o: FinishOptions): { next: ClaimResult | undefined; finishedOn: number } {
+  complete(id: string, returnValue: string, token: string, o: FinishOptions): Promise<{ next: ClaimResult | undefined; finishedOn: number }> {
     return this.write((ev, now) => {
       const row = this.activeRow(id, token, 'moveToFinished');
       this.store
@@ -347,7 +347,7 @@ export class QueueOps {
     });
   }
 
-  fail(id: string, reason: string, stacktrace: string | null, token: string, o: FinishOptions): { next: ClaimResult | undefined; finishedOn: number } {
+  fail(id: string, reason: string, stacktrace: string | null, token: string, o: FinishOptions): Promise<{ next: ClaimResult | undefined; finishedOn: number }> {
     return this.write((ev, now) => {
       const row = this.activeRow(id, token, 'moveToFinished');
       const r = this.store
@@ -366,7 +366,7 @@ export class QueueOps {
   private afterFinish(
     ev: EventBatch,
     now: number,
-    row: JobRow,
+    row: Pick<JobRow, 'rid' | 'id' | 'dedup_id'>,
     state: 'completed' | 'failed',
     o: FinishOptions,
   ): { next: ClaimResult | undefined; finishedOn: number } {
@@ -447,8 +447,8 @@ export class QueueOps {
 
   // ---------------------------------------------------------------- retries and delays
 
-  moveToDelayed(id: string, processAt: number, delay: number, token: string | undefined, skipAttempt: boolean, failedReason: string | null, stacktrace: string | null): void {
-    this.write((ev) => {
+  moveToDelayed(id: string, processAt: number, delay: number, token: string | undefined, skipAttempt: boolean, failedReason: string | null, stacktrace: string | null): Promise<void> {
+    return this.write((ev) => {
       const row = this.activeRow(id, token, 'moveToDelayed');
       this.store
         .stmt(
@@ -462,8 +462,8 @@ export class QueueOps {
     });
   }
 
-  retry(id: string, lifo: boolean, token: string | undefined, failedReason: string | null, stacktrace: string | null): void {
-    this.write((ev) => {
+  retry(id: string, lifo: boolean, token: string | undefined, failedReason: string | null, stacktrace: string | null): Promise<void> {
+    return this.write((ev) => {
       const row = this.activeRow(id, token, 'retryJob');
       const seq = this.nextSeq();
       this.store
@@ -479,7 +479,7 @@ export class QueueOps {
   }
 
   /** An active job back to wait without counting an attempt (manual rate limiting); returns the limiter ttl. */
-  activeToWait(id: string, token: string | undefined): number {
+  activeToWait(id: string, token: string | undefined): Promise<number> {
     return this.write((ev, now) => {
       const row = this.row(id);
       if (!row) throw finishedError({ code: ErrorCode.JobNotExist, jobId: id, command: 'moveJobFromActiveToWait' });
@@ -501,7 +501,7 @@ export class QueueOps {
     });
   }
 
-  reprocess(id: string, state: 'completed' | 'failed', lifo: boolean, resetAttemptsMade: boolean, resetAttemptsStarted: boolean): number {
+  reprocess(id: string, state: 'completed' | 'failed', lifo: boolean, resetAttemptsMade: boolean, resetAttemptsStarted: boolean): Promise<number> {
     return this.write((ev) => {
       const row = this.row(id);
       if (!row) return ErrorCode.JobNotExist;
@@ -522,7 +522,7 @@ export class QueueOps {
   }
 
   /** Moves up to `count` finished jobs finished at or before `timestamp` back to wait; returns 1 while more remain. */
-  retryFinished(state: 'completed' | 'failed', count: number, timestamp: number): number {
+  retryFinished(state: 'completed' | 'failed', count: number, timestamp: number): Promise<number> {
     return this.write((ev) => {
       const rows = this.store
         .stmt('SELECT rid, id FROM jobs_job WHERE queue = ? AND state = ? AND finished_on <= ? ORDER BY finished_on LIMIT ?')
@@ -542,7 +542,7 @@ export class QueueOps {
     });
   }
 
-  promote(id: string): number {
+  promote(id: string): Promise<number> {
     return this.write((ev) => {
       const row = this.row(id);
       if (!row) return ErrorCode.JobNotExist;
@@ -554,7 +554,7 @@ export class QueueOps {
     });
   }
 
-  promoteAll(count: number): number {
+  promoteAll(count: number): Promise<number> {
     return this.write((ev) => {
       const due = this.store
         .stmt("SELECT rid, id FROM jobs_job WHERE queue = ? AND state = 'delayed' ORDER BY process_at LIMIT ?")
@@ -570,7 +570,7 @@ export class QueueOps {
     });
   }
 
-  changeDelay(id: string, delay: number): number {
+  changeDelay(id: string, delay: number): Promise<number> {
     return this.write((ev, now) => {
       const row = this.row(id);
       if (!row) return ErrorCode.JobNotExist;
@@ -585,7 +585,7 @@ export class QueueOps {
     });
   }
 
-  changePriority(id: string, priority: number, lifo: boolean): number {
+  changePriority(id: string, priority: number, lifo: boolean): Promise<number> {
     return this.write((ev) => {
       const row = this.row(id);
       if (!row) return ErrorCode.JobNotExist;
@@ -600,16 +600,15 @@ export class QueueOps {
 
   // ---------------------------------------------------------------- locks and stalls
 
-  extendLocks(ids: readonly string[], tokens: readonly string[], duration: number): string[] {
-    const now = Date.now();
-    const failed: string[] = [];
-    this.store.tx(() => {
+  extendLocks(ids: readonly string[], tokens: readonly string[], duration: number): Promise<string[]> {
+    return this.write((_ev, now) => {
+      const failed: string[] = [];
       const upd = this.store.stmt("UPDATE jobs_job SET locked_until = ? WHERE queue = ? AND id = ? AND state = 'active' AND lock_token = ?");
       ids.forEach((id, i) => {
         if (upd.run(now + duration, this.queue, id, tokens[i] ?? '').changes === 0) failed.push(id);
       });
+      return failed;
     });
-    return failed;
   }
 
   /**
@@ -617,7 +616,7 @@ export class QueueOps {
    * it is set in the same transaction as the claim, so an expired lease means the worker
    * stopped renewing it (crashed, killed, or blocked for longer than lockDuration).
    */
-  recoverStalled(maxStalledCount: number, interval: number): string[] {
+  recoverStalled(maxStalledCount: number, interval: number): Promise<string[]> {
     return this.write((ev, now) => {
       const q = this.store.stmt('SELECT stalled_check FROM jobs_queue WHERE queue = ?').get(this.queue) as { stalled_check: number } | undefined;
       if (q && q.stalled_check + interval > now) return [];
@@ -654,8 +653,9 @@ export class QueueOps {
 
   // ---------------------------------------------------------------- queue-wide
 
-  pause(paused: boolean): void {
-    this.write((ev) => {
+  pause(paused: boolean): Promise<void> {
+    return this.write((ev) => {
+      this.dropFlags();
       if (paused) this.store.stmt("INSERT OR REPLACE INTO jobs_meta (queue, field, value) VALUES (?, 'paused', '1')").run(this.queue);
       else this.store.stmt("DELETE FROM jobs_meta WHERE queue = ? AND field = 'paused'").run(this.queue);
       ev.push(paused ? 'paused' : 'resumed');
@@ -663,14 +663,14 @@ export class QueueOps {
     });
   }
 
-  drain(delayed: boolean): void {
-    this.write(() => {
+  drain(delayed: boolean): Promise<void> {
+    return this.write(() => {
       this.store.stmt("DELETE FROM jobs_job WHERE queue = ? AND state = 'waiting'").run(this.queue);
       if (delayed) this.store.stmt("DELETE FROM jobs_job WHERE queue = @q AND state = 'delayed' AND (repeat_job_key IS NULL OR repeat_job_key NOT IN (SELECT scheduler_id FROM jobs_scheduler WHERE queue = @q))").run({ q: this.queue });
     });
   }
 
-  clean(type: string, timestamp: number, limit: number): string[] {
+  clean(type: string, timestamp: number, limit: number): Promise<string[]> {
     return this.write((ev, now) => {
       const lim = limit > 0 ? limit : -1;
       let rows: { rid: number; id: string }[];
@@ -697,14 +697,15 @@ export class QueueOps {
     });
   }
 
-  obliterate(force: boolean, count: number): number {
+  obliterate(force: boolean, count: number): Promise<number> {
     return this.write(() => {
-      const f = this.flags();
+      const f = this.readFlags();
       if (!f.paused) return -1;
       const active = this.store.stmt("SELECT count(*) AS n FROM jobs_job WHERE queue = ? AND state = 'active'").get(this.queue) as { n: number };
       if (active.n > 0 && !force) return -2;
       const n = this.store.stmt('DELETE FROM jobs_job WHERE rid IN (SELECT rid FROM jobs_job WHERE queue = ? LIMIT ?)').run(this.queue, count).changes;
       if (n >= count) return 1;
+      this.dropFlags();
       for (const t of ['jobs_meta', 'jobs_event', 'jobs_dedup', 'jobs_metrics', 'jobs_scheduler', 'jobs_log', 'jobs_queue']) {
         this.store.stmt(`DELETE FROM ${t} WHERE queue = ?`).run(this.queue);
       }
@@ -712,7 +713,7 @@ export class QueueOps {
     });
   }
 
-  remove(id: string): number {
+  remove(id: string): Promise<number> {
     return this.write((ev, now) => {
       const row = this.row(id);
       if (!row) return 0;
@@ -729,11 +730,11 @@ export class QueueOps {
 
   // ---------------------------------------------------------------- job fields
 
-  updateData(id: string, data: string): boolean {
+  updateData(id: string, data: string): Promise<boolean> {
     return this.write(() => this.store.stmt('UPDATE jobs_job SET data = ? WHERE queue = ? AND id = ?').run(data, this.queue, id).changes > 0);
   }
 
-  updateProgress(id: string, progress: string): boolean {
+  updateProgress(id: string, progress: string): Promise<boolean> {
     return this.write((ev) => {
       const ok = this.store.stmt('UPDATE jobs_job SET progress = ? WHERE queue = ? AND id = ?').run(progress, this.queue, id).changes > 0;
       if (ok) ev.push('progress', { jobId: id, data: progress });
@@ -741,7 +742,7 @@ export class QueueOps {
     });
   }
 
-  addLog(id: string, row: string, keepLogs: number | undefined): number {
+  addLog(id: string, row: string, keepLogs: number | undefined): Promise<number> {
     return this.write(() => {
       if (!this.row(id)) throw finishedError({ code: ErrorCode.JobNotExist, jobId: id, command: 'addLog' });
       const last = this.store.stmt('SELECT max(idx) AS m, count(*) AS n FROM jobs_log WHERE queue = ? AND job_id = ?').get(this.queue, id) as { m: number | null; n: number };
@@ -761,8 +762,8 @@ export class QueueOps {
       .run({ q: this.queue, id, keep });
   }
 
-  clearLogs(id: string, keepLogs: number | undefined): void {
-    this.write(() => {
+  clearLogs(id: string, keepLogs: number | undefined): Promise<void> {
+    return this.write(() => {
       if (keepLogs && keepLogs > 0) this.trimLogs(id, keepLogs);
       else this.store.stmt('DELETE FROM jobs_log WHERE queue = ? AND job_id = ?').run(this.queue, id);
     });
@@ -770,8 +771,9 @@ export class QueueOps {
 
   // ---------------------------------------------------------------- metadata
 
-  setMeta(values: Record<string, string | number>): number {
+  setMeta(values: Record<string, string | number>): Promise<number> {
     return this.write((ev) => {
+      this.dropFlags();
       const put = this.store.stmt('INSERT OR REPLACE INTO jobs_meta (queue, field, value) VALUES (?, ?, ?)');
       let n = 0;
       for (const [k, v] of Object.entries(values)) {
@@ -784,8 +786,9 @@ export class QueueOps {
     });
   }
 
-  removeMeta(fields: readonly string[]): number {
+  removeMeta(fields: readonly string[]): Promise<number> {
     return this.write((ev) => {
+      this.dropFlags();
       const del = this.store.stmt('DELETE FROM jobs_meta WHERE queue = ? AND field = ?');
       let n = 0;
       for (const f of fields) n += del.run(this.queue, f).changes;

@@ -49,7 +49,7 @@ export class SchedulerOps {
     opts: RepeatableOptions,
     delayedOpts: JobsOptions,
     _producerId?: string,
-  ): [string, number] {
+  ): Promise<[string, number]> {
     const so = opts as unknown as SchedulerOpts;
     return this.ops.write((ev, now) => {
       const prev = this.row(id);
@@ -98,7 +98,7 @@ export class SchedulerOps {
     });
   }
 
-  updateNext(id: string, nextMillisIn: number, _templateData: string, delayedOpts: JobsOptions, producerId?: string): string | null {
+  updateNext(id: string, nextMillisIn: number, _templateData: string, delayedOpts: JobsOptions, producerId?: string): Promise<string | null> {
     return this.ops.write((ev, now) => {
       const prev = this.row(id);
       if (!prev || prev.next_millis === null) return null;
@@ -133,7 +133,7 @@ export class SchedulerOps {
     });
   }
 
-  remove(id: string): number {
+  remove(id: string): Promise<number> {
     return this.ops.write((ev) => {
       const prev = this.row(id);
       if (!prev) return 1;

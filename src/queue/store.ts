@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { openDatabase, type Db } from '../store/sqlite.js';
 import { migrateJobs } from './schema.js';
 import { Waker } from './waker.js';
+import { GroupCommit } from './group-commit.js';
 
 /**
  * One open job store per data dir per process, shared by every Queue, Worker and QueueEvents
@@ -15,18 +16,17 @@ export class JobStore {
   readonly dataDir: string;
   private readonly statements = new Map<string, Database.Statement>();
   private refs = 0;
-  private readonly begin: Database.Statement;
-  private readonly commit: Database.Statement;
-  private readonly rollback: Database.Statement;
+  /** Every write goes through here: one IMMEDIATE transaction per batch of operations. */
+  readonly group: GroupCommit;
+  private readonly maxEvents = new Map<string, number>();
+  private readonly writes = new Map<string, number>();
 
   private constructor(dataDir: string) {
     this.dataDir = dataDir;
     this.db = openDatabase(dataDir);
     migrateJobs(this.db);
     this.waker = new Waker(dataDir);
-    this.begin = this.db.prepare('BEGIN IMMEDIATE');
-    this.commit = this.db.prepare('COMMIT');
-    this.rollback = this.db.prepare('ROLLBACK');
+    this.group = new GroupCommit(this.db, (q, e, w) => this.afterCommit(q, e, w));
   }
 
   /** A cached prepared statement for `sql`. */
@@ -39,23 +39,25 @@ export class JobStore {
     return s;
   }
 
-  /**
-   * Runs `fn` in one IMMEDIATE transaction: the write lock is taken up front, so a read
-   * followed by a write inside `fn` cannot be overtaken by another process (an attempt is
-   * claimed by exactly one worker). Plain BEGIN/COMMIT statements, prepared once, cost less
-   * per call than building a better-sqlite3 transaction wrapper for every operation.
-   */
-  tx<T>(fn: () => T): T {
-    if (this.db.inTransaction) return fn();
-    this.begin.run();
-    try {
-      const r = fn();
-      this.commit.run();
-      return r;
-    } catch (err) {
-      if (this.db.inTransaction) this.rollback.run();
-      throw err;
+  /** Keeps about `max` event rows of `queue` (Redis: `XADD MAXLEN ~`), checked every 1000 writes. */
+  setMaxEvents(queue: string, max: number): void {
+    this.maxEvents.set(queue, max);
+  }
+
+  private afterCommit(queue: string, hadEvents: boolean, wakeWorkers: boolean): void {
+    if (hadEvents) {
+      this.waker.signal(`${queue}\0events`);
+      const n = (this.writes.get(queue) ?? 0) + 1;
+      this.writes.set(queue, n >= 1000 ? 0 : n);
+      if (n >= 1000) void this.group.run(queue, () => this.trimEvents(queue, this.maxEvents.get(queue) ?? 10_000)).catch(() => undefined);
     }
+    if (wakeWorkers) this.waker.signal(`${queue}\0jobs`);
+  }
+
+  trimEvents(queue: string, maxRows: number): number {
+    const last = this.stmt('SELECT max(id) AS m FROM jobs_event WHERE queue = ?').get(queue) as { m: number | null };
+    if (last.m === null) return 0;
+    return this.stmt('DELETE FROM jobs_event WHERE queue = ? AND id <= ?').run(queue, last.m - maxRows).changes;
   }
 
   private static readonly open = new Map<string, JobStore>();
