@@ -2,7 +2,7 @@
  * Log engine throughput: group-committed appends of 16 KiB batches (16 records of 1 KiB) and reads of
  * them back, plus recovery time after an unclean stop. Run: `npx tsx bench/log.bench.ts [MiB-for-recovery]`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
@@ -143,7 +143,7 @@ async function recoveryScenario(mib: number): Promise<void> {
   rows.push({ scenario: `recover ${mib} MiB tail segment (unclean)`, 'ops/s': '-', 'MB/s': ((mib * MiB) / 1e3 / ms).toFixed(0), 'mean ms': ms.toFixed(1), 'CPU ms/MiB': '-' });
   await q.close();
   // Worst case: no producer snapshot at all, the whole segment's batch headers are replayed.
-  rmSync(join(dir, 'producer-state.json'), { force: true });
+  for (const f of readdirSync(dir)) if (f.endsWith('.snapshot')) rmSync(join(dir, f));
   t0 = performance.now();
   const r = await openPartitionLog(dir, {}, { logger, fsync: 'never' });
   ms = performance.now() - t0;

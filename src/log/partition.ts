@@ -7,7 +7,7 @@ import { crc32c } from '@node-rs/crc32';
 import type { FsyncPolicy } from '../config.js';
 import type { Logger } from '../logger.js';
 import { ATTR_LOG_APPEND_TIME, BATCH_HEADER_SIZE, F, writeInt64 } from './batch-format.js';
-import { LOG_START_FILE, SNAPSHOT_FILE, readLogStartOffset, syncDir, writeFileAtomic } from './dir-files.js';
+import { LOG_START_FILE, readLogStartOffset, syncDir, writeFileAtomic, writeSnapshot } from './dir-files.js';
 import type { GroupCommitter } from './group-commit.js';
 import { ProducerState } from './producer-state.js';
 import { loadProducerState, openSegments, recoverTail } from './recovery.js';
@@ -192,7 +192,7 @@ export class Partition implements PartitionLog {
 
   private writeSnapshot(): void {
     this.bytesSinceSnapshot = 0;
-    writeFileAtomic(this.dir, SNAPSHOT_FILE, this.producers.toSnapshot(this.nextOffset), this.fsync === 'always');
+    writeSnapshot(this.dir, this.nextOffset, this.producers.toSnapshot(this.nextOffset), this.fsync === 'always');
   }
 
   private writeLogStart(): void {

@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { ATTR_CONTROL, ATTR_TRANSACTIONAL, F, LOG_OVERHEAD, readInt64 } from './batch-format.js';
-import { readSnapshotFile } from './dir-files.js';
+import { listSnapshots, readSnapshot } from './dir-files.js';
 import { ProducerState, type ProducerBatch } from './producer-state.js';
 import { decodeRecordBatches } from './record-batch.js';
 import { readAt, walkBatches, type BatchView } from './scan.js';
@@ -83,17 +83,19 @@ function producerBatchOf(b: BatchView, seg: Segment): ProducerBatch {
 }
 
 /**
- * The snapshot if it is usable (taken at or before the recovered end, inside the log), then every
- * batch after it; without one, the batches of the tail segment.
+ * The newest usable snapshot (taken at or before the recovered end, inside the log), then every batch
+ * after it; without one, the batches of the tail segment.
  */
 export function loadProducerState(dir: string, segments: Segment[], endOffset: number): ProducerState {
   let state = new ProducerState();
   let from = segments[segments.length - 1]!.baseOffset;
-  const text = readSnapshotFile(dir);
-  const snap = text === null ? null : ProducerState.fromSnapshot(text);
-  if (snap && snap.offset <= endOffset && snap.offset >= segments[0]!.baseOffset) {
+  for (const offset of listSnapshots(dir)) {
+    if (offset > endOffset || offset < segments[0]!.baseOffset) continue;
+    const snap = ProducerState.fromSnapshot(readSnapshot(dir, offset));
+    if (!snap || snap.offset !== offset) continue;
     state = snap.state;
-    from = snap.offset;
+    from = offset;
+    break;
   }
   if (from >= endOffset) return state;
   for (let i = segmentIndexFor(segments, from); i < segments.length; i++) {

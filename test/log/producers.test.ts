@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { crc32c } from '@node-rs/crc32';
 import { decodeRecordBatches, encodeControlBatch, encodeRecordBatch, LogErrorCode, openPartitionLog } from '../../src/log/index.js';
@@ -179,5 +181,40 @@ describe('LogAppendTime', () => {
     expect(stored.readBigInt64BE(0)).toBe(1n);
     expect(stored.subarray(16).equals(sent.subarray(16))).toBe(true);
     await p.close();
+  });
+});
+
+describe('producer snapshots', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('falls back to the previous snapshot when the newest is ahead of what survived a crash', async () => {
+    const cfg = { 'segment.bytes': '400' };
+    const p = await openPartitionLog(t.dir, cfg, { logger: silent });
+    for (let seq = 0; seq < 12; seq++) await p.append(idem(77, 0, seq, [`v${seq}`.padEnd(60, '.')]));
+    const bases = p.segmentBaseOffsets();
+    const snapshots = readdirSync(t.dir).filter((f) => f.endsWith('.snapshot')).sort();
+    expect(snapshots).toHaveLength(2);
+    expect(snapshots.at(-1)).toBe(`${String(bases.at(-1)).padStart(20, '0')}.snapshot`);
+    // Crash just after the last roll: the new segment is empty and the one before lost its last batch.
+    const tailBase = bases.at(-1)!;
+    const prevBase = bases.at(-2)!;
+    truncateSync(join(t.dir, `${String(tailBase).padStart(20, '0')}.log`), 0);
+    const prevLog = join(t.dir, `${String(prevBase).padStart(20, '0')}.log`);
+    const prevBatches = decodeRecordBatches(readFileSync(prevLog));
+    truncateSync(prevLog, statSync(prevLog).size - prevBatches.at(-1)!.sizeInBytes);
+    const end = prevBatches.at(-1)!.baseOffset;
+
+    const q = await openPartitionLog(t.dir, cfg, { logger: silent });
+    expect(q.logEndOffset).toBe(end);
+    // Sequence `end - 1` is known (a retry is a duplicate); a gap is refused, so the state is not empty.
+    expect(await q.append(idem(77, 0, end - 1, [`v${end - 1}`.padEnd(60, '.')]))).toMatchObject({ duplicate: true, baseOffset: end - 1 });
+    await expect(q.append(idem(77, 0, end + 1, ['gap']))).rejects.toMatchObject({ code: LogErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    expect((await q.append(idem(77, 0, end, ['next']))).baseOffset).toBe(end);
+    await q.close();
+    await p.close().catch(() => undefined);
   });
 });
