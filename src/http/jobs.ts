@@ -1,7 +1,7 @@
 import type { JobJson } from 'bullmq';
-import { QueueReads } from '../queue/queue-reads.js';
-import { JobStore } from '../queue/store.js';
-import { badRequest, notFound } from './errors.js';
+import type { QueueReads } from '../queue/queue-reads.js';
+import type { JobStore } from '../queue/store.js';
+import { HttpError, badRequest, notFound } from './errors.js';
 import type { Router } from './router.js';
 import { oneOf, queryInt } from './validate.js';
 
@@ -53,30 +53,52 @@ function jobView(j: JobJson, state: string): Record<string, unknown> {
  */
 export function addJobRoutes(router: Router, dataDir: string): JobsRoutes {
   let store: JobStore | undefined;
-  const open = (): JobStore => (store ??= JobStore.acquire(dataDir));
+  let Reads: typeof QueueReads | undefined;
+  let closed = false;
+  // Loaded on first use: the job store's modules need bullmq (an optional peer of the broker), and a
+  // broker whose jobs nobody looks at should not pay for loading it.
+  const load = async (): Promise<void> => {
+    if (store && Reads) return;
+    let storeModule: typeof import('../queue/store.js');
+    let readsModule: typeof import('../queue/queue-reads.js');
+    try {
+      [storeModule, readsModule] = await Promise.all([import('../queue/store.js'), import('../queue/queue-reads.js')]);
+    } catch (err) {
+      throw new HttpError(501, 'not_available', `job views need the bullmq package installed (${(err as Error).message})`);
+    }
+    if (closed) throw new HttpError(503, 'closing', 'the broker is stopping');
+    Reads = readsModule.QueueReads;
+    store ??= storeModule.JobStore.acquire(dataDir);
+  };
+  const open = (): JobStore => store!;
   const queueNames = (): string[] =>
     (open().stmt('SELECT queue FROM jobs_queue UNION SELECT DISTINCT queue FROM jobs_job ORDER BY 1').all() as { queue: string }[]).map((r) => r.queue);
   const reads = (name: string): QueueReads => {
     if (!queueNames().includes(name)) throw notFound(`job queue ${JSON.stringify(name)} does not exist`);
-    return new QueueReads(open(), name);
+    return new Reads!(open(), name);
   };
   const counts = (r: QueueReads): Record<JobState, number> => {
     const n = r.counts(JOB_STATES);
     return Object.fromEntries(JOB_STATES.map((s, i) => [s, n[i] ?? 0])) as Record<JobState, number>;
   };
   const summary = (name: string) => {
-    const r = new QueueReads(open(), name);
+    const r = new Reads!(open(), name);
     return { name, paused: r.metaField('paused') !== null, counts: counts(r) };
   };
 
-  router.add('GET', '/api/jobs/queues', () => ({ status: 200, body: { queues: queueNames().map(summary) } }));
+  router.add('GET', '/api/jobs/queues', async () => {
+    await load();
+    return { status: 200, body: { queues: queueNames().map(summary) } };
+  });
 
-  router.add('GET', '/api/jobs/queues/:queue', (req) => {
+  router.add('GET', '/api/jobs/queues/:queue', async (req) => {
+    await load();
     reads(req.params.queue!);
     return { status: 200, body: summary(req.params.queue!) };
   });
 
-  router.add('GET', '/api/jobs/queues/:queue/jobs', (req) => {
+  router.add('GET', '/api/jobs/queues/:queue/jobs', async (req) => {
+    await load();
     const r = reads(req.params.queue!);
     const state = oneOf(req.query.get('state') ?? 'wait', 'state', JOB_STATES);
     const start = queryInt(req.query, 'start', 0, Number.MAX_SAFE_INTEGER) ?? 0;
@@ -88,7 +110,8 @@ export function addJobRoutes(router: Router, dataDir: string): JobsRoutes {
     return { status: 200, body: { queue: r.queue, state, start, limit, total: counts(r)[state], jobs } };
   });
 
-  router.add('GET', '/api/jobs/queues/:queue/jobs/:id', (req) => {
+  router.add('GET', '/api/jobs/queues/:queue/jobs/:id', async (req) => {
+    await load();
     const r = reads(req.params.queue!);
     const j = r.job(req.params.id!);
     if (!j) throw notFound(`job ${JSON.stringify(req.params.id)} does not exist in queue ${JSON.stringify(r.queue)}`);
@@ -98,6 +121,7 @@ export function addJobRoutes(router: Router, dataDir: string): JobsRoutes {
 
   return {
     close: () => {
+      closed = true;
       store?.release();
       store = undefined;
     },
