@@ -3,7 +3,7 @@
  * indexes. The segment tracks two sizes: `size` counts batches already given offsets (some may still
  * wait in the partition's group-commit buffer), `writtenSize` what has reached the file.
  */
-import { closeSync, fdatasync, fstatSync, openSync, unlinkSync, existsSync, ftruncateSync } from 'node:fs';
+import { closeSync, fdatasync, openSync, statSync, unlinkSync, existsSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
@@ -58,18 +58,21 @@ export class Segment {
     return seg;
   }
 
-  /** An existing segment; its indexes are loaded (and rebuilt if needed) on first use. */
+  /**
+   * An existing segment. Its file is opened and its indexes loaded (rebuilt if needed) on first use, so
+   * a partition with many old segments holds descriptors only for those actually read.
+   */
   static open(dir: string, baseOffset: number): Segment {
     const seg = new Segment(dir, baseOffset, 0, 0);
-    seg.fd = openSync(seg.logPath, 'a+');
-    const st = fstatSync(seg.fd);
+    const st = statSync(seg.logPath);
     seg.size = seg.writtenSize = st.size;
     seg.rollTimestamp = st.mtimeMs;
     return seg;
   }
 
   get handle(): number {
-    if (this.fd < 0) throw new Error(`segment ${this.logPath} is closed`);
+    if (this.closeWanted) throw new Error(`segment ${this.logPath} is closed`);
+    if (this.fd < 0) this.fd = openSync(this.logPath, 'a+');
     return this.fd;
   }
 

@@ -229,3 +229,27 @@ describe('background work and unusual indexes', () => {
     await p.close();
   });
 });
+
+describe('file descriptors', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  const openFds = () => readdirSync('/proc/self/fd').length;
+
+  it('opens old segments only when they are read (Linux: counts /proc/self/fd)', async () => {
+    const p = await openPartitionLog(t.dir, { 'segment.bytes': '300' }, { logger: silent });
+    for (let i = 0; i < 30; i++) await p.append(batchOf([`s${i}`.padEnd(200, '.')]));
+    expect(p.segmentBaseOffsets()).toHaveLength(30);
+    await p.close();
+    const before = openFds();
+    const q = await openPartitionLog(t.dir, { 'segment.bytes': '300' }, { logger: silent, tailCacheBytes: 0 });
+    expect(openFds() - before).toBeLessThanOrEqual(3);
+    expect(valuesOf(q.read(5, 10).chunks)[0]).toBe('s5'.padEnd(200, '.'));
+    expect(openFds() - before).toBeLessThanOrEqual(4);
+    await q.close();
+    expect(openFds()).toBeLessThanOrEqual(before);
+  });
+});
