@@ -188,11 +188,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
         this.send({ kind: 'access.request-ok', ticket: 1 });
         return;
       case 'exchange.declare': {
-        if (m.exchange === '' && !m.passive) throw new AmqpError(ACCESS_REFUSED, `operation not permitted on the default exchange`, 40, 10);
-        if (m.exchange === '' && m.passive) {
-          if (!m.nowait) this.send({ kind: 'exchange.declare-ok' });
-          return;
-        }
+        if (m.exchange === '') throw new AmqpError(ACCESS_REFUSED, `operation not permitted on the default exchange`, 40, 10);
         const declared = vh.declareExchange({ name: m.exchange, type: m.type, passive: m.passive, durable: m.durable, autoDelete: m.autoDelete, internal: m.internal, args: m.arguments });
         const reply = () => {
           if (!m.nowait && !this.closing) this.send({ kind: 'exchange.declare-ok' });

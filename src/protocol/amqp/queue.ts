@@ -50,18 +50,41 @@ export interface QueueLimits {
   singleActiveConsumer: boolean;
 }
 
+/** Field type names as RabbitMQ prints them in argument errors. */
+const TYPE_NAMES: Record<string, string> = {
+  t: 'bool',
+  b: 'byte',
+  B: 'unsignedbyte',
+  s: 'short',
+  u: 'unsignedshort',
+  I: 'signedint',
+  i: 'unsignedint',
+  l: 'long',
+  L: 'unsignedlong',
+  f: 'float',
+  d: 'double',
+  D: 'decimal',
+  S: 'longstr',
+  x: 'binary',
+  A: 'array',
+  T: 'timestamp',
+  F: 'table',
+  V: 'void',
+};
+const INTEGER_TYPES = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l', 'L']);
+
+function invalidArg(key: string, queue: string, vhost: string, detail: string): AmqpError {
+  return new AmqpError(PRECONDITION_FAILED, `invalid arg '${key}' for queue '${queue}' in vhost '${vhost}': ${detail}`, 50, 10);
+}
+
 function nonNegativeInt(args: FieldTable, key: string, queue: string, vhost: string, min = 0): number | undefined {
   const raw = args.get(key);
   if (raw === undefined) return undefined;
-  const n = fieldNumber(raw);
-  if (n === undefined || raw.type === 'S' || !Number.isInteger(n) || n < min) {
-    throw new AmqpError(PRECONDITION_FAILED, `invalid arg '${key}' for queue '${queue}' in vhost '${vhost}': ${describeField(raw)}`, 50, 10);
-  }
+  if (!INTEGER_TYPES.has(raw.type)) throw invalidArg(key, queue, vhost, `"expected integer, got ${TYPE_NAMES[raw.type]}"`);
+  const n = fieldNumber(raw)!;
+  if (n < 0) throw invalidArg(key, queue, vhost, `{value_negative,${n}}`);
+  if (n < min) throw invalidArg(key, queue, vhost, `{value_zero,${n}}`);
   return n;
-}
-
-function describeField(v: { type: string; value: unknown }): string {
-  return typeof v.value === 'object' && v.value !== null && Buffer.isBuffer(v.value) ? `{longstr,<<"${v.value.toString()}">>}` : `{${v.type},${String(v.value)}}`;
 }
 
 /** Validates `x-*` queue arguments the way RabbitMQ does (406 on a bad value). */
@@ -71,17 +94,17 @@ export function parseQueueLimits(args: FieldTable, queue: string, vhost: string)
   if (overflowRaw !== undefined) {
     const s = fieldString(overflowRaw);
     if (s !== 'drop-head' && s !== 'reject-publish' && s !== 'reject-publish-dlx') {
-      throw new AmqpError(PRECONDITION_FAILED, `invalid arg 'x-overflow' for queue '${queue}' in vhost '${vhost}': ${describeField(overflowRaw)}`, 50, 10);
+      throw invalidArg('x-overflow', queue, vhost, 'invalid_overflow');
     }
     overflow = s;
   }
   const maxPriority = nonNegativeInt(args, 'x-max-priority', queue, vhost) ?? 0;
   if (maxPriority > 255) {
-    throw new AmqpError(PRECONDITION_FAILED, `invalid arg 'x-max-priority' for queue '${queue}' in vhost '${vhost}': {long,${maxPriority}}`, 50, 10);
+    throw invalidArg('x-max-priority', queue, vhost, `{value_too_large,${maxPriority},255}`);
   }
   const sac = args.get('x-single-active-consumer');
   if (sac !== undefined && sac.type !== 't') {
-    throw new AmqpError(PRECONDITION_FAILED, `invalid arg 'x-single-active-consumer' for queue '${queue}' in vhost '${vhost}': ${describeField(sac)}`, 50, 10);
+    throw invalidArg('x-single-active-consumer', queue, vhost, `"expected bool, got ${TYPE_NAMES[sac.type]}"`);
   }
   const dlx = args.get('x-dead-letter-exchange');
   const dlrk = args.get('x-dead-letter-routing-key');

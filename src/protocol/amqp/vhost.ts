@@ -196,7 +196,8 @@ export class VirtualHost {
 
   deleteExchange(name: string, ifUnused: boolean): void {
     if (name === '' || name.startsWith('amq.')) {
-      throw new AmqpError(ACCESS_REFUSED, `operation not permitted on the default exchange`.replace('the default exchange', name === '' ? 'the default exchange' : `exchange '${name}' in vhost '${this.name}'`), 40, 20);
+      const detail = name === '' ? 'operation not permitted on the default exchange' : `deletion of system exchange '${name}' in vhost '${this.name}' not allowed`;
+      throw new AmqpError(ACCESS_REFUSED, detail, 40, 20);
     }
     const x = this.exchanges.get(name);
     // RabbitMQ answers delete-ok for an exchange that does not exist (idempotent delete).
@@ -322,7 +323,7 @@ export class VirtualHost {
       durableDest = d.def.durable;
     }
     if (x.routingType === 'headers' && xMatchOf(args) === undefined) {
-      throw new AmqpError(PRECONDITION_FAILED, `Invalid x-match field value ${describe(args.get('x-match'))}; expected all, any, all-with-x, or any-with-x`, classId, methodId);
+      throw new AmqpError(PRECONDITION_FAILED, `Invalid x-match field value <<"${describe(args.get('x-match'))}">>; expected all, any, all-with-x, or any-with-x`, classId, methodId);
     }
     const b = this.makeBinding(source, kind, destination, routingKey, args);
     if (x.addBinding(b) && x.def.durable && durableDest) this.store.saveBinding(this.name, b);

@@ -167,6 +167,26 @@ describe('exchanges', () => {
     expect(String(await closed)).toMatch(/ACCESS_REFUSED - cannot publish to internal exchange/);
   });
 
+  it('answers with RabbitMQ reply texts for system and default exchanges', async () => {
+    const ch = await channel(conn);
+    expect(String(await ch.deleteExchange('amq.direct').catch((e: Error) => e))).toContain("ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '/' not allowed");
+    const ch2 = await channel(conn);
+    expect(String(await ch2.checkExchange('').catch((e: Error) => e))).toContain('ACCESS_REFUSED - operation not permitted on the default exchange');
+    const ch3 = await channel(conn);
+    const q = (await ch3.assertQueue('', { exclusive: true })).queue;
+    expect(String(await ch3.bindQueue(q, 'amq.headers', '', { 'x-match': 'some' }).catch((e: Error) => e))).toContain(
+      'PRECONDITION_FAILED - Invalid x-match field value <<"some">>; expected all, any, all-with-x, or any-with-x',
+    );
+  });
+
+  it('an unknown exchange type is a connection error (503)', async () => {
+    const c = await amqp.connect(target.url);
+    const closed = new Promise<Error>((res) => c.once('error', res));
+    const ch = await channel(c);
+    ch.assertExchange(uniqueName('weird'), 'no-such-type').catch(() => undefined);
+    expect(String(await closed)).toContain("COMMAND_INVALID - unknown exchange type 'no-such-type'");
+  });
+
   it('passive declare of a missing exchange closes the channel with 404', async () => {
     const ch = await channel(conn);
     const name = uniqueName('missing');

@@ -209,6 +209,20 @@ describe('queue arguments', () => {
     expect(bodies(await drain(ch, q))).toEqual(['p200', 'p9', 'p9b', 'p1', 'p0']);
   });
 
+  it('validates queue arguments with RabbitMQ reply texts', async () => {
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ 'x-max-length': -1 }, "invalid arg 'x-max-length' for queue '%' in vhost '/': {value_negative,-1}"],
+      [{ 'x-message-ttl': 'abc' }, "invalid arg 'x-message-ttl' for queue '%' in vhost '/': \"expected integer, got longstr\""],
+      [{ 'x-overflow': 'nope' }, "invalid arg 'x-overflow' for queue '%' in vhost '/': invalid_overflow"],
+    ];
+    for (const [args, text] of bad) {
+      const ch = await channel(conn);
+      const name = uniqueName('badarg');
+      const err = await ch.assertQueue(name, { exclusive: true, arguments: args }).catch((e: Error) => e);
+      expect(String(err)).toContain('PRECONDITION_FAILED - ' + text.replace('%', name));
+    }
+  });
+
   it('refuses x-max-priority above 255', async () => {
     const ch = await channel(conn);
     const err = await ch.assertQueue('', { exclusive: true, maxPriority: 256 }).catch((e: Error) => e);
