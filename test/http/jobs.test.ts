@@ -82,6 +82,41 @@ describe('jobs API (BullMQ queues in the data dir)', () => {
     expect(new Set(ids).size).toBe(4);
   });
 
+  it('retries, promotes, removes, cleans, pauses and resumes', async () => {
+    const failed = (await api<Json>('GET', '/api/jobs/queues/mail/jobs?state=failed')).body.jobs[0];
+    const retried = await api<Json>('POST', `/api/jobs/queues/mail/jobs/${failed.id}/retry`);
+    expect(retried).toMatchObject({ status: 200, body: { id: failed.id, state: 'wait' } });
+    expect((await api<Json>('GET', `/api/jobs/queues/mail/jobs/${failed.id}`)).body).toMatchObject({ state: 'wait', failedReason: null });
+    expect((await api<Json>('POST', `/api/jobs/queues/mail/jobs/${failed.id}/retry`)).status).toBe(409);
+
+    const delayed = (await api<Json>('GET', '/api/jobs/queues/mail/jobs?state=delayed')).body.jobs[0];
+    expect((await api<Json>('POST', `/api/jobs/queues/mail/jobs/${delayed.id}/promote`)).body).toMatchObject({ state: 'wait' });
+    expect((await api<Json>('POST', `/api/jobs/queues/mail/jobs/${delayed.id}/promote`)).status).toBe(409);
+
+    expect((await api<Json>('DELETE', `/api/jobs/queues/mail/jobs/${delayed.id}`)).body).toEqual({ queue: 'mail', removed: delayed.id });
+    expect((await api('GET', `/api/jobs/queues/mail/jobs/${delayed.id}`)).status).toBe(404);
+
+    const cleaned = await api<Json>('POST', '/api/jobs/queues/mail/clean', { state: 'completed' });
+    expect(cleaned.body.removed).toHaveLength(1);
+    expect((await api<Json>('GET', '/api/jobs/queues/mail')).body.counts.completed).toBe(0);
+    expect((await api<Json>('POST', '/api/jobs/queues/mail/clean', { state: 'wait', graceMs: 3_600_000 })).body.removed).toEqual([]);
+
+    expect((await api<Json>('POST', '/api/jobs/queues/mail/pause')).body).toMatchObject({ name: 'mail', paused: true });
+    expect(await queue.isPaused()).toBe(true);
+    expect((await api<Json>('POST', '/api/jobs/queues/mail/resume')).body).toMatchObject({ paused: false });
+    expect(await queue.isPaused()).toBe(false);
+  });
+
+  it('refuses actions on missing jobs and queues (404) and bad bodies (400)', async () => {
+    expect((await api('POST', '/api/jobs/queues/mail/jobs/99999/retry')).status).toBe(404);
+    expect((await api('POST', '/api/jobs/queues/mail/jobs/99999/promote')).status).toBe(404);
+    expect((await api('DELETE', '/api/jobs/queues/mail/jobs/99999')).status).toBe(404);
+    expect((await api('POST', '/api/jobs/queues/nope/pause')).status).toBe(404);
+    expect((await api('POST', '/api/jobs/queues/nope/clean', { state: 'failed' })).status).toBe(404);
+    expect(await api('POST', '/api/jobs/queues/mail/clean', { state: 'gone' })).toMatchObject({ status: 400, body: { field: 'state' } });
+    expect(await api('POST', '/api/jobs/queues/mail/clean', { state: 'failed', limit: -1 })).toMatchObject({ status: 400, body: { field: 'limit' } });
+  });
+
   it('answers 404 for unknown queues and jobs, 400 for bad query fields', async () => {
     expect((await api('GET', '/api/jobs/queues/nope')).status).toBe(404);
     expect((await api('GET', '/api/jobs/queues/nope/jobs')).status).toBe(404);
