@@ -323,21 +323,22 @@ export class InlineTask implements ScheduledTask {
 
   private callScheduled(slot: number, execution: Execution): Promise<void> | undefined {
     this.runCount++;
-    const done = (ok: boolean): void => {
-      if (!ok) return;
-      this.finish(slot, execution);
-      const max = this.options.maxExecutions;
-      if (max && this.runCount >= max) {
-        this.emit('execution:maxReached', slot);
-        this.destroy();
-      }
-    };
     const outcome = this.invoke(slot, execution);
     if (typeof outcome === 'boolean') {
-      done(outcome);
+      this.settleScheduled(slot, execution, outcome);
       return undefined;
     }
-    return outcome.then(done);
+    return outcome.then((ok) => this.settleScheduled(slot, execution, ok));
+  }
+
+  private settleScheduled(slot: number, execution: Execution, ok: boolean): void {
+    if (!ok) return;
+    this.finish(slot, execution);
+    const max = this.options.maxExecutions;
+    if (max && this.runCount >= max) {
+      this.emit('execution:maxReached', slot);
+      this.destroy();
+    }
   }
 
   /** Resolves true after `ms`, or false if the task is stopped first. */

@@ -29,6 +29,8 @@ export class TimeZone {
   private readonly fixedOffset: number | null;
   private readonly formatter: Intl.DateTimeFormat | null;
   private readonly cache = new Map<number, number>();
+  private lastIsoInstant = NaN;
+  private lastIso = '';
   /** Week number → its constant offset, or NaN when a transition falls inside it. */
   private readonly weeks = new Map<number, number>();
 
@@ -131,6 +133,14 @@ export class TimeZone {
 
   /** `2026-03-08T01:30:00.000-05:00`, or `...Z` when local time is UTC (node-cron's `dateLocalIso`). */
   localIso(instant: number): string {
+    // Tasks due together share a slot: format it once per batch.
+    if (instant === this.lastIsoInstant) return this.lastIso;
+    this.lastIsoInstant = instant;
+    this.lastIso = this.formatIso(instant);
+    return this.lastIso;
+  }
+
+  private formatIso(instant: number): string {
     const offset = this.offsetAt(instant);
     const iso = new Date(instant + offset).toISOString().slice(0, 23);
     if (offset === 0) return iso + 'Z';
