@@ -82,7 +82,8 @@ export class Segment {
 
   /** Largest timestamp in the segment (-1 when it has none). */
   get maxTimestamp(): number {
-    if (this.maxTs < 0 && this.size > 0) this.loadIndexes();
+    // Indexes already in memory are authoritative (they may hold entries not yet in the files).
+    if (this.maxTs < 0 && this.size > 0 && !this.oIndex) this.loadIndexes();
     return this.maxTs;
   }
 

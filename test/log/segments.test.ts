@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { decodeRecordBatches, LogErrorCode, openPartitionLog, encodeRecordBatch } from '../../src/log/index.js';
+import { decodeRecordBatches, LogErrorCode, openPartitionLog, encodeRecordBatch, writeBatchCrc } from '../../src/log/index.js';
 import { batchOf, silent, tempDir } from './helpers.js';
 
 function valuesOf(chunks: Buffer[]): string[] {
@@ -251,5 +251,29 @@ describe('file descriptors', () => {
     expect(openFds() - before).toBeLessThanOrEqual(4);
     await q.close();
     expect(openFds()).toBeLessThanOrEqual(before);
+  });
+});
+
+describe('batches without timestamps', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('timestamp lookups and retention leave the active segment and its index alone', async () => {
+    const p = await openPartitionLog(t.dir, { 'index.interval.bytes': '1' }, { logger: silent, tailCacheBytes: 0 });
+    for (let i = 0; i < 20; i++) {
+      const b = batchOf([`x${i}`]);
+      // maxTimestamp -1 (as old-format producers send), CRC fixed up.
+      b.writeInt32BE(-1, 35);
+      b.writeInt32BE(-1, 39);
+      writeBatchCrc(b, 0);
+      await p.append(b);
+    }
+    expect(p.offsetForTimestamp(0)).toBeNull();
+    expect(p.enforceRetention()).toBe(0);
+    for (let o = 0; o < 20; o += 4) expect(valuesOf(p.read(o, 1).chunks)).toEqual([`x${o}`]);
+    await p.close();
   });
 });
