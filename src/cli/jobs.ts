@@ -27,13 +27,20 @@ interface JobPage {
 export const JOBS_USAGE = `Usage:
   railyard jobs counts [QUEUE]
   railyard jobs list QUEUE [--state wait|active|prioritized|delayed|completed|failed|waiting-children] [--start N] [--limit N]
+  railyard jobs retry QUEUE JOB-ID [--reset-attempts]
+  railyard jobs clean QUEUE --state STATE [--grace MS] [--limit N]
+      removes jobs in STATE older than MS milliseconds (default 0), at most N (default all)
 `;
 
 export async function jobsCommand(argv: string[], io: Io): Promise<number> {
   const [first, ...more] = argv;
   // `--help` in place of a command asks for help.
   const [sub, rest] = first === '-h' || first === '--help' ? [undefined, ['--help', ...more]] : [first, more];
-  const p = parseCommand(rest, { state: { type: 'string' }, start: { type: 'string' }, limit: { type: 'string' } }, io);
+  const p = parseCommand(
+    rest,
+    { state: { type: 'string' }, start: { type: 'string' }, limit: { type: 'string' }, grace: { type: 'string' }, 'reset-attempts': { type: 'boolean' } },
+    io,
+  );
   if (sub === undefined || p.help) {
     io.stdout.write(JOBS_USAGE);
     return sub === undefined && !p.help ? ExitCode.USAGE : ExitCode.OK;
@@ -71,6 +78,27 @@ export async function jobsCommand(argv: string[], io: Io): Promise<number> {
         );
         io.stdout.write(`${page.jobs.length} of ${page.total} ${state} jobs (from ${start})\n`);
       }
+      return ExitCode.OK;
+    }
+    case 'retry': {
+      if (p.positionals.length !== 2) throw usageError('jobs retry takes a queue name and a job id');
+      const [queue, id] = p.positionals as [string, string];
+      const res = await p.client().request<{ id: string; state: string }>('POST', `/api/jobs/queues/${enc(queue)}/jobs/${enc(id)}/retry`, {
+        resetAttempts: p.values['reset-attempts'] === true,
+      });
+      if (p.json) printJson(io, res);
+      else io.stdout.write(`job ${res.id} of ${queue} is ${res.state} again\n`);
+      return ExitCode.OK;
+    }
+    case 'clean': {
+      if (p.positionals.length !== 1) throw usageError('jobs clean takes exactly one queue name');
+      const state = p.values.state as string | undefined;
+      if (state === undefined) throw usageError('jobs clean needs --state');
+      if (!(STATES as readonly string[]).includes(state)) throw usageError(`--state must be one of ${STATES.join(', ')}, got ${JSON.stringify(state)}`);
+      const body = { state, graceMs: intFlag(p.values, 'grace', 0) ?? 0, limit: intFlag(p.values, 'limit', 0) ?? 0 };
+      const res = await p.client().request<{ removed: string[] }>('POST', `/api/jobs/queues/${enc(p.positionals[0]!)}/clean`, body);
+      if (p.json) printJson(io, res);
+      else io.stdout.write(`removed ${res.removed.length} ${state} job${res.removed.length === 1 ? '' : 's'} from ${p.positionals[0]}\n`);
       return ExitCode.OK;
     }
     default:

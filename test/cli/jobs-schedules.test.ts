@@ -49,12 +49,48 @@ describe('railyard jobs and schedules', () => {
     expect(json.jobs.map((j: Json) => j.name)).toEqual(['daily']);
   });
 
+  it('jobs retry and jobs clean', async () => {
+    await queue.add('monthly', { month: 1 });
+    const failing = await queue.add('broken', { x: 1 }, { attempts: 1 });
+    const { Worker } = await import('bullmq');
+    const worker = new Worker(
+      'reports',
+      async (job) => {
+        if (job.name === 'broken') throw new Error('nope');
+        return 'ok';
+      },
+      { connection: { dataDir: kb.ctx.options.dataDir } },
+      createRailyardBackend,
+    );
+    try {
+      for (let i = 0; i < 100; i++) {
+        const c = JSON.parse((await runAdmin(['jobs', 'counts', 'reports', '--json'], { env })).stdout) as Json[];
+        if (c[0]!.counts.failed === 1 && c[0]!.counts.wait === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await worker.close();
+    }
+    const retry = await runAdmin(['jobs', 'retry', 'reports', failing.id!], { env });
+    expect(retry).toMatchObject({ code: 0, stdout: `job ${failing.id} of reports is wait again\n` });
+    const again = await runAdmin(['jobs', 'retry', 'reports', failing.id!], { env });
+    expect(again.code).toBe(1);
+    const clean = await runAdmin(['jobs', 'clean', 'reports', '--state', 'completed'], { env });
+    expect(clean).toMatchObject({ code: 0, stdout: expect.stringMatching(/^removed \d+ completed jobs? from reports\n$/) });
+    const cleanJson = JSON.parse((await runAdmin(['jobs', 'clean', 'reports', '--state', 'wait', '--json'], { env })).stdout) as Json;
+    expect(cleanJson.removed).toContain(failing.id);
+  });
+
   it('jobs exit codes: 3 for an unknown queue, 2 for usage errors', async () => {
     expect((await runAdmin(['jobs', 'counts', 'nope'], { env })).code).toBe(3);
     expect((await runAdmin(['jobs', 'list', 'nope'], { env })).code).toBe(3);
     expect((await runAdmin(['jobs', 'list', 'reports', '--state', 'asleep'], { env })).code).toBe(2);
     expect((await runAdmin(['jobs', 'list'], { env })).code).toBe(2);
     expect((await runAdmin(['jobs', 'retry'], { env })).code).toBe(2);
+    expect((await runAdmin(['jobs', 'retry', 'reports', '99999'], { env })).code).toBe(3);
+    expect((await runAdmin(['jobs', 'clean', 'reports'], { env })).code).toBe(2);
+    expect((await runAdmin(['jobs', 'clean', 'reports', '--state', 'gone'], { env })).code).toBe(2);
+    expect((await runAdmin(['jobs', 'frob'], { env })).code).toBe(2);
     expect((await runAdmin(['jobs'], { env })).code).toBe(2);
   });
 
