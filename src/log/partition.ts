@@ -436,7 +436,14 @@ export class Partition implements PartitionLog {
     if (this.listeners.size === 0) return;
     const ls = [...this.listeners];
     this.listeners.clear();
-    for (const l of ls) l();
+    for (const l of ls) {
+      try {
+        l();
+      } catch (err) {
+        // A failing long poll must not break the group commit that woke it.
+        this.logger.error('onAppend callback threw', { dir: this.dir, err });
+      }
+    }
   }
 
   /** A write or sync failed: offsets were promised that may not be on disk; refuse further appends. */

@@ -125,9 +125,13 @@ describe('group commit', () => {
     p.onAppend(() => calls++);
     const cancel = p.onAppend(() => calls += 100);
     cancel();
+    p.onAppend(() => {
+      throw new Error('a broken listener');
+    });
     await p.append(batchOf(['a']));
     await p.append(batchOf(['b']));
     expect(calls).toBe(1);
+    expect(p.logEndOffset).toBe(2);
     await p.close();
   });
 });
