@@ -466,8 +466,10 @@ export class Partition implements PartitionLog {
 
   // ---- reads ----
 
-  read(offset: number, maxBytes: number, isolation: IsolationLevel = 'read_uncommitted'): ReadResult {
+  read(offset: number, requestedMaxBytes: number, isolation: IsolationLevel = 'read_uncommitted'): ReadResult {
     this.assertUsable();
+    // Zero, negative or garbage limits still return one batch, as Kafka does for maxBytes 0.
+    const maxBytes = Number.isFinite(requestedMaxBytes) && requestedMaxBytes > 0 ? requestedMaxBytes : 1;
     if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > this.hw) {
       throw new LogError(LogErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside [${this.startOffset}, ${this.hw}] of ${this.topic}-${this.index}`);
     }

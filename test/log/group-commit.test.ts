@@ -69,6 +69,7 @@ describe('group commit', () => {
     const fileBytes = Buffer.concat(oldRead.chunks);
     expect(fileBytes.subarray(fileBytes.length - tailBytes.length).equals(tailBytes)).toBe(true);
     expect(decodeRecordBatches(fileBytes)).toHaveLength(50);
+    for (const bad of [0, -5, Number.NaN]) expect(decodeRecordBatches(Buffer.concat(p.read(0, bad).chunks))).toHaveLength(1);
     // maxBytes limits the answer to whole batches (at least one).
     const one = p.read(0, 10);
     expect(decodeRecordBatches(Buffer.concat(one.chunks))).toHaveLength(1);
