@@ -60,7 +60,8 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
   const self: Door = { port: 0, connectionCount: () => sockets.size, close: async () => {} };
   const doors: Array<readonly [string, Door]> = [...deps.doors, ['http', self]];
   const router = new Router();
-  const metrics = createMetrics({ log: ctx.log, groups: deps.groups, doors, kafkaRequests: deps.kafkaRequests });
+  const jobs = addJobRoutes(router, ctx.options.dataDir);
+  const metrics = createMetrics({ log: ctx.log, groups: deps.groups, doors, kafkaRequests: deps.kafkaRequests, collectors: [() => jobs.metricsText()] });
   const auth = createBasicAuth(ctx.options.amqp.users);
 
   addOverviewRoutes(router, { ctx, doors: deps.doors, groups: deps.groups, startedAt });
@@ -68,7 +69,6 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
   addTopicRoutes(router, { log: ctx.log, groups: deps.groups });
   addRecordRoutes(router, ctx.log);
   if (deps.groups) addGroupRoutes(router, ctx.log, deps.groups);
-  const jobs = addJobRoutes(router, ctx.options.dataDir);
   const agenda = addAgendaRoutes(router, ctx.options.dataDir);
   if (deps.schedules) addScheduleRoutes(router, { scheduler: deps.schedules });
 

@@ -3,6 +3,7 @@ import type { QueueOps } from '../queue/queue-ops.js';
 import type { QueueReads } from '../queue/queue-reads.js';
 import type { JobStore } from '../queue/store.js';
 import { HttpError, badRequest, notFound } from './errors.js';
+import { PromText } from './prom-text.js';
 import type { Router } from './router.js';
 import { objectBody, oneOf, optionalBoolean, optionalInt, queryInt } from './validate.js';
 
@@ -18,6 +19,8 @@ const JOB_NOT_EXIST = -1;
 const CLEANABLE = ['completed', 'failed', 'delayed', 'wait', 'prioritized', 'active', 'waiting-children'] as const;
 
 export interface JobsRoutes {
+  /** `railyard_jobs{queue,state}` for /metrics; empty when the job store cannot be loaded. */
+  metricsText(): Promise<string>;
   close(): void;
 }
 
@@ -140,7 +143,22 @@ export function addJobRoutes(router: Router, dataDir: string): JobsRoutes {
 
   addJobActionRoutes(router, { load, reads, ops, summary });
 
+  const metricsText = async (): Promise<string> => {
+    try {
+      await load();
+    } catch {
+      return '';
+    }
+    const t = new PromText().family('railyard_jobs', 'gauge', 'Jobs in each BullMQ queue of the data dir, by state.');
+    for (const name of queueNames()) {
+      const c = counts(new Reads!(open(), name));
+      for (const state of JOB_STATES) t.sample('railyard_jobs', { queue: name, state }, c[state]);
+    }
+    return t.toString();
+  };
+
   return {
+    metricsText,
     close: () => {
       closed = true;
       store?.release();

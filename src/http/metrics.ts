@@ -20,6 +20,8 @@ export interface MetricsDeps {
   groups?: GroupCoordinator;
   doors: ReadonlyArray<readonly [string, Door]>;
   kafkaRequests?: KafkaRequestSource;
+  /** More metric families, as Prometheus text, rendered on each scrape (job queues, other doors). */
+  collectors?: ReadonlyArray<() => Promise<string>>;
 }
 
 export interface Metrics {
@@ -101,7 +103,10 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
   return {
     contentType: registry.contentType,
-    render: async () => processText() + logText() + (await registry.metrics()),
+    render: async () => {
+      const extra = await Promise.all((deps.collectors ?? []).map((c) => c()));
+      return processText() + logText() + extra.join('') + (await registry.metrics());
+    },
     close: () => {
       unsubscribe?.();
       loop.disable();

@@ -3,6 +3,7 @@ import { Queue, Worker } from 'bullmq';
 import { startBroker, type Broker } from '../../src/broker.js';
 import { createRailyardBackend } from '../../src/jobs.js';
 import { apiClient } from './helpers.js';
+import { parsePrometheus } from './prom-parse.js';
 
 type Json = Record<string, any>;
 
@@ -105,6 +106,15 @@ describe('jobs API (BullMQ queues in the data dir)', () => {
     expect(await queue.isPaused()).toBe(true);
     expect((await api<Json>('POST', '/api/jobs/queues/mail/resume')).body).toMatchObject({ paused: false });
     expect(await queue.isPaused()).toBe(false);
+  });
+
+  it('exports job counts by queue and state in /metrics', async () => {
+    const counts = (await api<Json>('GET', '/api/jobs/queues/mail')).body.counts as Record<string, number>;
+    const { types, samples } = parsePrometheus(await (await fetch(broker.http.url + '/metrics')).text());
+    expect(types.get('railyard_jobs')).toBe('gauge');
+    for (const [state, n] of Object.entries(counts)) {
+      expect(samples.find((x) => x.name === 'railyard_jobs' && x.labels.queue === 'mail' && x.labels.state === state)?.value).toBe(n);
+    }
   });
 
   it('refuses actions on missing jobs and queues (404) and bad bodies (400)', async () => {
