@@ -217,6 +217,7 @@ export class Partition implements PartitionLog {
       if (b.size > this.config.segmentBytes) {
         throw new LogError(LogErrorCode.RECORD_LIST_TOO_LARGE, `batch of ${b.size} bytes is larger than segment.bytes ${this.config.segmentBytes}`);
       }
+      if (!this.config.logAppendTime && b.control === null) this.checkTimestamps(b);
     }
     if (incoming.length === 1) {
       const dup = this.producers.check(incoming[0]!, NO_OVERLAY);
@@ -249,6 +250,21 @@ export class Partition implements PartitionLog {
       duplicate: false,
     };
     return this.enqueue(result);
+  }
+
+  /**
+   * message.timestamp.before/after.max.ms, judged from the batch header (first and largest record
+   * timestamps) so that compressed batches need not be decompressed; records in between are not seen.
+   */
+  private checkTimestamps(b: IncomingBatch): void {
+    const now = Date.now();
+    const { timestampBeforeMaxMs: before, timestampAfterMaxMs: after } = this.config;
+    if (b.maxTimestamp > now + after) {
+      throw new LogError(LogErrorCode.INVALID_TIMESTAMP, `timestamp ${b.maxTimestamp} is more than message.timestamp.after.max.ms ${after} ahead of ${now}`);
+    }
+    if (b.baseTimestamp >= 0 && b.baseTimestamp < now - before) {
+      throw new LogError(LogErrorCode.INVALID_TIMESTAMP, `timestamp ${b.baseTimestamp} is more than message.timestamp.before.max.ms ${before} behind ${now}`);
+    }
   }
 
   /** Gives the validated batches their offsets and queues them for the group's write. */

@@ -90,6 +90,9 @@ export interface LogConfig {
   retentionBytes: number;
   maxMessageBytes: number;
   logAppendTime: boolean;
+  /** message.timestamp.before.max.ms / after.max.ms: how far CreateTime timestamps may be from now. */
+  timestampBeforeMaxMs: number;
+  timestampAfterMaxMs: number;
   indexIntervalBytes: number;
   /** Most offset-index entries a segment may hold before it rolls (segment.index.bytes / 8). */
   maxIndexEntries: number;
@@ -115,6 +118,8 @@ export function parseLogConfig(effective: Record<string, string>): LogConfig {
     retentionBytes: num('retention.bytes'),
     maxMessageBytes: num('max.message.bytes'),
     logAppendTime: (effective['message.timestamp.type'] ?? 'CreateTime') === 'LogAppendTime',
+    timestampBeforeMaxMs: num('message.timestamp.before.max.ms'),
+    timestampAfterMaxMs: num('message.timestamp.after.max.ms'),
     indexIntervalBytes: num('index.interval.bytes'),
     maxIndexEntries: Math.max(1, Math.floor(num('segment.index.bytes') / 8)),
     deleteRetention: (effective['cleanup.policy'] ?? 'delete').split(',').map((s) => s.trim()).includes('delete'),

@@ -13,6 +13,8 @@ export interface IncomingBatch extends ProducerBatch {
   at: number;
   size: number;
   maxTimestamp: number;
+  /** Timestamp of the first record. */
+  baseTimestamp: number;
 }
 
 /** Smallest possible record: length, attributes, timestamp delta, offset delta, key, value, header count. */
@@ -77,6 +79,7 @@ export function validateBatches(buf: Buffer, maxMessageBytes: number): IncomingB
       at,
       size,
       maxTimestamp: readInt64(buf, at + F.maxTimestamp),
+      baseTimestamp: readInt64(buf, at + F.baseTimestamp),
       producerId: readInt64(buf, at + F.producerId),
       producerEpoch: buf.readInt16BE(at + F.producerEpoch),
       baseSequence: buf.readInt32BE(at + F.baseSequence),

@@ -218,3 +218,26 @@ describe('producer snapshots', () => {
     await p.close().catch(() => undefined);
   });
 });
+
+describe('timestamp bounds', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('rejects CreateTime batches outside message.timestamp.before/after.max.ms with INVALID_TIMESTAMP', async () => {
+    const p = await openPartitionLog(t.dir, { 'message.timestamp.before.max.ms': '60000', 'message.timestamp.after.max.ms': '1000' }, { logger: silent });
+    const now = Date.now();
+    await expect(p.append(encodeRecordBatch({ records: [{ value: 'old', timestamp: now - 120_000 }] }))).rejects.toMatchObject({ code: LogErrorCode.INVALID_TIMESTAMP });
+    await expect(p.append(encodeRecordBatch({ records: [{ value: 'a', timestamp: now }, { value: 'future', timestamp: now + 60_000 }] }))).rejects.toMatchObject({ code: LogErrorCode.INVALID_TIMESTAMP });
+    expect((await p.append(encodeRecordBatch({ records: [{ value: 'fine', timestamp: now - 30_000 }] }))).baseOffset).toBe(0);
+    await p.close();
+    // LogAppendTime topics replace the timestamps, so the producer's are not judged.
+    const d = tempDir();
+    const q = await openPartitionLog(d.dir, { 'message.timestamp.type': 'LogAppendTime', 'message.timestamp.before.max.ms': '1' }, { logger: silent });
+    expect((await q.append(encodeRecordBatch({ records: [{ value: 'old', timestamp: 5 }] }))).baseOffset).toBe(0);
+    await q.close();
+    d.cleanup();
+  });
+});
