@@ -154,27 +154,43 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   // ------------------------------------------------------------ adding
 
   async addJob(job: JobJson, jobId: string, parentKeyOpts?: ParentKeyOpts): Promise<string> {
-    this.rejectParent(job, parentKeyOpts);
     validateJob(job);
-    return (await this.ops.addJobs([{ job, jobId }]))[0]!;
+    return (await this.ops.addJobs([{ job, jobId, waitChildren: parentKeyOpts?.addToWaitingChildren ?? false }]))[0]!;
   }
 
   async addJobs(entries: { job: JobJson; jobId: string; parentKeyOpts?: ParentKeyOpts }[]): Promise<string[]> {
-    for (const e of entries) {
-      this.rejectParent(e.job, e.parentKeyOpts);
-      validateJob(e.job);
-    }
-    return this.ops.addJobs(entries);
+    for (const e of entries) validateJob(e.job);
+    return this.ops.addJobs(entries.map((e) => ({ job: e.job, jobId: e.jobId, waitChildren: e.parentKeyOpts?.addToWaitingChildren ?? false })));
   }
 
-  private rejectParent(job: JobJson, p?: ParentKeyOpts): void {
-    if (job.parent || job.parentKey || p?.parentKey) {
-      throw new UnsupportedOperationError('parent/child jobs (flows)', 'this backend stores independent jobs only');
+  /** A whole flow (roots first, possibly across queues) in one transaction: all of it or none. */
+  async addFlow(
+    entries: { jobData: JobJson; jobId: string; parentKeyOpts: ParentKeyOpts; prefix: string; queueName: string }[],
+  ): Promise<[Error | null, string | number][]> {
+    try {
+      for (const e of entries) validateJob(e.jobData);
+      const ids = await this.ops.write((ev, now) =>
+        entries.map((e) => {
+          const ops = this.opsFor(e.queueName);
+          const auto = e.jobId || e.jobData.id ? 0 : 1;
+          const { id: autoId, seq } = ops.reserve(auto, 1);
+          const id = e.jobId || e.jobData.id || String(autoId);
+          return ops.insertJob(ev, e.jobData, id, seq, now, e.parentKeyOpts?.addToWaitingChildren ?? false);
+        }),
+      );
+      return ids.map((id) => [null, id]);
+    } catch (err) {
+      return entries.map(() => [err as Error, 0]);
     }
   }
 
-  async addFlow(_entries: unknown[]): Promise<[Error | null, string | number][]> {
-    throw new UnsupportedOperationError('FlowProducer.add (addFlow)', 'parent/child job trees are not stored by this backend');
+  private readonly siblings = new Map<string, QueueOps>();
+
+  private opsFor(queue: string): QueueOps {
+    if (queue === this.name) return this.ops;
+    let ops = this.siblings.get(queue);
+    if (!ops) this.siblings.set(queue, (ops = new QueueOps(this.store, queue, this.opts.streams?.events?.maxLen ?? 10_000)));
+    return ops;
   }
 
   // ------------------------------------------------------------ processing
@@ -251,8 +267,9 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     return [];
   }
 
-  async moveToWaitingChildren(_jobId: string, _token: string, _opts?: MoveToWaitingChildrenOpts): Promise<boolean> {
-    throw new UnsupportedOperationError('moveToWaitingChildren', 'parent/child jobs (flows) are not stored by this backend');
+  async moveToWaitingChildren(jobId: string, token: string, opts?: MoveToWaitingChildrenOpts): Promise<boolean> {
+    const child = opts?.child ? `${opts.child.queue}:${opts.child.id}` : undefined;
+    return this.ops.moveToWaitingChildren(jobId, token, child);
   }
 
   async moveJobFromActiveToWait(jobId: string, token = '0'): Promise<number> {
@@ -357,16 +374,16 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     if (code < 0) throw finishedError({ code, jobId, command: 'changePriority' });
   }
 
-  async remove(jobId: string, _removeChildren: boolean): Promise<number> {
-    return this.ops.remove(jobId);
+  async remove(jobId: string, removeChildren: boolean): Promise<number> {
+    return this.ops.remove(jobId, removeChildren);
   }
 
-  async removeUnprocessedChildren(_jobId: string): Promise<void> {
-    // No job has children in this store (flows are rejected when added), so there is nothing to remove.
+  async removeUnprocessedChildren(jobId: string): Promise<void> {
+    await this.ops.removeUnprocessedChildren(jobId);
   }
 
-  async removeChildDependency(_jobId: string, _parentKey: string): Promise<boolean> {
-    return false;
+  async removeChildDependency(jobId: string, parentKey: string): Promise<boolean> {
+    return this.ops.removeChildDependency(jobId, parentKey);
   }
 
   async removeDeduplicationKey(deduplicationId: string, jobId: string): Promise<number> {
@@ -472,11 +489,25 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     return this.reads.ranges(types, start, end, asc) as unknown as [string][];
   }
 
-  async getDependencyCounts(_jobId: string, types: string[]): Promise<number[]> {
-    return types.map(() => 0);
+  async getDependencyCounts(jobId: string, types: string[]): Promise<number[]> {
+    const f = this.ops.flows;
+    return types.map((t) => {
+      switch (t) {
+        case 'processed':
+          return f.count(this.name, jobId, 'processed');
+        case 'unprocessed':
+          return f.count(this.name, jobId, 'pending');
+        case 'ignored':
+          return f.count(this.name, jobId, 'ignored');
+        case 'failed':
+          return f.count(this.name, jobId, 'failed');
+        default:
+          return 0;
+      }
+    });
   }
 
-  async getDependencies(_jobId: string, opts: DependenciesOpts): Promise<{
+  async getDependencies(jobId: string, opts: DependenciesOpts): Promise<{
     nextFailedCursor?: number;
     failed?: string[];
     nextIgnoredCursor?: number;
@@ -486,23 +517,53 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     nextUnprocessedCursor?: number;
     unprocessed?: string[];
   }> {
+    const f = this.ops.flows;
+    const keyed = (rows: { child_key: string; value: string | null }[]): Record<string, string> =>
+      Object.fromEntries(rows.map((r) => [r.child_key, r.value ?? '']));
     if (!opts.processed && !opts.unprocessed && !opts.ignored && !opts.failed) {
-      return { processed: {}, unprocessed: [], ignored: {}, failed: [] };
+      return {
+        processed: keyed(f.deps(this.name, jobId, 'processed')),
+        unprocessed: f.deps(this.name, jobId, 'pending').map((r) => r.child_key),
+        ignored: keyed(f.deps(this.name, jobId, 'ignored')),
+        failed: f.deps(this.name, jobId, 'failed').map((r) => r.child_key),
+      };
     }
-    return {
-      ...(opts.processed ? { processed: {}, nextProcessedCursor: 0 } : {}),
-      ...(opts.unprocessed ? { unprocessed: [], nextUnprocessedCursor: 0 } : {}),
-      ...(opts.ignored ? { ignored: {}, nextIgnoredCursor: 0 } : {}),
-      ...(opts.failed ? { failed: [], nextFailedCursor: 0 } : {}),
+    // Cursors are offsets; 0 means "no more", as with Redis SSCAN/HSCAN.
+    const page = (status: 'processed' | 'pending' | 'ignored' | 'failed', o: { cursor?: number; count?: number }) => {
+      const count = o.count ?? 20;
+      const rows = f.deps(this.name, jobId, status, o.cursor ?? 0, count);
+      return { rows, next: rows.length < count ? 0 : (o.cursor ?? 0) + count };
     };
+    const out: Awaited<ReturnType<IQueueBackend['getDependencies']>> = {};
+    if (opts.processed) {
+      const p = page('processed', opts.processed);
+      out.processed = keyed(p.rows);
+      out.nextProcessedCursor = p.next;
+    }
+    if (opts.unprocessed) {
+      const p = page('pending', opts.unprocessed);
+      out.unprocessed = p.rows.map((r) => r.child_key);
+      out.nextUnprocessedCursor = p.next;
+    }
+    if (opts.ignored) {
+      const p = page('ignored', opts.ignored);
+      out.ignored = keyed(p.rows);
+      out.nextIgnoredCursor = p.next;
+    }
+    if (opts.failed) {
+      const p = page('failed', opts.failed);
+      out.failed = p.rows.map((r) => r.child_key);
+      out.nextFailedCursor = p.next;
+    }
+    return out;
   }
 
-  async getProcessedChildrenValues(_jobId: string): Promise<Record<string, string>> {
-    return {};
+  async getProcessedChildrenValues(jobId: string): Promise<Record<string, string>> {
+    return Object.fromEntries(this.ops.flows.deps(this.name, jobId, 'processed').map((r) => [r.child_key, r.value ?? 'null']));
   }
 
-  async getIgnoredChildrenFailures(_jobId: string): Promise<Record<string, string>> {
-    return {};
+  async getIgnoredChildrenFailures(jobId: string): Promise<Record<string, string>> {
+    return Object.fromEntries(this.ops.flows.deps(this.name, jobId, 'ignored').map((r) => [r.child_key, r.value ?? '']));
   }
 
   async getMetrics(type: 'completed' | 'failed', start = 0, end = -1): Promise<[string[], string[], number]> {
@@ -513,12 +574,29 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     return [];
   }
 
+  /** BullMQ pages a parent's `<queue>:<id>:dependencies` (pending) and `:processed` children. */
   async paginate(
-    _key: string,
-    _opts: { start: number; end: number; fetchJobs?: boolean },
+    key: string,
+    opts: { start: number; end: number; fetchJobs?: boolean },
   ): Promise<{ cursor: string; items: { id: string; v?: string; err?: string }[]; total: number; jobs?: JobJson[] }> {
-    // BullMQ paginates only a parent's dependency sets, and no job here has children.
-    return { cursor: '0', items: [], total: 0, jobs: _opts.fetchJobs ? [] : undefined };
+    const inner = key.startsWith(`${this.name}:`) ? key.slice(this.name.length + 1) : key;
+    const processed = inner.endsWith(':processed');
+    if (!processed && !inner.endsWith(':dependencies')) {
+      throw new UnsupportedOperationError(`paginate(${key})`, 'only dependency and processed-children keys can be paged');
+    }
+    const parentId = inner.slice(0, inner.lastIndexOf(':'));
+    const status = processed ? 'processed' : 'pending';
+    const f = this.ops.flows;
+    const total = f.count(this.name, parentId, status);
+    const start = Math.max(opts.start ?? 0, 0);
+    const limit = opts.end !== undefined && opts.end >= 0 ? opts.end - start + 1 : -1;
+    const rows = f.deps(this.name, parentId, status, start, limit);
+    const items = rows.map((r) => (processed ? { id: r.child_key, v: r.value ?? 'null' } : { id: r.child_key }));
+    const result: { cursor: string; items: { id: string; v?: string }[]; total: number; jobs?: JobJson[] } = { cursor: '0', items, total };
+    if (opts.fetchJobs) {
+      result.jobs = rows.map((r) => this.opsFor(r.child_queue)).map((ops, i) => new QueueReads(this.store, ops.queue).job(rows[i]!.child_id)).filter((j): j is JobJson => j !== undefined);
+    }
+    return result;
   }
 
   // ------------------------------------------------------------ queue metadata

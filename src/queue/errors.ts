@@ -1,4 +1,4 @@
-import { ErrorCode } from 'bullmq';
+import { ErrorCode, UnrecoverableError } from 'bullmq';
 import { RailyardError } from '../errors.js';
 
 /**
@@ -21,14 +21,22 @@ export interface FinishedErrorContext {
   readonly state?: string;
 }
 
-export function finishedError({ code, jobId, parentKey, command, state }: FinishedErrorContext): JobStateError {
+export function finishedError({ code, jobId, parentKey, command, state }: FinishedErrorContext): Error & { code: number } {
   switch (code) {
+    case ErrorCode.JobHasFailedChildren: {
+      // BullMQ makes this one unrecoverable: retrying the parent cannot un-fail its child.
+      const err = new UnrecoverableError(`Cannot complete job ${jobId} because it has at least one failed child. ${command}`) as UnrecoverableError & { code: number };
+      err.code = code;
+      return err;
+    }
     case ErrorCode.JobNotExist:
       return new JobStateError(code, `Missing key for job ${jobId}. ${command}`);
     case ErrorCode.JobLockNotExist:
       return new JobStateError(code, `Missing lock for job ${jobId}. ${command}`);
     case ErrorCode.JobNotInState:
       return new JobStateError(code, `Job ${jobId} is not in the ${state} state. ${command}`);
+    case ErrorCode.ParentJobCannotBeReplaced:
+      return new JobStateError(code, `The parent job ${parentKey} cannot be replaced. ${command}`);
     case ErrorCode.JobPendingChildren:
       return new JobStateError(code, `Job ${jobId} has pending dependencies. ${command}`);
     case ErrorCode.ParentJobNotExist:

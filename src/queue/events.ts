@@ -7,6 +7,18 @@ export class EventBatch {
   readonly events: string[][] = [];
   /** Set when the operation made a job claimable (or changed the next due time): wake workers. */
   wakeWorkers = false;
+  /** Events for other queues (a flow child finishing moves its parent in the parent's queue). */
+  readonly elsewhere = new Map<string, string[][]>();
+  /** Other queues whose workers should wake. */
+  readonly wakeElsewhere = new Set<string>();
+
+  pushTo(queue: string, event: string, fields: Record<string, string | number> = {}): void {
+    const flat = ['event', event];
+    for (const k in fields) flat.push(k, String(fields[k]));
+    let list = this.elsewhere.get(queue);
+    if (!list) this.elsewhere.set(queue, (list = []));
+    list.push(flat);
+  }
 
   push(event: string, fields: Record<string, string | number> = {}): void {
     const flat = ['event', event];

@@ -85,10 +85,16 @@ export class GroupCommit {
           const value = p.fn(ev, now);
           this.release.run();
           results.push({ ok: true, value });
-          let q = perQueue.get(p.queue);
-          if (!q) perQueue.set(p.queue, (q = { events: [], wake: false }));
-          for (const e of ev.events) q.events.push(e);
-          if (ev.wakeWorkers) q.wake = true;
+          const slot = (queue: string): { events: string[][]; wake: boolean } => {
+            let q = perQueue.get(queue);
+            if (!q) perQueue.set(queue, (q = { events: [], wake: false }));
+            return q;
+          };
+          const own = slot(p.queue);
+          for (const e of ev.events) own.events.push(e);
+          if (ev.wakeWorkers) own.wake = true;
+          for (const [queue, events] of ev.elsewhere) slot(queue).events.push(...events);
+          for (const queue of ev.wakeElsewhere) slot(queue).wake = true;
         } catch (err) {
           this.rollbackTo.run();
           this.release.run();

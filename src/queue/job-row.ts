@@ -1,4 +1,4 @@
-import type { JobJson, JobsOptions, JobProgress } from 'bullmq';
+import type { JobJson, JobsOptions, JobProgress, ParentKeys } from 'bullmq';
 
 /** A `jobs_job` row as better-sqlite3 returns it. */
 export interface JobRow {
@@ -29,6 +29,8 @@ export interface JobRow {
   deferred_failure: string | null;
   repeat_job_key: string | null;
   dedup_id: string | null;
+  parent: string | null;
+  parent_key: string | null;
 }
 
 /** Stored states; BullMQ's `prioritized` is `waiting` with priority > 0, `paused` is `waiting` on a paused queue. */
@@ -58,5 +60,7 @@ export function rowToJobJson(row: JobRow): JobJson {
   if (row.dedup_id !== null) json.deduplicationId = row.dedup_id;
   if (row.deferred_failure !== null) json.deferredFailure = row.deferred_failure;
   if (row.processed_by !== null) json.processedBy = row.processed_by;
+  if (row.parent !== null) json.parent = JSON.parse(row.parent) as ParentKeys;
+  if (row.parent_key !== null) json.parentKey = row.parent_key;
   return json;
 }

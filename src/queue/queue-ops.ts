@@ -4,6 +4,7 @@ import type { JobStore } from './store.js';
 import { EventBatch } from './events.js';
 import { finishedError } from './errors.js';
 import { rowToJobJson, type JobRow } from './job-row.js';
+import { FlowOps, type ParentRef } from './flow-ops.js';
 
 /** What a claim returns to BullMQ's worker: `[job, id, rateLimitDelay, delayUntil]`. */
 export type ClaimResult = [JobJson | null, string, number, number];
@@ -30,6 +31,8 @@ export interface FinishOptions {
   readonly next?: ClaimOptions | undefined;
 }
 
+type ActiveRow = Pick<JobRow, 'rid' | 'id' | 'state' | 'lock_token' | 'dedup_id' | 'parent'>;
+
 interface MetaFlags {
   paused: boolean;
   concurrency: number | null;
@@ -47,6 +50,7 @@ const NO_DELAY_PENDING = 0;
 export class QueueOps {
   readonly jobsTopic: string;
   readonly eventsTopic: string;
+  readonly flows: FlowOps;
   private flagsCache: MetaFlags | undefined;
   private flagsBatch = -1;
 
@@ -58,6 +62,7 @@ export class QueueOps {
     this.jobsTopic = `${queue}\0jobs`;
     this.eventsTopic = `${queue}\0events`;
     store.setMaxEvents(queue, maxEvents);
+    this.flows = new FlowOps(store);
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -124,21 +129,25 @@ export class QueueOps {
 
   // ---------------------------------------------------------------- adding
 
-  addJobs(jobs: readonly { job: JobJson; jobId: string }[]): Promise<string[]> {
+  addJobs(jobs: readonly { job: JobJson; jobId: string; waitChildren?: boolean }[]): Promise<string[]> {
     return this.write((ev, now) => {
       let autoIds = 0;
       for (const { jobId, job } of jobs) if (!jobId && !job.id) autoIds++;
       let { id: nextId, seq } = this.reserve(autoIds, jobs.length);
       const out: string[] = [];
-      for (const { job, jobId } of jobs) {
+      for (const { job, jobId, waitChildren } of jobs) {
         const id = jobId || job.id || String(nextId++);
-        out.push(this.insertJob(ev, job, id, seq++, now));
+        out.push(this.insertJob(ev, job, id, seq++, now, waitChildren ?? false));
       }
       return out;
     });
   }
 
-  insertJob(ev: EventBatch, job: JobJson, id: string, seq: number, now: number): string {
+  /**
+   * Inserts one job (inside the caller's transaction). Events go to this queue by name, so a
+   * flow spanning queues can insert all its nodes in one operation.
+   */
+  insertJob(ev: EventBatch, job: JobJson, id: string, seq: number, now: number, waitChildren = false): string {
     const opts: JobsOptions = job.opts ?? {};
     const dedupId = job.deduplicationId ?? opts.deduplication?.id ?? null;
     if (dedupId !== null) {
@@ -147,31 +156,38 @@ export class QueueOps {
     }
     const delay = Math.max(0, opts.delay ?? job.delay ?? 0);
     const priority = opts.priority ?? 0;
-    const state = delay > 0 ? 'delayed' : 'waiting';
-    const processAt = delay > 0 ? job.timestamp + delay : null;
+    const state = waitChildren ? 'waiting-children' : delay > 0 ? 'delayed' : 'waiting';
+    const processAt = state === 'delayed' ? job.timestamp + delay : null;
+    const parent = (job.parent as ParentRef | undefined) ?? null;
     const ordered = opts.lifo ? -seq : seq;
     const info = this.store
       .stmt(
         `INSERT INTO jobs_job (queue, id, name, state, seq, priority, data, opts, timestamp, delay, process_at,
-                               repeat_job_key, dedup_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
+                               repeat_job_key, dedup_id, parent, parent_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
       )
       .run(this.queue, id, job.name, state, ordered, priority, job.data ?? '{}', JSON.stringify(opts), job.timestamp ?? now,
-        delay, processAt, job.repeatJobKey ?? null, dedupId);
+        delay, processAt, job.repeatJobKey ?? null, dedupId, parent ? JSON.stringify(parent) : null,
+        parent ? (job.parentKey ?? `${parent.queueKey}:${parent.id}`) : null);
     if (info.changes === 0) {
-      ev.push('duplicated', { jobId: id });
+      ev.pushTo(this.queue, 'duplicated', { jobId: id });
       return id;
     }
+    if (parent) this.flows.link(this.queue, id, parent);
     if (dedupId !== null) {
       const ttl = opts.deduplication?.ttl;
       this.store
         .stmt('INSERT OR REPLACE INTO jobs_dedup (queue, dedup_id, job_id, expire_at) VALUES (?, ?, ?, ?)')
         .run(this.queue, dedupId, id, ttl && ttl > 0 ? now + ttl : null);
     }
-    ev.push('added', { jobId: id, name: job.name });
-    if (state === 'delayed') ev.push('delayed', { jobId: id, delay: processAt ?? 0 });
-    else ev.push('waiting', { jobId: id });
-    ev.wakeWorkers = true;
+    ev.pushTo(this.queue, 'added', { jobId: id, name: job.name });
+    if (state === 'waiting-children') {
+      ev.pushTo(this.queue, 'waiting-children', { jobId: id });
+      return id;
+    }
+    if (state === 'delayed') ev.pushTo(this.queue, 'delayed', { jobId: id, delay: processAt ?? 0 });
+    else ev.pushTo(this.queue, 'waiting', { jobId: id });
+    ev.wakeElsewhere.add(this.queue);
     return id;
   }
 
@@ -191,7 +207,7 @@ export class QueueOps {
     if (d?.extend && d.ttl && d.ttl > 0) {
       this.store.stmt('UPDATE jobs_dedup SET expire_at = ? WHERE queue = ? AND dedup_id = ?').run(now + d.ttl, this.queue, dedupId);
     }
-    ev.push('deduplicated', { jobId: held.job_id, deduplicationId: dedupId, deduplicatedJobId: id });
+    ev.pushTo(this.queue, 'deduplicated', { jobId: held.job_id, deduplicationId: dedupId, deduplicatedJobId: id });
     return held.job_id;
   }
 
@@ -321,9 +337,9 @@ export class QueueOps {
   // ---------------------------------------------------------------- finishing
 
   /** Checks that `id` is active and held by `token` ('0' skips the lock check, as in BullMQ). */
-  private activeRow(id: string, token: string | undefined, command: string): Pick<JobRow, 'rid' | 'id' | 'state' | 'lock_token' | 'dedup_id'> {
-    const row = this.store.stmt('SELECT rid, id, state, lock_token, dedup_id FROM jobs_job WHERE queue = ? AND id = ?').get(this.queue, id) as
-      | Pick<JobRow, 'rid' | 'id' | 'state' | 'lock_token' | 'dedup_id'>
+  private activeRow(id: string, token: string | undefined, command: string): ActiveRow {
+    const row = this.store.stmt('SELECT rid, id, state, lock_token, dedup_id, parent FROM jobs_job WHERE queue = ? AND id = ?').get(this.queue, id) as
+      | ActiveRow
       | undefined;
     if (!row) throw finishedError({ code: ErrorCode.JobNotExist, jobId: id, command });
     if (row.state !== 'active') throw finishedError({ code: ErrorCode.JobNotInState, jobId: id, command, state: 'active' });
@@ -336,6 +352,8 @@ export class QueueOps {
   complete(id: string, returnValue: string, token: string, o: FinishOptions): Promise<{ next: ClaimResult | undefined; finishedOn: number }> {
     return this.write((ev, now) => {
       const row = this.activeRow(id, token, 'moveToFinished');
+      if (this.flows.count(this.queue, id, 'pending') > 0) throw finishedError({ code: ErrorCode.JobPendingChildren, jobId: id, command: 'moveToFinished' });
+      if (this.flows.count(this.queue, id, 'failed') > 0) throw finishedError({ code: ErrorCode.JobHasFailedChildren, jobId: id, command: 'moveToFinished' });
       this.store
         .stmt(
           `UPDATE jobs_job SET state = 'completed', returnvalue = ?, finished_on = ?, lock_token = NULL, locked_until = NULL,
@@ -343,6 +361,7 @@ export class QueueOps {
         )
         .run(returnValue, now, row.rid);
       ev.push('completed', { jobId: id, returnvalue: returnValue, prev: 'active' });
+      if (row.parent) this.flows.childCompleted(ev, this.queue, id, JSON.parse(row.parent) as ParentRef, returnValue, now);
       return this.afterFinish(ev, now, row, 'completed', o);
     });
   }
@@ -359,6 +378,7 @@ export class QueueOps {
         .get(reason, stacktrace, now, row.rid) as { attempts_made: number };
       ev.push('failed', { jobId: id, failedReason: reason, prev: 'active' });
       if (r.attempts_made >= o.attempts) ev.push('retries-exhausted', { jobId: id, attemptsMade: r.attempts_made });
+      if (row.parent) this.flows.childFailed(ev, this.queue, id, JSON.parse(row.parent) as ParentRef, reason, now);
       return this.afterFinish(ev, now, row, 'failed', o);
     });
   }
@@ -366,7 +386,7 @@ export class QueueOps {
   private afterFinish(
     ev: EventBatch,
     now: number,
-    row: Pick<JobRow, 'rid' | 'id' | 'dedup_id'>,
+    row: ActiveRow,
     state: 'completed' | 'failed',
     o: FinishOptions,
   ): { next: ClaimResult | undefined; finishedOn: number } {
@@ -598,6 +618,43 @@ export class QueueOps {
     });
   }
 
+  /** An active parent with unfinished children parks in waiting-children; true when it did. */
+  moveToWaitingChildren(id: string, token: string, childKey?: string): Promise<boolean> {
+    return this.write((ev) => {
+      const row = this.activeRow(id, token, 'moveToWaitingChildren');
+      const pending = childKey
+        ? this.store.stmt("SELECT 1 FROM jobs_dep WHERE parent_queue = ? AND parent_id = ? AND child_key = ? AND status = 'pending'").get(this.queue, id, childKey) !== undefined
+        : this.flows.count(this.queue, id, 'pending') > 0;
+      if (!pending) return false;
+      this.store.stmt("UPDATE jobs_job SET state = 'waiting-children', lock_token = NULL, locked_until = NULL WHERE rid = ?").run(row.rid);
+      ev.push('waiting-children', { jobId: id });
+      return true;
+    });
+  }
+
+  removeChildDependency(id: string, parentKey: string): Promise<boolean> {
+    return this.write((ev, now) => {
+      const row = this.row(id);
+      if (!row) throw finishedError({ code: ErrorCode.JobNotExist, jobId: id, command: 'removeChildDependency' });
+      const parent = row.parent ? (JSON.parse(row.parent) as ParentRef) : null;
+      if (!parent || `${parent.queueKey}:${parent.id}` !== parentKey) return false;
+      if (!this.store.stmt('SELECT 1 FROM jobs_job WHERE queue = ? AND id = ?').get(parent.queueKey, parent.id)) {
+        throw finishedError({ code: ErrorCode.ParentJobNotExist, jobId: id, parentKey, command: 'removeChildDependency' });
+      }
+      const had = this.store
+        .stmt("SELECT 1 FROM jobs_dep WHERE parent_queue = ? AND parent_id = ? AND child_key = ? AND status = 'pending'")
+        .get(parent.queueKey, parent.id, `${this.queue}:${id}`);
+      if (!had) return false;
+      this.flows.childRemoved(ev, this.queue, id, parent, now);
+      this.store.stmt('UPDATE jobs_job SET parent = NULL, parent_key = NULL WHERE rid = ?').run(row.rid);
+      return true;
+    });
+  }
+
+  removeUnprocessedChildren(id: string): Promise<void> {
+    return this.write(() => this.flows.removeChildren(this.queue, id, true));
+  }
+
   // ---------------------------------------------------------------- locks and stalls
 
   extendLocks(ids: readonly string[], tokens: readonly string[], duration: number): Promise<string[]> {
@@ -713,11 +770,14 @@ export class QueueOps {
     });
   }
 
-  remove(id: string): Promise<number> {
+  remove(id: string, removeChildren = false): Promise<number> {
     return this.write((ev, now) => {
       const row = this.row(id);
       if (!row) return 0;
       if (row.state === 'active' && row.locked_until !== null && row.locked_until >= now) return 0;
+      if (removeChildren) this.flows.removeChildren(this.queue, id, false);
+      this.store.stmt('DELETE FROM jobs_dep WHERE parent_queue = ? AND parent_id = ?').run(this.queue, id);
+      if (row.parent) this.flows.childRemoved(ev, this.queue, id, JSON.parse(row.parent) as ParentRef, now);
       if (row.repeat_job_key !== null && row.state === 'delayed' && this.isScheduler(row.repeat_job_key)) {
         throw finishedError({ code: ErrorCode.JobBelongsToJobScheduler, jobId: id, command: 'removeJob' });
       }

@@ -113,7 +113,29 @@ CREATE TABLE jobs_scheduler (
 ) WITHOUT ROWID;
 `;
 
-export const JOBS_MIGRATIONS: readonly string[] = [V1];
+/**
+ * Flows: a child names its parent (`parent` is BullMQ's JSON: id, queueKey and the
+ * fail/ignore/remove/continue-on-failure flags); `jobs_dep` holds one row per parent→child link
+ * with its status (pending, processed with the child's return value, ignored or failed with the
+ * child's failure reason), which is what the dependency getters read.
+ */
+const V2 = `
+ALTER TABLE jobs_job ADD COLUMN parent TEXT;
+ALTER TABLE jobs_job ADD COLUMN parent_key TEXT;
+CREATE TABLE jobs_dep (
+  parent_queue TEXT NOT NULL,
+  parent_id    TEXT NOT NULL,
+  child_key    TEXT NOT NULL,
+  child_queue  TEXT NOT NULL,
+  child_id     TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  value        TEXT,
+  PRIMARY KEY (parent_queue, parent_id, child_key)
+) WITHOUT ROWID;
+CREATE INDEX jobs_dep_child ON jobs_dep (child_queue, child_id);
+`;
+
+export const JOBS_MIGRATIONS: readonly string[] = [V1, V2];
 
 export function migrateJobs(db: Db): void {
   migrate(db, 'jobs', JOBS_MIGRATIONS);

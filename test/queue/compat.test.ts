@@ -411,4 +411,84 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     const m = await q.getMetrics('completed');
     expect(m.meta.count).toBe(3);
   });
+
+  it('runs a flow: children first (across queues), then the parent with their results', async () => {
+    const parentQ = t.fresh();
+    const childQ = t.fresh();
+    const q = t.queue(parentQ);
+    const cq = t.queue(childQ);
+    const qe = await t.events(parentQ);
+    const order: string[] = [];
+    t.worker(childQ, async (job) => {
+      order.push(job.name);
+      return (job.data as { n: number }).n * 10;
+    });
+    t.worker(parentQ, async (job) => {
+      order.push(job.name);
+      if (job.name === 'parent') {
+        const values = await job.getChildrenValues();
+        return Object.values(values as Record<string, number>).sort((a, b) => a - b);
+      }
+      return (job.data as { n: number }).n;
+    });
+    const tree = await t.flow().add({
+      name: 'parent',
+      queueName: parentQ,
+      data: {},
+      children: [
+        { name: 'c1', queueName: childQ, data: { n: 1 } },
+        { name: 'c2', queueName: childQ, data: { n: 2 } },
+        { name: 'same', queueName: parentQ, data: { n: 3 } },
+      ],
+    });
+    expect(tree.children).toHaveLength(3);
+    expect(await tree.job.waitUntilFinished(qe)).toEqual([3, 10, 20]);
+    expect(order[order.length - 1]).toBe('parent');
+    const parent = (await q.getJob(tree.job.id!))!;
+    expect(await parent.getDependenciesCount()).toEqual({ processed: 3, unprocessed: 0, ignored: 0, failed: 0 });
+    const child = (await cq.getJob(tree.children![0]!.job.id!))!;
+    expect(child.parent?.id).toBe(tree.job.id);
+  });
+
+  it('keeps a parent waiting for its children, and fails it when a failParentOnFailure child fails', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const tree = await t.flow().add({
+      name: 'parent',
+      queueName: name,
+      data: {},
+      children: [{ name: 'bad', queueName: name, data: {}, opts: { failParentOnFailure: true } }, { name: 'good', queueName: name, data: {} }],
+    });
+    expect(await tree.job.getState()).toBe('waiting-children');
+    expect(await q.getJobCounts('waiting-children')).toEqual({ 'waiting-children': 1 });
+    t.worker(name, async (job) => {
+      if (job.name === 'bad') throw new Error('child broke');
+      return 'ok';
+    });
+    await expect(tree.job.waitUntilFinished(qe)).rejects.toThrow(/child .* failed/);
+    const parent = (await q.getJob(tree.job.id!))!;
+    expect(await parent.getState()).toBe('failed');
+    expect((await parent.getDependenciesCount()).failed).toBe(1);
+  });
+
+  it('lets a parent go on when an ignoreDependencyOnFailure child fails', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    t.worker(name, async (job) => {
+      if (job.name === 'flaky') throw new Error('ignored failure');
+      return job.name;
+    });
+    const tree = await t.flow().add({
+      name: 'parent',
+      queueName: name,
+      data: {},
+      children: [{ name: 'flaky', queueName: name, data: {}, opts: { ignoreDependencyOnFailure: true } }],
+    });
+    expect(await tree.job.waitUntilFinished(qe)).toBe('parent');
+    const parent = (await q.getJob(tree.job.id!))!;
+    expect(Object.values(await parent.getIgnoredChildrenFailures())).toEqual(['ignored failure']);
+  });
 });
+

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents, Worker, type Processor, type QueueOptions, type WorkerOptions } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents, Worker, type Processor, type QueueOptions, type WorkerOptions } from 'bullmq';
 import { createRailyardBackend } from '../../src/jobs.js';
 
 /**
@@ -15,6 +15,7 @@ export interface Target {
   queue(name: string, opts?: Partial<QueueOptions>): Queue;
   worker(name: string, fn: Processor, opts?: Partial<WorkerOptions>): Worker;
   events(name: string): Promise<QueueEvents>;
+  flow(): FlowProducer;
   /** A queue name no other test uses. */
   fresh(): string;
   cleanup(): Promise<void>;
@@ -26,6 +27,7 @@ function base(name: string, make: {
   queue: (n: string, o: Partial<QueueOptions>) => Queue;
   worker: (n: string, fn: Processor, o: Partial<WorkerOptions>) => Worker;
   events: (n: string) => QueueEvents;
+  flow: () => FlowProducer;
   after?: () => void;
 }): Target {
   const open: Closable[] = [];
@@ -52,6 +54,11 @@ function base(name: string, make: {
       await sleep(50);
       return e;
     },
+    flow() {
+      const f = make.flow();
+      open.unshift(f);
+      return f;
+    },
     fresh: () => `t${randomUUID().slice(0, 8)}`,
     async cleanup() {
       for (const c of open.splice(0)) await c.close().catch(() => undefined);
@@ -67,6 +74,7 @@ export function railyardTarget(): Target {
     queue: (n, o) => new Queue(n, { ...o, connection }, createRailyardBackend),
     worker: (n, fn, o) => new Worker(n, fn, { ...o, connection }, createRailyardBackend),
     events: (n) => new QueueEvents(n, { connection }, createRailyardBackend),
+    flow: () => new FlowProducer({ connection }, createRailyardBackend),
     after: () => rmSync(dataDir, { recursive: true, force: true }),
   });
 }
@@ -78,6 +86,7 @@ export function redisTarget(url: string): Target {
     queue: (n, o) => new Queue(n, { ...o, connection }),
     worker: (n, fn, o) => new Worker(n, fn, { ...o, connection }),
     events: (n) => new QueueEvents(n, { connection }),
+    flow: () => new FlowProducer({ connection }),
   });
 }
 
