@@ -1,5 +1,6 @@
 import type { JobJson } from 'bullmq';
 import { InvalidArgumentError } from '../errors.js';
+import { UnsupportedOperationError } from './errors.js';
 
 function nonNegative(name: string, v: unknown): void {
   if (v === undefined) return;
@@ -26,6 +27,10 @@ export function validateJob(job: JobJson): void {
     else if (typeof b !== 'object' || b === null || typeof b.type !== 'string' || b.type === '') {
       throw new InvalidArgumentError('opts.backoff', b, "a delay in ms or { type: 'fixed' | 'exponential' | <custom>, delay? }");
     } else nonNegative('opts.backoff.delay', b.delay);
+  }
+  const d = o.deduplication as { replace?: boolean; keepLastIfActive?: boolean } | undefined;
+  if (d?.replace || d?.keepLastIfActive) {
+    throw new UnsupportedOperationError('deduplication.replace / keepLastIfActive', 'only plain deduplication (with ttl and extend) is stored');
   }
   if (typeof job.data !== 'string') {
     throw new InvalidArgumentError('data', job.data, 'JSON-serializable data');
