@@ -1,14 +1,34 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { intFlag, parseCommand, printJson, type Io } from './args.js';
 import type { ApiClient } from './api-client.js';
 import { CliError, ExitCode, usageError } from './errors.js';
 
-export const PRODUCE_USAGE = `Usage: railyard produce TOPIC [--file FILE] [--key-separator SEP] [--partition N]
+export const PRODUCE_USAGE = `Usage: railyard produce TOPIC [--file FILE] [--key-separator SEP] [--partition N] [--progress]
   Sends each line of FILE (or standard input) as one record. With --key-separator, the text before
   the first SEP on a line is the record key. Without --partition, keyed records go where Kafka's
-  default partitioner puts them and unkeyed ones to one partition per batch.
+  default partitioner puts them and unkeyed ones to one partition per batch. A progress line is
+  shown on a terminal (or with --progress) while producing.
 `;
+
+/** One self-overwriting status line on stderr. */
+class Progress {
+  private shown = false;
+  constructor(
+    private readonly io: Io,
+    private readonly totalBytes: number | undefined,
+  ) {}
+
+  update(records: number, bytes: number): void {
+    const pct = this.totalBytes ? ` (${Math.min(100, Math.floor((bytes / this.totalBytes) * 100))}%)` : '';
+    this.io.stderr.write(`\rproduced ${records} records${pct}`);
+    this.shown = true;
+  }
+
+  end(): void {
+    if (this.shown) this.io.stderr.write('\n');
+  }
+}
 
 /** Records per HTTP call: well under the API's body cap for ordinary lines. */
 const BATCH_RECORDS = 1000;
@@ -26,7 +46,11 @@ interface PartitionSummary {
 }
 
 export async function produceCommand(argv: string[], io: Io): Promise<number> {
-  const p = parseCommand(argv, { file: { type: 'string' }, 'key-separator': { type: 'string' }, partition: { type: 'string' } }, io);
+  const p = parseCommand(
+    argv,
+    { file: { type: 'string' }, 'key-separator': { type: 'string' }, partition: { type: 'string' }, progress: { type: 'boolean' } },
+    io,
+  );
   if (p.help) {
     io.stdout.write(PRODUCE_USAGE);
     return ExitCode.OK;
@@ -43,6 +67,17 @@ export async function produceCommand(argv: string[], io: Io): Promise<number> {
 
   const file = p.values.file as string | undefined;
   const input = file === undefined ? io.stdin : createReadStream(file);
+  let progress: Progress | undefined;
+  if (p.values.progress === true || io.stderr.isTTY === true) {
+    let size: number | undefined;
+    try {
+      size = file === undefined ? undefined : statSync(file).size;
+    } catch {
+      // reported by the read below
+    }
+    progress = new Progress(io, size);
+  }
+  let readBytes = 0;
   const summary = new Map<number, PartitionSummary>();
   let total = 0;
   let batch: Array<{ key?: string; value: string }> = [];
@@ -60,6 +95,7 @@ export async function produceCommand(argv: string[], io: Io): Promise<number> {
     total += batch.length;
     batch = [];
     batchBytes = 0;
+    progress?.update(total, readBytes);
   };
   try {
     const lines = createInterface({ input, crlfDelay: Infinity });
@@ -67,13 +103,16 @@ export async function produceCommand(argv: string[], io: Io): Promise<number> {
       const at = sep === undefined ? -1 : line.indexOf(sep);
       batch.push(at >= 0 ? { key: line.slice(0, at), value: line.slice(at + sep!.length) } : { value: line });
       batchBytes += line.length;
+      readBytes += Buffer.byteLength(line) + 1;
       if (batch.length >= BATCH_RECORDS || batchBytes >= BATCH_BYTES) await flush();
     }
   } catch (err) {
+    progress?.end();
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot read ${file ?? 'standard input'}: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ENOENT' ? ExitCode.NOT_FOUND : ExitCode.FAILURE);
   }
   await flush();
+  progress?.end();
   const partitions = [...summary.values()].sort((a, b) => a.partition - b.partition);
   if (p.json) printJson(io, { topic, count: total, partitions });
   else io.stdout.write(`produced ${total} record${total === 1 ? '' : 's'} to ${topic}\n`);

@@ -116,6 +116,21 @@ describe('railyard produce and consume', () => {
     expect(back.stdout.endsWith('line-2499\n')).toBe(true);
   });
 
+  it('shows progress while producing a file with --progress', async () => {
+    await runAdmin(['topics', 'create', 'pc-progress'], { env });
+    const file = join(dir, 'many.txt');
+    writeFileSync(file, Array.from({ length: 2100 }, (_, i) => `row-${i}`).join('\n') + '\n');
+    const r = await runAdmin(['produce', 'pc-progress', '--file', file, '--progress'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('produced 2100 records to pc-progress\n');
+    const updates = r.stderr.split('\r').filter((s) => s !== '');
+    expect(updates.length).toBe(3);
+    expect(updates[0]).toMatch(/^produced 1000 records \(\d+%\)$/);
+    expect(updates[2]).toBe('produced 2100 records (100%)\n');
+    const quiet = await runAdmin(['produce', 'pc-progress', '--file', file], { env });
+    expect(quiet.stderr).toBe('');
+  });
+
   it('exits 3 for a missing topic or file and 2 for bad flags', async () => {
     expect((await runAdmin(['produce', 'nope'], { env, input: 'x\n' })).code).toBe(3);
     expect((await runAdmin(['consume', 'nope'], { env })).code).toBe(3);
