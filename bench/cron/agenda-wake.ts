@@ -3,13 +3,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Agenda } from 'agenda';
 import { RailyardAgendaBackend } from '../../src/agenda.js';
+import { sibling } from './compiled.js';
 
 export async function benchAgendaWake(jobs: number): Promise<{ samples: number; p50: number; p99: number; max: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ry-agenda-bench-'));
-  const worker = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./agenda-worker.ts', import.meta.url)), dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const script = sibling('agenda-worker');
+  const worker = spawn(process.execPath, [...script.execArgv, script.path, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ran = new Map<string, number>();
   let buf = '';
   let onLine: (() => void) | undefined;

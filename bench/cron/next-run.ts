@@ -1,10 +1,12 @@
 /** Next-run throughput: chained "next after the previous result" calls per second, per library. */
 import { Cron } from 'croner';
 import { CronExpressionParser } from 'cron-parser';
+import { pathToFileURL } from 'node:url';
 import { CronSchedule } from '../../src/scheduler/schedule.js';
+import { nodeCronSharedModule } from './compiled.js';
 
 interface NodeCronMatcher { getNextMatch(d: Date): Date }
-const { T: NodeCronTimeMatcher } = (await import(new URL('../../node_modules/node-cron/dist/_shared.js', import.meta.url).href)) as {
+const { T: NodeCronTimeMatcher } = (await import(pathToFileURL(nodeCronSharedModule()).href)) as {
   T: new (expr: string, tz?: string) => NodeCronMatcher;
 };
 
