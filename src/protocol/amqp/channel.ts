@@ -202,11 +202,11 @@ export class Channel implements ConsumerChannel, ReplyTarget {
         if (!m.nowait) this.send({ kind: 'exchange.delete-ok' });
         return;
       case 'exchange.bind':
-        vh.bind(m.source, 'exchange', m.destination, m.routingKey ?? '', m.arguments ?? new Map(), owner, 40, 30);
+        vh.bind(m.source, 'exchange', m.destination, m.routingKey, m.arguments, owner, 40, 30);
         if (!m.nowait) this.send({ kind: 'exchange.bind-ok' });
         return;
       case 'exchange.unbind':
-        vh.unbind(m.source, 'exchange', m.destination, m.routingKey ?? '', m.arguments ?? new Map(), owner, 40, 40);
+        vh.unbind(m.source, 'exchange', m.destination, m.routingKey, m.arguments, owner, 40, 40);
         if (!m.nowait) this.send({ kind: 'exchange.unbind-ok' });
         return;
       case 'queue.declare': {
@@ -223,11 +223,11 @@ export class Channel implements ConsumerChannel, ReplyTarget {
         return;
       }
       case 'queue.bind':
-        vh.bind(m.exchange, 'queue', m.queue, m.routingKey ?? '', m.arguments ?? new Map(), owner, 50, 20);
+        vh.bind(m.exchange, 'queue', m.queue, m.routingKey, m.arguments, owner, 50, 20);
         if (!m.nowait) this.send({ kind: 'queue.bind-ok' });
         return;
       case 'queue.unbind':
-        vh.unbind(m.exchange, 'queue', m.queue, m.routingKey ?? '', m.arguments ?? new Map(), owner, 50, 50);
+        vh.unbind(m.exchange, 'queue', m.queue, m.routingKey, m.arguments, owner, 50, 50);
         this.send({ kind: 'queue.unbind-ok' });
         return;
       case 'queue.purge': {
@@ -249,7 +249,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
         this.resume();
         return;
       case 'basic.consume':
-        this.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait, m.arguments ?? new Map());
+        this.consume(m.queue, m.consumerTag, m.noAck, m.exclusive, m.nowait, m.arguments);
         return;
       case 'basic.cancel': {
         const c = this.consumers.get(m.consumerTag);
@@ -267,10 +267,10 @@ export class Channel implements ConsumerChannel, ReplyTarget {
         this.inTx(() => this.ack(m.deliveryTag, m.multiple), m.deliveryTag, m.multiple);
         return;
       case 'basic.nack':
-        this.inTx(() => this.settle(m.deliveryTag, m.multiple, m.requeue ?? true), m.deliveryTag, m.multiple);
+        this.inTx(() => this.settle(m.deliveryTag, m.multiple, m.requeue), m.deliveryTag, m.multiple);
         return;
       case 'basic.reject':
-        this.inTx(() => this.settle(m.deliveryTag, false, m.requeue ?? true), m.deliveryTag, false);
+        this.inTx(() => this.settle(m.deliveryTag, false, m.requeue), m.deliveryTag, false);
         return;
       case 'basic.recover':
       case 'basic.recover-async':

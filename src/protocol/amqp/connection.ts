@@ -276,12 +276,12 @@ export class Connection implements AlarmListener {
       case 'connection.start-ok':
         if (this.state !== 'start-ok') break;
         this.clientProperties = m.clientProperties;
-        this.authenticate(m.mechanism ?? 'PLAIN', m.response);
+        this.authenticate(m.mechanism, m.response);
         return;
       case 'connection.tune-ok': {
         if (this.state !== 'tune-ok') break;
-        const frameMax = m.frameMax ?? 0;
-        const channelMax = m.channelMax ?? 0;
+        const frameMax = m.frameMax;
+        const channelMax = m.channelMax;
         const s = this.server;
         if (frameMax !== 0 && frameMax < FRAME_MIN_SIZE) throw new AmqpError(NOT_ALLOWED, `frame_max=${frameMax} < ${FRAME_MIN_SIZE} min size`, 10, 31);
         if (s.frameMax !== 0 && frameMax > s.frameMax) throw new AmqpError(NOT_ALLOWED, `frame_max=${frameMax} > ${s.frameMax} max size`, 10, 31);
@@ -289,14 +289,14 @@ export class Connection implements AlarmListener {
         this.frameMax = frameMax === 0 ? s.frameMax : frameMax;
         this.parser.frameMax = this.frameMax;
         this.channelMax = channelMax === 0 ? s.channelMax : channelMax;
-        this.heartbeat = m.heartbeat ?? 0;
+        this.heartbeat = m.heartbeat;
         this.startHeartbeats();
         this.state = 'open';
         return;
       }
       case 'connection.open': {
         if (this.state !== 'open') break;
-        const name = m.virtualHost ?? '/';
+        const name = m.virtualHost;
         const vh = this.server.vhosts.get(name);
         if (!vh) throw new AmqpError(NOT_ALLOWED, `vhost ${name} not found`, 10, 40);
         const user = this.server.store.user(this.user);
