@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { sleep, targets, until, type Target } from './targets.js';
 
 describe.each(targets())('BullMQ on $name', ({ make }) => {
@@ -489,6 +489,59 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     expect(await tree.job.waitUntilFinished(qe)).toBe('parent');
     const parent = (await q.getJob(tree.job.id!))!;
     expect(Object.values(await parent.getIgnoredChildrenFailures())).toEqual(['ignored failure']);
+  });
+
+  it('applies a global rate limit set on the queue, and a manual one from the processor', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    await q.setGlobalRateLimit(1, 200);
+    const starts: number[] = [];
+    t.worker(name, async () => {
+      starts.push(Date.now());
+    });
+    for (let i = 0; i < 3; i++) await q.add('x', {});
+    await until(() => starts.length === 3, 5000);
+    expect(starts[2]! - starts[0]!).toBeGreaterThanOrEqual(350);
+    await q.removeGlobalRateLimit();
+
+    const other = t.fresh();
+    const q2 = t.queue(other);
+    let first = true;
+    const runs: number[] = [];
+    const w = t.worker(other, async () => {
+      runs.push(Date.now());
+      if (first) {
+        first = false;
+        await w.rateLimit(150);
+        throw Worker.RateLimitError();
+      }
+    });
+    const job = await q2.add('y', {});
+    await until(() => runs.length === 2, 5000);
+    expect(runs[1]! - runs[0]!).toBeGreaterThanOrEqual(140);
+    await until(async () => (await job.getState()) === 'completed');
+    expect((await q2.getJob(job.id!))!.attemptsMade).toBe(1);
+  });
+
+  it('promotes all delayed jobs at once', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    for (let i = 0; i < 3; i++) await q.add('d', {}, { delay: 60_000 });
+    await q.promoteJobs();
+    expect(await q.getJobCounts('delayed', 'waiting')).toEqual({ delayed: 0, waiting: 3 });
+  });
+
+  it('stops a scheduler after its limit', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    let runs = 0;
+    t.worker(name, async () => {
+      runs++;
+    });
+    await q.upsertJobScheduler('twice', { every: 80, limit: 2 }, { name: 'n' });
+    await until(() => runs === 2, 5000);
+    await sleep(300);
+    expect(runs).toBe(2);
   });
 });
 
