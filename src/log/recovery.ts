@@ -83,18 +83,19 @@ function producerBatchOf(b: BatchView, seg: Segment): ProducerBatch {
 }
 
 /**
- * The newest usable snapshot (taken at or before the recovered end, inside the log), then every batch
- * after it; without one, the batches of the tail segment.
+ * The newest usable snapshot (taken at or before the recovered end), then every batch after it that
+ * still exists; without one, the batches of the tail segment.
  */
 export function loadProducerState(dir: string, segments: Segment[], endOffset: number): ProducerState {
   let state = new ProducerState();
   let from = segments[segments.length - 1]!.baseOffset;
   for (const offset of listSnapshots(dir)) {
-    if (offset > endOffset || offset < segments[0]!.baseOffset) continue;
+    if (offset > endOffset) continue;
     const snap = ProducerState.fromSnapshot(readSnapshot(dir, offset));
     if (!snap || snap.offset !== offset) continue;
     state = snap.state;
-    from = offset;
+    // Batches between the snapshot and the oldest segment were deleted: nothing to replay there.
+    from = Math.max(offset, segments[0]!.baseOffset);
     break;
   }
   if (from >= endOffset) return state;
