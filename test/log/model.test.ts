@@ -4,7 +4,7 @@
  * crash-style reopen. Seeded, so a failure is reproducible.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeRecordBatches, encodeRecordBatch, openPartitionLog, type StandalonePartitionLog } from '../../src/log/index.js';
+import { decodeRecordBatches, encodeControlBatch, encodeRecordBatch, openPartitionLog, type StandalonePartitionLog } from '../../src/log/index.js';
 import { silent, tempDir } from './helpers.js';
 
 function prng(seed: number): () => number {
@@ -119,6 +119,96 @@ describe('log model', () => {
         const batches = decodeRecordBatches(Buffer.concat(p.read(offset, 50_000).chunks), { verifyCrc: true });
         for (const b of batches) for (const rec of b.records) if (rec.offset >= offset) expect(rec.value!.toString()).toBe(model.get(rec.offset));
         offset = batches.at(-1)!.lastOffset + 1;
+      }
+      await p.close();
+      for (const a of abandoned) await a.close().catch(() => undefined);
+    });
+  }
+});
+
+/** What a read_committed Kafka consumer sees: records below the LSO, minus those of aborted transactions. */
+function consumeCommitted(p: StandalonePartitionLog, from: number): { values: string[]; lso: number } {
+  const values: string[] = [];
+  let offset = from;
+  let lso = p.lastStableOffset;
+  const aborting = new Set<number>();
+  const pendingAborts: { producerId: number; firstOffset: number }[] = [];
+  while (offset < lso) {
+    const res = p.read(offset, 1 + (offset % 3000), 'read_committed');
+    lso = res.lastStableOffset;
+    if (res.bytes === 0) break;
+    pendingAborts.push(...res.abortedTransactions);
+    pendingAborts.sort((a, b) => a.firstOffset - b.firstOffset);
+    for (const b of decodeRecordBatches(Buffer.concat(res.chunks), { verifyCrc: true })) {
+      while (pendingAborts.length > 0 && pendingAborts[0]!.firstOffset <= b.lastOffset) aborting.add(pendingAborts.shift()!.producerId);
+      if (b.isControl) {
+        if (b.records[0]!.key!.readInt16BE(2) === 0) aborting.delete(b.producerId);
+      } else if (!(b.isTransactional && aborting.has(b.producerId))) {
+        for (const r of b.records) if (r.offset >= offset) values.push(r.value!.toString());
+      }
+      offset = b.lastOffset + 1;
+    }
+  }
+  return { values, lso };
+}
+
+describe('transaction model', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  for (const seed of (process.env.LOG_MODEL_SEEDS ?? '1,2').split(',').map(Number)) {
+    it(`read_committed sees exactly the committed records (seed ${seed})`, async () => {
+      const rnd = prng(seed * 7919);
+      const open = () => openPartitionLog(t.dir, { 'segment.bytes': '3000', 'index.interval.bytes': '200' }, { logger: silent, tailCacheBytes: 1500 });
+      let p = await open();
+      const abandoned: StandalonePartitionLog[] = [];
+      // offset → value and the transaction it belongs to (null: not transactional).
+      const records: { offset: number; value: string; txn: number | null }[] = [];
+      const txnState = new Map<number, 'open' | 'committed' | 'aborted'>();
+      const producers = [601, 602];
+      const openTxn = new Map<number, number>();
+      const seqs = new Map<number, number>(producers.map((id) => [id, 0]));
+      let txnCounter = 0;
+      for (let op = 0; op < 300; op++) {
+        const r = rnd();
+        const pid = producers[Math.floor(rnd() * producers.length)]!;
+        if (r < 0.3) {
+          const res = await p.append(encodeRecordBatch({ records: [{ value: `plain-${op}` }] }));
+          records.push({ offset: res.baseOffset, value: `plain-${op}`, txn: null });
+        } else if (r < 0.65) {
+          if (!openTxn.has(pid)) {
+            openTxn.set(pid, ++txnCounter);
+            txnState.set(txnCounter, 'open');
+          }
+          const values = [`t${openTxn.get(pid)}-${op}-a`, `t${openTxn.get(pid)}-${op}-b`];
+          const seq = seqs.get(pid)!;
+          seqs.set(pid, seq + 2);
+          const res = await p.append(encodeRecordBatch({ producerId: pid, producerEpoch: 0, baseSequence: seq, transactional: true, records: values.map((value) => ({ value })) }));
+          values.forEach((value, i) => records.push({ offset: res.baseOffset + i, value, txn: openTxn.get(pid)! }));
+        } else if (r < 0.85) {
+          const txn = openTxn.get(pid);
+          if (txn === undefined) continue;
+          const commit = rnd() < 0.5;
+          await p.append(encodeControlBatch({ producerId: pid, producerEpoch: 0, commit }));
+          txnState.set(txn, commit ? 'committed' : 'aborted');
+          openTxn.delete(pid);
+        } else if (r < 0.92) {
+          const from = records.length === 0 ? 0 : records[Math.floor(rnd() * records.length)]!.offset;
+          const seen = consumeCommitted(p, from);
+          const firstOpen = Math.min(...[...openTxn.values()].map((txn) => records.find((x) => x.txn === txn)!.offset), p.logEndOffset);
+          expect(seen.lso).toBe(firstOpen);
+          const expected = records.filter((x) => x.offset >= from && x.offset < firstOpen && (x.txn === null || txnState.get(x.txn) === 'committed')).map((x) => x.value);
+          expect(seen.values).toEqual(expected);
+        } else if (r < 0.96) {
+          await p.close();
+          p = await open();
+        } else {
+          abandoned.push(p);
+          p = await open();
+        }
       }
       await p.close();
       for (const a of abandoned) await a.close().catch(() => undefined);
