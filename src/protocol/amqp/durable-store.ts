@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { openPartitionLog, encodeRecordBatch, decodeRecordBatches, type StandalonePartitionLog } from '../../log/index.js';
 import type { FsyncPolicy } from '../../config.js';
 import type { Logger } from '../../logger.js';
-import type { Message } from './message.js';
+import { EMPTY_BODY, type Message } from './message.js';
 import { Reader, Writer } from './wire.js';
 import { decodeBasicProperties } from './generated/properties.js';
 
@@ -11,14 +11,19 @@ export interface DurableStoreOptions {
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   logger: Logger;
+  /** Recovered bodies kept in memory; later ones stay in the log until taken (default: all). */
+  residentBudgetBytes?: number;
   /** Segment size of the message log; small values let tests watch segments go. */
   segmentBytes?: number;
 }
 
 export interface RecoveredMessage {
   offset: number;
+  /** Without its body when `paged`. */
   msg: Message;
   expiresAt: number;
+  size: number;
+  paged: boolean;
 }
 
 /** Checkpoint records carry this key; plain ack records have none. */
@@ -27,6 +32,7 @@ const CHECKPOINT_KEY = Buffer.from('checkpoint');
 const CHECKPOINT_EVERY = 2000;
 const READ_CHUNK = 4 * 1024 * 1024;
 const BATCH_BYTES = 512 * 1024;
+const READ_AHEAD = 1024 * 1024;
 
 /** Publishers outside confirm mode never look at the promise; its failure is logged here instead. */
 function handled(p: Promise<void>): Promise<void> {
@@ -105,6 +111,7 @@ export class DurableQueueStore {
   private compactTimer: NodeJS.Timeout | undefined;
   private writes: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readCache: Map<number, Buffer> | undefined;
   private broken: Error | undefined;
 
   private constructor(
@@ -140,6 +147,8 @@ export class DurableQueueStore {
       }
     });
     const recovered: RecoveredMessage[] = [];
+    const budget = opts.residentBudgetBytes ?? Infinity;
+    let resident = 0;
     await readAll(messages, low, (offset, _key, value) => {
       if (offset < low) return;
       // Acknowledged offsets stay in `live` as done, so the watermark passes them in order.
@@ -149,13 +158,43 @@ export class DurableQueueStore {
         return;
       }
       const { msg, expiresAt } = decodeMessage(value);
-      recovered.push({ offset, msg, expiresAt });
+      const size = msg.body.length;
+      if (resident + size > budget) {
+        recovered.push({ offset, msg: { ...msg, body: EMPTY_BODY }, expiresAt, size, paged: true });
+      } else {
+        resident += size;
+        recovered.push({ offset, msg, expiresAt, size, paged: false });
+      }
     });
     store.advanceLow();
     // Start from a clean ack log: one checkpoint of what recovery found.
     store.checkpoint();
     store.scheduleCompaction();
     return { store, recovered };
+  }
+
+  /**
+   * Reads a paged-out message back. Consumers take messages in log order, so the batch read for one
+   * is kept for the next ones.
+   */
+  readMessage(offset: number): Message | undefined {
+    try {
+      let value = this.readCache?.get(offset);
+      if (value === undefined) {
+        const res = this.messages.read(offset, READ_AHEAD);
+        const cache = new Map<number, Buffer>();
+        for (const b of decodeRecordBatches(res.chunks.length === 1 ? res.chunks[0]! : Buffer.concat(res.chunks))) {
+          for (const r of b.records) if (r.value) cache.set(r.offset, r.value);
+        }
+        this.readCache = cache;
+        value = cache.get(offset);
+      }
+      if (value === undefined) throw new Error(`offset ${offset} not found in the message log`);
+      return decodeMessage(value).msg;
+    } catch (err) {
+      this.logger.error('could not read a paged-out message back', { dir: this.dir, offset, err });
+      return undefined;
+    }
   }
 
   /** Offset the message will have; `durable` resolves once it is written under the fsync policy. */

@@ -4,23 +4,29 @@ import { listenTcp } from '../../net/listen.js';
 import { AmqpServer } from './server.js';
 import { Connection } from './connection.js';
 
-export { hashPassword, verifyPassword } from './auth.js';
 import type { AlarmOptions } from './alarms.js';
-export type { AlarmOptions };
+import type { QueueInfo } from './queue.js';
+
+export { hashPassword, verifyPassword } from './auth.js';
+export type { AlarmOptions, QueueInfo };
 
 /** Door internals tests and embedders may tune; the broker uses the defaults. */
 export interface AmqpDoorOptions {
   alarms?: AlarmOptions;
+  /** Ready persistent bodies each durable queue keeps in memory (default 32 MiB); the rest stays in its log. */
+  queueResidentBytes?: number;
 }
 
-/** A started AMQP door; `alarms` lets tests move the watermarks at run time. */
+/** A started AMQP door, with a look inside for the dashboard and tests. */
 export interface AmqpDoor extends Door {
   setMemoryHighWatermark(bytes: number): void;
+  /** Queue counts (messages, consumers, bytes in memory, paged-out messages); undefined if absent. */
+  queueInfo(vhost: string, queue: string): QueueInfo | undefined;
 }
 
 /** Starts the AMQP 0-9-1 listener on `ctx.options.host:amqpPort`. */
 export async function startAmqpDoor(ctx: BrokerContext, opts: AmqpDoorOptions = {}): Promise<AmqpDoor> {
-  const server = await AmqpServer.open(ctx, opts.alarms);
+  const server = await AmqpServer.open(ctx, opts.alarms, opts.queueResidentBytes);
   const connections = new Set<Connection>();
   const sockets = new Set<net.Socket>();
   const listener = await listenTcp(ctx.options.host, ctx.options.amqpPort, (socket) => {
@@ -33,6 +39,9 @@ export async function startAmqpDoor(ctx: BrokerContext, opts: AmqpDoorOptions = 
   return {
     port: listener.port,
     connectionCount: () => connections.size,
+    queueInfo(vhost: string, queue: string) {
+      return server.vhosts.get(vhost)?.queues.get(queue)?.info();
+    },
     setMemoryHighWatermark(bytes: number) {
       server.alarms.memoryHighWatermarkBytes = bytes;
       server.alarms.check();

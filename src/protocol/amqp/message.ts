@@ -16,7 +16,8 @@ export function isPersistent(m: Message): boolean {
 
 /** A message's place in one queue. */
 export interface QueuedMessage {
-  readonly msg: Message;
+  /** Replaced by a body-less copy while paged out, and by the log's copy when read back. */
+  msg: Message;
   /** Position in the queue, kept when requeued. */
   readonly seq: number;
   redelivered: boolean;
@@ -25,4 +26,12 @@ export interface QueuedMessage {
   readonly priority: number;
   /** Offset in the durable queue's message log; -1 for messages kept in memory only. */
   readonly offset: number;
+  /** Body length (also while the body is paged out). */
+  readonly size: number;
+  /** The body lives only in the durable log until the message is taken. */
+  paged: boolean;
+  /** Waiting in the queue (not delivered). */
+  ready: boolean;
 }
+
+export const EMPTY_BODY = Buffer.alloc(0);

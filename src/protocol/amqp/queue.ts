@@ -1,5 +1,5 @@
 import { ReadyLane } from './ready-lane.js';
-import { isPersistent, type Message, type QueuedMessage } from './message.js';
+import { EMPTY_BODY, isPersistent, type Message, type QueuedMessage } from './message.js';
 import type { DurableQueueStore, RecoveredMessage } from './durable-store.js';
 import { fieldNumber, fieldString, type FieldTable } from './wire.js';
 import { AmqpError } from './errors.js';
@@ -130,6 +130,18 @@ export function parseExpiration(expiration: string | undefined): number | undefi
   return Number(expiration);
 }
 
+export interface QueueInfo {
+  name: string;
+  durable: boolean;
+  messages: number;
+  consumers: number;
+  readyBytes: number;
+  /** Bodies of ready persistent messages held in memory. */
+  residentBytes: number;
+  /** Ready messages whose body is only in the durable log. */
+  pagedMessages: number;
+}
+
 export interface QueueHooks {
   deadLetter(q: Queue, e: QueuedMessage, reason: DeadLetterReason): void;
   /** x-expires ran out, or the last consumer of an auto-delete queue left. */
@@ -156,6 +168,8 @@ export class Queue {
   deleted = false;
   /** Set for durable queues: persistent messages go to the log. */
   store: DurableQueueStore | undefined;
+  /** Bodies of ready persistent messages held in memory; above the budget they are paged out. */
+  private residentBytes = 0;
 
   constructor(
     readonly def: QueueDef,
@@ -163,6 +177,8 @@ export class Queue {
     /** The connection that declared an exclusive queue. */
     readonly owner: object | null,
     private readonly hooks: QueueHooks,
+    /** Ready persistent bodies a durable queue keeps in memory; the rest waits in its log. */
+    private readonly residentBudget = Infinity,
   ) {
     this.limits = parseQueueLimits(def.args, def.name, vhost);
     this.lanes = Array.from({ length: this.limits.maxPriority + 1 }, () => new ReadyLane<QueuedMessage>());
@@ -181,6 +197,13 @@ export class Queue {
 
   get consumerCount(): number {
     return this.consumers.length;
+  }
+
+  /** Counts for the dashboard and tests. */
+  info(): QueueInfo {
+    let paged = 0;
+    for (const l of this.lanes) paged += l.count((e) => e.paged);
+    return { name: this.name, durable: this.def.durable, messages: this.messageCount, consumers: this.consumers.length, readyBytes: this.readyBytes, residentBytes: this.residentBytes, pagedMessages: paged };
   }
 
   private hasReady(): boolean {
@@ -206,7 +229,8 @@ export class Queue {
     if (this.wouldOverflow(msg.body.length)) {
       if (this.limits.overflow === 'reject-publish') return 'rejected';
       if (this.limits.overflow === 'reject-publish-dlx') {
-        this.hooks.deadLetter(this, { msg, seq: -1, redelivered: false, expiresAt, priority, offset: -1 }, 'maxlen');
+        const size = msg.body.length;
+        this.hooks.deadLetter(this, { msg, seq: -1, redelivered: false, expiresAt, priority, offset: -1, size, paged: false, ready: false }, 'maxlen');
         return 'rejected';
       }
     }
@@ -217,20 +241,56 @@ export class Queue {
       offset = appended.offset;
       result = appended.durable;
     }
-    const e: QueuedMessage = { msg, seq: this.nextSeq++, redelivered: false, expiresAt, priority, offset };
-    this.lanes[priority]!.push(e);
-    this.readyBytes += msg.body.length;
+    const e: QueuedMessage = { msg, seq: this.nextSeq++, redelivered: false, expiresAt, priority, offset, size: msg.body.length, paged: false, ready: false };
+    this.pushReady(e);
+    if (offset >= 0 && this.residentBytes > this.residentBudget && typeof result !== 'string') {
+      // Only a body already in the log can be dropped from memory.
+      result.then(
+        () => this.pageOut(e),
+        () => undefined,
+      );
+    }
     if (this.limits.overflow === 'drop-head') this.dropHeadWhileOver();
     this.dispatch(now);
     return result;
+  }
+
+  private pushReady(e: QueuedMessage): void {
+    e.ready = true;
+    this.lanes[e.priority]!.push(e);
+    this.readyBytes += e.size;
+    if (e.offset >= 0 && !e.paged) this.residentBytes += e.size;
+  }
+
+  private pageOut(e: QueuedMessage): void {
+    if (!e.ready || e.paged || this.deleted || this.residentBytes <= this.residentBudget) return;
+    e.msg = { ...e.msg, body: EMPTY_BODY };
+    e.paged = true;
+    this.residentBytes -= e.size;
+  }
+
+  /** Accounting for a message leaving the ready lanes; reads a paged-out body back from the log. */
+  private leftLane(e: QueuedMessage): boolean {
+    e.ready = false;
+    this.readyBytes -= e.size;
+    if (e.offset >= 0 && !e.paged) this.residentBytes -= e.size;
+    if (!e.paged) return true;
+    const msg = this.store?.readMessage(e.offset);
+    if (!msg) {
+      // Unreadable (logged by the store): the message is lost; do not let it block the queue.
+      this.forget(e);
+      return false;
+    }
+    e.msg = msg;
+    e.paged = false;
+    return true;
   }
 
   /** Puts messages recovered from the durable log back, marked redelivered since they may have been seen. */
   recover(messages: RecoveredMessage[]): void {
     for (const r of messages) {
       const priority = Math.min(r.msg.props.priority ?? 0, this.limits.maxPriority);
-      this.lanes[priority]!.push({ msg: r.msg, seq: this.nextSeq++, redelivered: true, expiresAt: r.expiresAt, priority, offset: r.offset });
-      this.readyBytes += r.msg.body.length;
+      this.pushReady({ msg: r.msg, seq: this.nextSeq++, redelivered: true, expiresAt: r.expiresAt, priority, offset: r.offset, size: r.size, paged: r.paged, ready: false });
     }
   }
 
@@ -263,10 +323,9 @@ export class Queue {
   /** Takes the next ready message regardless of expiry (priority first, then position). */
   private take(): QueuedMessage | undefined {
     for (let p = this.lanes.length - 1; p >= 0; p--) {
-      const e = this.lanes[p]!.shift();
-      if (e) {
-        this.readyBytes -= e.msg.body.length;
-        return e;
+      const lane = this.lanes[p]!;
+      for (let e = lane.shift(); e; e = lane.shift()) {
+        if (this.leftLane(e)) return e;
       }
     }
     return undefined;
@@ -289,8 +348,10 @@ export class Queue {
     if (this.deleted) return;
     for (const e of entries) {
       e.redelivered = true;
+      e.ready = true;
       this.lanes[e.priority]!.putBack(e);
-      this.readyBytes += e.msg.body.length;
+      this.readyBytes += e.size;
+      if (e.offset >= 0 && !e.paged) this.residentBytes += e.size;
     }
     if (this.limits.overflow === 'drop-head') this.dropHeadWhileOver();
     this.dispatch();
@@ -300,11 +361,13 @@ export class Queue {
     let n = 0;
     for (const l of this.lanes) {
       for (const e of l.clear()) {
+        e.ready = false;
         this.forget(e);
         n++;
       }
     }
     this.readyBytes = 0;
+    this.residentBytes = 0;
     return n;
   }
 
@@ -397,8 +460,7 @@ export class Queue {
     for (const l of this.lanes) {
       for (let h = l.peek(); h && h.expiresAt <= now; h = l.peek()) {
         l.shift();
-        this.readyBytes -= h.msg.body.length;
-        this.dead(h, 'expired');
+        if (this.leftLane(h)) this.dead(h, 'expired');
       }
     }
     this.dispatch(now);
@@ -410,8 +472,9 @@ export class Queue {
     this.deleted = true;
     clearTimeout(this.expiryTimer);
     clearTimeout(this.idleTimer);
-    for (const l of this.lanes) l.clear();
+    for (const l of this.lanes) for (const e of l.clear()) e.ready = false;
     this.readyBytes = 0;
+    this.residentBytes = 0;
     for (const c of this.consumers.splice(0)) c.channel.consumerCancelled(c);
     return n;
   }

@@ -54,6 +54,13 @@ export class ReadyLane<T extends Sequenced> {
     return fresh;
   }
 
+  count(pred: (e: T) => boolean): number {
+    let n = 0;
+    for (let i = this.head; i < this.items.length; i++) if (pred(this.items[i]!)) n++;
+    for (const e of this.returned) if (pred(e)) n++;
+    return n;
+  }
+
   clear(): T[] {
     const out = this.items.slice(this.head).concat(this.returned);
     this.items = [];

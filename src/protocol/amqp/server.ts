@@ -16,6 +16,9 @@ export interface ReplyTarget {
   deliverDirect(consumerTag: string, exchange: string, routingKey: string, rawProps: Buffer, body: Buffer): boolean;
 }
 
+/** Ready persistent message bodies a durable queue keeps in memory (beyond: read back from its log). */
+const DEFAULT_RESIDENT_BUDGET = 32 * 1024 * 1024;
+
 /** State shared by every connection of the AMQP door. */
 export class AmqpServer {
   readonly store: MetadataStore;
@@ -48,7 +51,7 @@ export class AmqpServer {
   }
 
   /** Loads vhosts and recovers durable queues; removes log directories no queue refers to any more. */
-  static async open(ctx: BrokerContext, alarmOpts: AlarmOptions = {}): Promise<AmqpServer> {
+  static async open(ctx: BrokerContext, alarmOpts: AlarmOptions = {}, residentBudgetBytes?: number): Promise<AmqpServer> {
     const s = new AmqpServer(ctx, alarmOpts);
     const dir = join(ctx.options.dataDir, 'amqp', 'queues');
     mkdirSync(dir, { recursive: true });
@@ -56,7 +59,13 @@ export class AmqpServer {
     for (const entry of readdirSync(dir)) {
       if (!referenced.has(entry)) rmSync(join(dir, entry), { recursive: true, force: true });
     }
-    const root = { dir, fsync: ctx.options.fsync, fsyncIntervalMs: ctx.options.fsyncIntervalMs, logger: ctx.logger };
+    const root = {
+      dir,
+      fsync: ctx.options.fsync,
+      fsyncIntervalMs: ctx.options.fsyncIntervalMs,
+      logger: ctx.logger,
+      residentBudgetBytes: residentBudgetBytes ?? DEFAULT_RESIDENT_BUDGET,
+    };
     for (const v of s.store.vhosts()) s.vhosts.set(v, await VirtualHost.open(v, s.store, root));
     return s;
   }

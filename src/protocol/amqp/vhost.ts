@@ -25,6 +25,8 @@ export interface DurableRoot extends DurableStoreOptions {
   /** `<dataDir>/amqp/queues`: one directory per durable queue incarnation. */
   dir: string;
   logger: Logger;
+  /** Per durable queue: ready persistent bodies kept in memory before they are paged out. */
+  residentBudgetBytes: number;
 }
 
 export interface DeclareExchangeArgs {
@@ -93,7 +95,8 @@ export class VirtualHost {
       if (def.type === 'x-delayed-message') {
         const dirName = storeDir ?? newStoreDir();
         if (storeDir === null) store.saveExchange(name, def, dirName);
-        const { store: ds, recovered } = await DurableQueueStore.open(join(this.durable.dir, dirName), this.durable);
+        // Held messages are routed straight from memory when due, so none is paged out.
+        const { store: ds, recovered } = await DurableQueueStore.open(join(this.durable.dir, dirName), { ...this.durable, residentBudgetBytes: Infinity });
         x.delayStore = ds;
         for (const r of recovered) this.hold(x, r.msg, Math.max(0, r.expiresAt - Date.now()), r.offset);
       }
@@ -115,10 +118,16 @@ export class VirtualHost {
   }
 
   private makeQueue(d: QueueDef, owner: object | null): Queue {
-    return new Queue(d, this.name, owner, {
-      deadLetter: (q, e, reason) => this.deadLetter(q, e, reason),
-      expired: (q) => this.deleteQueue(q.name),
-    });
+    return new Queue(
+      d,
+      this.name,
+      owner,
+      {
+        deadLetter: (q, e, reason) => this.deadLetter(q, e, reason),
+        expired: (q) => this.deleteQueue(q.name),
+      },
+      this.durable.residentBudgetBytes,
+    );
   }
 
   private makeBinding(source: string, kind: 'queue' | 'exchange', destination: string, routingKey: string, args: FieldTable): Binding {
