@@ -9,26 +9,32 @@ export class TailCache {
   private bufs: Buffer[] = [];
   private bodies: (Buffer | null)[] = [];
   private sizes: number[] = [];
+  /** Memory each entry keeps alive: a records view pins the whole buffer it was cut from. */
+  private costs: number[] = [];
   private head = 0;
-  private bytes = 0;
+  private cost = 0;
 
   constructor(private readonly maxBytes: number) {}
 
   push(baseOffset: number, lastOffset: number, buf: Buffer, body: Buffer | null = null): void {
     if (this.maxBytes <= 0) return;
     const size = buf.length + (body ? body.length : 0);
+    // A request frame holding many batches is counted once per batch: an over-estimate that keeps
+    // the memory held by the cache bounded even when the frames are much larger than the batches.
+    const cost = buf.length + (body ? Math.max(body.length, body.buffer.byteLength) : 0);
     this.base.push(baseOffset);
     this.last.push(lastOffset);
     this.bufs.push(buf);
     this.bodies.push(body);
     this.sizes.push(size);
-    this.bytes += size;
-    while (this.bytes > this.maxBytes && this.bufs.length - this.head > 1) {
-      this.bytes -= this.sizes[this.head]!;
+    this.costs.push(cost);
+    this.cost += cost;
+    while (this.cost > this.maxBytes && this.bufs.length - this.head > 0) {
+      this.cost -= this.costs[this.head]!;
       this.head++;
     }
-    if (this.head > 1024) {
-      for (const a of [this.base, this.last, this.sizes]) a.splice(0, this.head);
+    if (this.head > 1024 || this.head === this.bufs.length) {
+      for (const a of [this.base, this.last, this.sizes, this.costs]) a.splice(0, this.head);
       this.bufs.splice(0, this.head);
       this.bodies.splice(0, this.head);
       this.head = 0;
@@ -41,8 +47,9 @@ export class TailCache {
     this.bufs = [];
     this.bodies = [];
     this.sizes = [];
+    this.costs = [];
     this.head = 0;
-    this.bytes = 0;
+    this.cost = 0;
   }
 
   /**

@@ -104,6 +104,22 @@ describe('group commit', () => {
     await q.close();
   });
 
+  it('does not let the tail cache pin large request buffers that batches were cut from', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent, tailCacheBytes: 1 << 20 });
+    const batch = batchOf(['q'.repeat(6000)]);
+    const frame = Buffer.alloc(4 << 20);
+    batch.copy(frame, 100);
+    await p.append(frame.subarray(100, 100 + batch.length));
+    const r = p.read(0, 1 << 20);
+    expect(p.stats()).toMatchObject({ cacheReads: 0, fileReads: 1 });
+    expect(decodeRecordBatches(Buffer.concat(r.chunks), { verifyCrc: true })[0]!.records[0]!.value!.toString()).toBe('q'.repeat(6000));
+    // A batch in a buffer of its own is cached.
+    await p.append(batchOf(['r'.repeat(6000)]));
+    p.read(1, 1 << 20);
+    expect(p.stats().cacheReads).toBe(1);
+    await p.close();
+  });
+
   it('splits a group of more than IOV_MAX pieces over several writev calls', async () => {
     const p = await openPartitionLog(t.dir, {}, { logger: silent });
     const batches = Array.from({ length: 700 }, (_, i) => batchOf([`${i}`.padEnd(5000, '~')]));
