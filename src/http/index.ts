@@ -135,9 +135,11 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
       metrics.close();
       jobs.close();
       await agenda.close();
-      await listener.close();
+      // Stop accepting first, then drop idle keep-alive connections, which would otherwise hold the close open.
+      const stopping = listener.close();
       for (const s of sockets) s.destroy();
       server.close();
+      await stopping;
     },
   };
 }
