@@ -54,8 +54,9 @@ describe('garbage after the handshake', () => {
       for (const f of c.frames) if (f.method?.kind === 'connection.close' || f.method?.kind === 'channel.close') codes.add(f.method.replyCode);
       c.close();
     }
-    // Every malformed input was answered with a protocol code, none with 541 INTERNAL_ERROR.
-    expect(codes.has(541)).toBe(false);
+    // Every malformed input was answered with a protocol code, none with 541 INTERNAL_ERROR
+    // (RabbitMQ 3.10 does answer some of these garbage frames with 541).
+    if (process.env.RAILYARD_AMQP_URL === undefined) expect(codes.has(541)).toBe(false);
     expect(codes.size).toBeGreaterThan(0);
     const conn = await amqp.connect(target.url);
     const ch = await channel(conn);
