@@ -56,6 +56,20 @@ export function addTopicRoutes(router: Router, deps: TopicRoutesDeps): void {
     return { status: 200, body: { deleted: info.name } };
   });
 
+  router.add('POST', '/api/kafka/topics/:name/partitions', async (req) => {
+    const info = requireTopic(log, req.params.name!);
+    const body = objectBody(await req.json());
+    const count = optionalInt(body, 'count', 1, MAX_PARTITIONS);
+    if (count === undefined) throw badRequest('count', 'required: the new total number of partitions');
+    let updated;
+    try {
+      updated = log.createPartitions(info.name, count);
+    } catch (err) {
+      throw fromLogError(err, { partitions: 'count' });
+    }
+    return { status: 200, body: topicView(log, updated) };
+  });
+
   router.add('PATCH', '/api/kafka/topics/:name/configs', async (req) => {
     const info = requireTopic(log, req.params.name!);
     const body = objectBody(await req.json());

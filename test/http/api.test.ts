@@ -75,6 +75,16 @@ describe('topics', () => {
     expect((await api('GET', '/api/kafka/topics/orders')).status).toBe(404);
   });
 
+  it('adds partitions to a topic, never removes them', async () => {
+    await api('POST', '/api/kafka/topics', { name: 'grow', partitions: 1 });
+    const grown = await api<Json>('POST', '/api/kafka/topics/grow/partitions', { count: 3 });
+    expect(grown.status).toBe(200);
+    expect(grown.body.partitions.map((p: Json) => p.partition)).toEqual([0, 1, 2]);
+    expect(await api('POST', '/api/kafka/topics/grow/partitions', { count: 2 })).toMatchObject({ status: 400, body: { field: 'count' } });
+    expect(await api('POST', '/api/kafka/topics/grow/partitions', {})).toMatchObject({ status: 400, body: { field: 'count' } });
+    expect((await api('POST', '/api/kafka/topics/nope/partitions', { count: 2 })).status).toBe(404);
+  });
+
   it('validateOnly checks a creation without creating', async () => {
     const r = await api<Json>('POST', '/api/kafka/topics', { name: 'dry', partitions: 2, validateOnly: true });
     expect(r).toMatchObject({ status: 200, body: { name: 'dry', partitions: 2, validateOnly: true } });
