@@ -57,11 +57,10 @@ function errorReply(err: HttpError): Reply {
 export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Promise<Door> {
   const startedAt = Date.now();
   const sockets = new Set<Socket>();
-  const self: Door = { port: 0, connectionCount: () => sockets.size, close: async () => {} };
-  const doors: Array<readonly [string, Door]> = [...deps.doors, ['http', self]];
+  const connections: Array<readonly [string, () => number]> = [...deps.doors.map(([name, d]) => [name, () => d.connectionCount()] as const), ['http', () => sockets.size]];
   const router = new Router();
   const jobs = addJobRoutes(router, ctx.options.dataDir);
-  const metrics = createMetrics({ log: ctx.log, groups: deps.groups, doors, kafkaRequests: deps.kafkaRequests, collectors: [() => jobs.metricsText()] });
+  const metrics = createMetrics({ log: ctx.log, groups: deps.groups, connections, kafkaRequests: deps.kafkaRequests, collectors: [() => jobs.metricsText()] });
   const auth = createBasicAuth(ctx.options.amqp.users);
 
   addOverviewRoutes(router, { ctx, doors: deps.doors, groups: deps.groups, startedAt });
@@ -126,7 +125,6 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
     socket.on('close', () => sockets.delete(socket));
     server.emit('connection', socket);
   });
-  self.port = listener.port;
   ctx.logger.info('listening', { host: ctx.options.host, port: listener.port, auth: auth !== null });
   return {
     port: listener.port,

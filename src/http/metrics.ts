@@ -1,6 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Histogram, Registry } from 'prom-client';
-import type { Door } from '../context.js';
 import type { LogStore } from '../log/types.js';
 import type { GroupCoordinator } from '../protocol/kafka/groups/index.js';
 import { escapeLabel, familyHeader, PromText } from './prom-text.js';
@@ -18,7 +17,8 @@ export type KafkaRequestSource = (listener: (sample: KafkaRequestSample) => void
 export interface MetricsDeps {
   log: LogStore;
   groups?: GroupCoordinator;
-  doors: ReadonlyArray<readonly [string, Door]>;
+  /** Open connections per door name. */
+  connections: ReadonlyArray<readonly [string, () => number]>;
   kafkaRequests?: KafkaRequestSource;
   /** More metric families, as Prometheus text, rendered on each scrape (job queues, other doors). */
   collectors?: ReadonlyArray<() => Promise<string>>;
@@ -67,7 +67,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     t.sample('nodejs_eventloop_lag_seconds', { quantile: '1' }, ns(loop.max));
     loop.reset();
     t.family('railyard_connections', 'gauge', 'Open client connections, by door.');
-    for (const [name, door] of deps.doors) t.sample('railyard_connections', { door: name }, door.connectionCount());
+    for (const [name, count] of deps.connections) t.sample('railyard_connections', { door: name }, count());
     return t.toString();
   };
 

@@ -61,7 +61,7 @@ describe('createMetrics', () => {
     const listeners = new Set<(s: KafkaRequestSample) => void>();
     const metrics = createMetrics({
       log: kb.ctx.log,
-      doors: [['kafka', kb.door]],
+      connections: [['kafka', () => kb.door.connectionCount()]],
       kafkaRequests: (l) => {
         listeners.add(l);
         return () => listeners.delete(l);
@@ -87,8 +87,8 @@ describe('createMetrics', () => {
       feeds.push(l);
       return () => {};
     };
-    const a = createMetrics({ log: kb.ctx.log, doors: [], kafkaRequests: source });
-    const b = createMetrics({ log: kb.ctx.log, doors: [], kafkaRequests: source });
+    const a = createMetrics({ log: kb.ctx.log, connections: [], kafkaRequests: source });
+    const b = createMetrics({ log: kb.ctx.log, connections: [], kafkaRequests: source });
     try {
       feeds[0]!({ api: 'Metadata', durationMs: 1 });
       const sa = parsePrometheus(await a.render()).samples;
@@ -103,7 +103,7 @@ describe('createMetrics', () => {
 
   it('renders one series per partition for many partitions, escaping label values', async () => {
     kb.ctx.log.createTopic('many', { partitions: 500 });
-    const metrics = createMetrics({ log: kb.ctx.log, doors: [] });
+    const metrics = createMetrics({ log: kb.ctx.log, connections: [] });
     try {
       const { samples } = parsePrometheus(await metrics.render());
       expect(samples.filter((s) => s.name === 'railyard_kafka_log_end_offset' && s.labels.topic === 'many')).toHaveLength(500);
