@@ -78,12 +78,14 @@ export class GroupCommit {
     }
     try {
       const now = Date.now();
+      // A lone operation needs no savepoint: if it fails, rolling back the transaction undoes it.
+      const isolate = batch.length > 1;
       for (const p of batch) {
         const ev = new EventBatch();
-        this.savepoint.run();
+        if (isolate) this.savepoint.run();
         try {
           const value = p.fn(ev, now);
-          this.release.run();
+          if (isolate) this.release.run();
           results.push({ ok: true, value });
           const slot = (queue: string): { events: string[][]; wake: boolean } => {
             let q = perQueue.get(queue);
@@ -96,6 +98,7 @@ export class GroupCommit {
           for (const [queue, events] of ev.elsewhere) slot(queue).events.push(...events);
           for (const queue of ev.wakeElsewhere) slot(queue).wake = true;
         } catch (err) {
+          if (!isolate) throw err;
           this.rollbackTo.run();
           this.release.run();
           results.push({ ok: false, value: err });
