@@ -18,6 +18,7 @@ import { TailCache } from './tail-cache.js';
 import type { LogConfig } from './topic-config.js';
 import { LogError, LogErrorCode, type AppendResult, type IsolationLevel, type PartitionLog, type ReadResult } from './types.js';
 import { validateBatches, type IncomingBatch } from './validate.js';
+import { cleanSegment, hasKeylessRecord, latestOffsets } from './compaction.js';
 
 const INT32_MAX = 2147483647;
 /**
@@ -112,6 +113,8 @@ export class Partition implements PartitionLog {
   private readonly readSlab: Slab;
   private failed: Error | null = null;
   private bytesSinceSnapshot = 0;
+  /** Active segment base at the last compaction: nothing new to compact until another segment rolls. */
+  private compactedBefore = -1;
   private closed = false;
   private deleted = false;
   private readonly counters = { writes: 0, groups: 0, syncs: 0, cacheReads: 0, fileReads: 0 };
@@ -218,6 +221,9 @@ export class Partition implements PartitionLog {
         throw new LogError(LogErrorCode.RECORD_LIST_TOO_LARGE, `batch of ${b.size} bytes is larger than segment.bytes ${this.config.segmentBytes}`);
       }
       if (!this.config.logAppendTime && b.control === null) this.checkTimestamps(b);
+      if (this.config.compact && hasKeylessRecord(buf, b.at, b.size)) {
+        throw new LogError(LogErrorCode.INVALID_RECORD, `compacted topic ${this.topic} cannot accept a record without a key`);
+      }
     }
     if (incoming.length === 1) {
       const dup = this.producers.check(incoming[0]!, NO_OVERLAY);
@@ -596,7 +602,31 @@ export class Partition implements PartitionLog {
       this.writeLogStart();
       this.producers.prune(this.startOffset);
     }
+    if (this.config.compact) this.compact(now);
     return deleted;
+  }
+
+  /**
+   * Compacts the segments before the active one, once per roll. Returns the records removed.
+   * Segments with writes or syncs in flight wait for the next pass.
+   */
+  compact(now = Date.now()): number {
+    if (this.closed || this.segments.length < 2 || this.active.baseOffset === this.compactedBefore) return 0;
+    const candidates = this.segments.slice(0, -1).filter((s) => this.canDelete(s) && !s.busy);
+    if (candidates.length === 0) return 0;
+    const latest = latestOffsets(this.segments);
+    let removed = 0;
+    for (const seg of candidates) {
+      const maxTs = seg.maxTimestamp;
+      const dropTombstones = maxTs >= 0 && now - maxTs > this.config.deleteRetentionMs;
+      const n = cleanSegment(seg, `${seg.logPath}.tmp`, { latest, dropTombstones, fsync: this.fsync === 'always' });
+      if (n > 0) seg.replaceWith(`${seg.logPath}.tmp`);
+      removed += n;
+    }
+    this.compactedBefore = this.active.baseOffset;
+    // Cached batches may predate the rewrite; later reads go to the compacted files.
+    if (removed > 0) this.tail.clear();
+    return removed;
   }
 
   // ---- syncing and closing ----

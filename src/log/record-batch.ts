@@ -31,6 +31,11 @@ export interface RecordInput {
   headers?: readonly { key: string; value: Bytes }[];
   /** Milliseconds since the epoch; defaults to the batch's base timestamp (now). */
   timestamp?: number;
+  /**
+   * Offset relative to the batch's base offset; defaults to the record's index. Compaction keeps the
+   * original offsets of the records it keeps, leaving gaps.
+   */
+  offsetDelta?: number;
 }
 
 export interface EncodeBatchOptions {
@@ -45,6 +50,13 @@ export interface EncodeBatchOptions {
   control?: boolean;
   partitionLeaderEpoch?: number;
   timestampType?: 'CreateTime' | 'LogAppendTime';
+  /**
+   * Defaults to the last record's offset delta. Compaction keeps the original value so that producer
+   * sequence numbers stay consistent with the offsets the batch spans.
+   */
+  lastOffsetDelta?: number;
+  /** LogAppendTime batches carry the append time here; defaults to the largest record timestamp. */
+  maxTimestamp?: number;
 }
 
 export interface DecodedRecord {
@@ -87,6 +99,7 @@ interface PreparedRecord {
   value: Buffer | null;
   headers: { key: Buffer; value: Buffer | null }[];
   tsDelta: number;
+  offsetDelta: number;
   bodySize: number;
 }
 
@@ -111,9 +124,10 @@ function encodeRecords(records: readonly RecordInput[], baseTimestamp: number): 
     const value = toBuf(r.value);
     const headers = (r.headers ?? []).map((h) => ({ key: Buffer.from(h.key), value: toBuf(h.value) }));
     const tsDelta = (r.timestamp ?? baseTimestamp) - baseTimestamp;
-    let bodySize = 1 + zigzagSize(tsDelta) + zigzagSize(i) + bytesFieldSize(key) + bytesFieldSize(value) + zigzagSize(headers.length);
+    const offsetDelta = r.offsetDelta ?? i;
+    let bodySize = 1 + zigzagSize(tsDelta) + zigzagSize(offsetDelta) + bytesFieldSize(key) + bytesFieldSize(value) + zigzagSize(headers.length);
     for (const h of headers) bodySize += bytesFieldSize(h.key) + bytesFieldSize(h.value);
-    prepared.push({ key, value, headers, tsDelta, bodySize });
+    prepared.push({ key, value, headers, tsDelta, offsetDelta, bodySize });
     total += zigzagSize(bodySize) + bodySize;
   }
   const out = Buffer.allocUnsafe(total);
@@ -123,7 +137,7 @@ function encodeRecords(records: readonly RecordInput[], baseTimestamp: number): 
     pos = writeZigzag(out, pos, p.bodySize);
     out[pos++] = 0; // record attributes: unused in v2
     pos = writeZigzag(out, pos, p.tsDelta);
-    pos = writeZigzag(out, pos, i);
+    pos = writeZigzag(out, pos, p.offsetDelta);
     pos = writeBytesField(out, pos, p.key);
     pos = writeBytesField(out, pos, p.value);
     pos = writeZigzag(out, pos, p.headers.length);
@@ -144,6 +158,7 @@ export function encodeRecordBatch(opts: EncodeBatchOptions): Buffer {
   const baseTimestamp = records[0]!.timestamp ?? now;
   let maxTimestamp = -Infinity;
   for (const r of records) maxTimestamp = Math.max(maxTimestamp, r.timestamp ?? now);
+  if (opts.maxTimestamp !== undefined) maxTimestamp = opts.maxTimestamp;
   const codecId = CompressionCodec[opts.compression ?? 'none'];
   let body = encodeRecords(records, baseTimestamp);
   const codec = codecById(codecId);
@@ -160,7 +175,7 @@ export function encodeRecordBatch(opts: EncodeBatchOptions): Buffer {
   buf.writeInt32BE(opts.partitionLeaderEpoch ?? -1, F.partitionLeaderEpoch);
   buf.writeInt8(2, F.magic);
   buf.writeInt16BE(attributes, F.attributes);
-  buf.writeInt32BE(records.length - 1, F.lastOffsetDelta);
+  buf.writeInt32BE(opts.lastOffsetDelta ?? records[records.length - 1]!.offsetDelta ?? records.length - 1, F.lastOffsetDelta);
   writeInt64(buf, F.baseTimestamp, baseTimestamp);
   writeInt64(buf, F.maxTimestamp, maxTimestamp);
   writeInt64(buf, F.producerId, opts.producerId ?? -1);

@@ -3,7 +3,7 @@
  * indexes. The segment tracks two sizes: `size` counts batches already given offsets (some may still
  * wait in the partition's group-commit buffer), `writtenSize` what has reached the file.
  */
-import { closeSync, fdatasync, openSync, statSync, unlinkSync, existsSync, ftruncateSync } from 'node:fs';
+import { closeSync, fdatasync, openSync, renameSync, statSync, unlinkSync, existsSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
@@ -222,6 +222,30 @@ export class Segment {
     if (truncatedBytes > 0) ftruncateSync(this.handle, res.end);
     this.size = this.writtenSize = res.end;
     return { truncatedBytes, problem: res.problem };
+  }
+
+  /** An fdatasync is in flight: the file must not be swapped or closed now. */
+  get busy(): boolean {
+    return this.syncing > 0;
+  }
+
+  /**
+   * Swaps in a rewritten log file (compaction). The index files go first: a crash in between leaves
+   * the old log without indexes (rebuilt on open), never indexes pointing into the wrong file.
+   */
+  replaceWith(tmpPath: string): void {
+    for (const p of [this.indexPath, this.timeIndexPath]) if (existsSync(p)) unlinkSync(p);
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+    renameSync(tmpPath, this.logPath);
+    this.oIndex = null;
+    this.tIndex = null;
+    this.maxTs = -1;
+    this.maxTsOffset = -1;
+    this.size = this.writtenSize = statSync(this.logPath).size;
+    this.dirty = false;
   }
 
   /** fdatasync of the log file; the fd stays open until every sync in flight is done. */

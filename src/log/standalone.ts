@@ -29,6 +29,8 @@ export interface StandalonePartitionLog extends PartitionLog {
   close(): Promise<void>;
   /** Runs the retention check now; returns the number of segments deleted. */
   enforceRetention(now?: number): number;
+  /** Compacts the segments before the active one now (cleanup.policy=compact); returns records removed. */
+  compact(now?: number): number;
   stats(): PartitionStats;
   segmentBaseOffsets(): number[];
 }

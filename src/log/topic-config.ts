@@ -98,6 +98,10 @@ export interface LogConfig {
   maxIndexEntries: number;
   /** cleanup.policy includes `delete`: time and size retention apply. */
   deleteRetention: boolean;
+  /** cleanup.policy includes `compact`: older segments keep the latest record per key. */
+  compact: boolean;
+  /** delete.retention.ms: how long tombstones survive compaction. */
+  deleteRetentionMs: number;
 }
 
 /** Effective value of every known config: built-in default, then broker defaults, then topic overrides. */
@@ -107,6 +111,10 @@ export function effectiveConfigs(brokerDefaults: Record<string, string>, overrid
     out[name] = overrides[name] ?? brokerDefaults[name] ?? TOPIC_CONFIG_DEFS[name]!.defaultValue;
   }
   return out;
+}
+
+function policies(effective: Record<string, string>): string[] {
+  return (effective['cleanup.policy'] ?? 'delete').split(',').map((s) => s.trim());
 }
 
 export function parseLogConfig(effective: Record<string, string>): LogConfig {
@@ -122,7 +130,9 @@ export function parseLogConfig(effective: Record<string, string>): LogConfig {
     timestampAfterMaxMs: num('message.timestamp.after.max.ms'),
     indexIntervalBytes: num('index.interval.bytes'),
     maxIndexEntries: Math.max(1, Math.floor(num('segment.index.bytes') / 8)),
-    deleteRetention: (effective['cleanup.policy'] ?? 'delete').split(',').map((s) => s.trim()).includes('delete'),
+    deleteRetention: policies(effective).includes('delete'),
+    compact: policies(effective).includes('compact'),
+    deleteRetentionMs: num('delete.retention.ms'),
   };
 }
 
