@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import kafkajs from 'kafkajs';
+import { startBroker, type Broker } from '../../src/index.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+describe('broker schedules from the config emit to Kafka', () => {
+  let broker: Broker;
+  beforeAll(async () => {
+    broker = await startBroker({
+      schedules: [{ name: 'tick', expression: '* * * * * *', target: { type: 'kafka', topic: 'ticks', key: '{{name}}', value: 'tick at {{slot}}' } }],
+    });
+  });
+  afterAll(async () => {
+    await broker.stop();
+  });
+
+  it('a kafkajs consumer reads the records a per-second schedule produces', async () => {
+    const kafka = new Kafka({ brokers: [broker.kafka.bootstrap], logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: 'tick-readers', sessionTimeout: 6000, heartbeatInterval: 500, rebalanceTimeout: 3000 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'ticks', fromBeginning: true });
+    const got: Array<{ key: string; value: string }> = [];
+    await new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          got.push({ key: message.key!.toString(), value: message.value!.toString() });
+          if (got.length === 2) resolve();
+        },
+      });
+    });
+    await consumer.disconnect();
+    expect(got.map((g) => g.key)).toEqual(['tick', 'tick']);
+    const slots = got.map((g) => Date.parse(g.value.replace('tick at ', '')));
+    // One record per slot, on whole seconds, one second apart.
+    expect(slots.every((s) => s % 1000 === 0)).toBe(true);
+    expect(slots[1]! - slots[0]!).toBe(1000);
+  }, 20_000);
+
+  it('rejects an invalid definition at start, naming it', async () => {
+    await expect(startBroker({ schedules: [{ name: 'bad', expression: '* * * * * * * *', target: { type: 'kafka', topic: 't', value: 'x' } }] })).rejects.toThrow(/schedules\[0\]/);
+  });
+});
