@@ -11,6 +11,7 @@ import { startKafkaDoor } from './protocol/kafka/index.js';
 import { startAmqpDoor } from './protocol/amqp/index.js';
 import { startHttpDoor } from './http/index.js';
 import { DataDirLock } from './store/lock.js';
+import { startBrokerSchedules } from './scheduler/broker-schedules/index.js';
 
 export interface Broker {
   kafka: { bootstrap: string; port: number };
@@ -81,7 +82,9 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     const amqp = await startAmqpDoor({ ...ctx, logger: logger.child('amqp') });
     cleanups.push(() => amqp.close());
     doors.push(['amqp', amqp]);
-    const http = await startHttpDoor({ ...ctx, logger: logger.child('http') }, { doors, groups: kafka.groups });
+    const schedules = startBrokerSchedules({ db, log, logger: logger.child('schedule'), schedules: options.schedules });
+    cleanups.push(() => schedules.stop());
+    const http = await startHttpDoor({ ...ctx, logger: logger.child('http') }, { doors, groups: kafka.groups, schedules });
     cleanups.push(() => http.close());
     // Runs first (cleanups run in reverse): parked long polls answer at once instead of at their timeout.
     cleanups.push(() => abort.abort());

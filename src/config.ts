@@ -52,6 +52,11 @@ export interface BrokerOptions {
   logLevel?: LogLevel;
   kafka?: KafkaOptions;
   amqp?: AmqpOptions;
+  /**
+   * The broker's own schedules (see src/scheduler/README.md): each is created or replaced at start,
+   * e.g. `{ name, expression: '0 * * * *', target: { type: 'kafka', topic, value } }`.
+   */
+  schedules?: unknown[];
 }
 
 export interface ResolvedOptions {
@@ -65,6 +70,7 @@ export interface ResolvedOptions {
   logLevel?: LogLevel;
   kafka: Required<Omit<KafkaOptions, 'advertisedHost'>> & { advertisedHost?: string };
   amqp: AmqpOptions;
+  schedules: unknown[];
 }
 
 export const CLI_DEFAULTS = { dataDir: './.railyard', host: 'localhost', kafkaPort: 9092, amqpPort: 5672, httpPort: 8080 } as const;
@@ -80,6 +86,12 @@ function checkFsync(v: unknown): FsyncPolicy {
   if (v !== 'always' && v !== 'interval' && v !== 'never') {
     throw new InvalidArgumentError('fsync', v, "one of 'always', 'interval', 'never'");
   }
+  return v;
+}
+
+function checkSchedules(v: unknown): unknown[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new InvalidArgumentError('schedules', v, 'an array of schedule definitions');
   return v;
 }
 
@@ -123,6 +135,7 @@ export function resolveOptions(opts: BrokerOptions & { dataDir: string }): Resol
       initialRebalanceDelayMs: k.initialRebalanceDelayMs ?? 0,
     },
     amqp: opts.amqp ?? {},
+    schedules: checkSchedules(opts.schedules),
   };
 }
 
