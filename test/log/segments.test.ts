@@ -97,7 +97,7 @@ describe('segments', () => {
     for (const cfg of configs) {
       const d = tempDir();
       const p = await openPartitionLog(d.dir, { 'segment.bytes': '300', ...cfg }, { logger: silent });
-      for (let i = 0; i < 4; i++) await p.append(encodeRecordBatch({ records: [{ value: 'x'.repeat(200), timestamp: 1000 + i }] }));
+      for (let i = 0; i < 4; i++) await p.append(encodeRecordBatch({ records: [{ key: `k${i}`, value: 'x'.repeat(200), timestamp: 1000 + i }] }));
       expect(p.enforceRetention()).toBe(0);
       await p.close();
       d.cleanup();
