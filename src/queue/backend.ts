@@ -571,7 +571,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   async getClientList(): Promise<string[]> {
-    return [];
+    throw new UnsupportedOperationError('getWorkers / getQueueEvents (client list)', 'workers and listeners are not registered in the SQLite store');
   }
 
   /** BullMQ pages a parent's `<queue>:<id>:dependencies` (pending) and `:processed` children. */

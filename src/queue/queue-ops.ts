@@ -762,6 +762,7 @@ export class QueueOps {
       if (active.n > 0 && !force) return -2;
       const n = this.store.stmt('DELETE FROM jobs_job WHERE rid IN (SELECT rid FROM jobs_job WHERE queue = ? LIMIT ?)').run(this.queue, count).changes;
       if (n >= count) return 1;
+      this.store.stmt('DELETE FROM jobs_dep WHERE parent_queue = ?').run(this.queue);
       this.dropFlags();
       for (const t of ['jobs_meta', 'jobs_event', 'jobs_dedup', 'jobs_metrics', 'jobs_scheduler', 'jobs_log', 'jobs_queue']) {
         this.store.stmt(`DELETE FROM ${t} WHERE queue = ?`).run(this.queue);

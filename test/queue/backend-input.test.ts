@@ -53,4 +53,11 @@ describe('Railyard backend input checks', () => {
     expect(await q.count()).toBe(0);
     await q.close();
   });
+
+  it('says plainly that workers are not discoverable', async () => {
+    const q = new Queue('q', { connection: { dataDir } }, createRailyardBackend);
+    await expect(q.getWorkers()).rejects.toBeInstanceOf(UnsupportedOperationError);
+    await q.close();
+  });
 });
+

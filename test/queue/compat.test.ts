@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingChildrenError, Worker, type Job } from 'bullmq';
 import { sleep, targets, until, type Target } from './targets.js';
 
 describe.each(targets())('BullMQ on $name', ({ make }) => {
@@ -542,6 +542,26 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     await until(() => runs === 2, 5000);
     await sleep(300);
     expect(runs).toBe(2);
+  });
+
+  it('lets a running parent add children and wait for them (moveToWaitingChildren)', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const w = t.worker(name, async (job, token) => {
+      if (job.name === 'child') return (job.data as { n: number }).n;
+      const step = (job.data as { step?: string }).step ?? 'start';
+      if (step === 'start') {
+        for (const n of [1, 2]) await q.add('child', { n }, { parent: { id: job.id!, queue: job.queueQualifiedName } });
+        await job.updateData({ step: 'wait' });
+        if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
+      }
+      const values = Object.values((await job.getChildrenValues()) as Record<string, number>);
+      return values.sort().join('+');
+    });
+    void w;
+    const parent = await q.add('parent', {});
+    expect(await parent.waitUntilFinished(qe)).toBe('1+2');
   });
 });
 
