@@ -6,6 +6,7 @@ import type { GroupCoordinator } from '../protocol/kafka/groups/index.js';
 import type { BrokerScheduler } from '../scheduler/broker-schedules/broker-scheduler.js';
 import { addScheduleRoutes } from '../scheduler/broker-schedules/http-routes.js';
 import { addAgendaRoutes } from './agenda.js';
+import { addAmqpRoutes, type AmqpView } from './amqp.js';
 import { createBasicAuth } from './auth.js';
 import { readJson } from './body.js';
 import { HttpError } from './errors.js';
@@ -26,6 +27,8 @@ export interface HttpDoorDeps {
   groups?: GroupCoordinator;
   /** Finished Kafka requests, for the latency histogram in /metrics. */
   kafkaRequests?: KafkaRequestSource;
+  /** The AMQP door's look inside (queue counts), served under /api/amqp. */
+  amqp?: AmqpView;
   /** The broker's own schedules (src/scheduler/broker-schedules), served under /api/schedules. */
   schedules?: BrokerScheduler;
 }
@@ -68,6 +71,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
   addTopicRoutes(router, { log: ctx.log, groups: deps.groups });
   addRecordRoutes(router, ctx.log);
   if (deps.groups) addGroupRoutes(router, ctx.log, deps.groups);
+  if (deps.amqp) addAmqpRoutes(router, deps.amqp);
   const agenda = addAgendaRoutes(router, ctx.options.dataDir);
   if (deps.schedules) addScheduleRoutes(router, { scheduler: deps.schedules });
 
