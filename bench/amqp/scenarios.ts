@@ -127,47 +127,14 @@ export async function latency(url: string, ratePerSec = 5000, seconds = 5): Prom
 }
 
 async function measureLatency(url: string, ratePerSec: number, seconds: number): Promise<Result> {
-  const pubConn = await amqp.connect(url, SOCKET_OPTS);
-  const subConn = await amqp.connect(url, SOCKET_OPTS);
-  const pub = await pubConn.createChannel();
-  const sub = await subConn.createChannel();
-  const q = qname('d');
-  await pub.assertQueue(q, { durable: false });
-  await sub.prefetch(1000);
-  const n = ratePerSec * seconds;
-  const samples: number[] = [];
-  const done = new Promise<void>((resolve) => {
-    void sub.consume(q, (m) => {
-      if (!m) return;
-      samples.push(performance.now() - m.content.readDoubleBE(0));
-      sub.ack(m);
-      if (samples.length === n) resolve();
-    });
+  const w = new Worker(new URL('./latency-worker.mjs', import.meta.url), { workerData: { url, ratePerSec, seconds, queue: qname('d') } });
+  const { samples, seconds: total } = await new Promise<{ samples: Float64Array; seconds: number }>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
   });
-  const body = Buffer.alloc(1024);
-  const t0 = performance.now();
-  let sent = 0;
-  // Paced in 1 ms ticks so the offered load is steady, not bursts.
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(n, Math.floor(((performance.now() - t0) / 1000) * ratePerSec));
-      while (sent < due) {
-        body.writeDoubleBE(performance.now(), 0);
-        pub.sendToQueue(q, body);
-        sent++;
-      }
-      if (sent < n) setTimeout(tick, 1);
-      else resolve();
-    };
-    tick();
-  });
-  await done;
-  const total = (performance.now() - t0) / 1000;
-  samples.sort((a, b) => a - b);
-  const pct = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
-  await pub.deleteQueue(q);
-  await pubConn.close();
-  await subConn.close();
+  const sorted = Array.from(samples).sort((a, b) => a - b);
+  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+  const n = sorted.length;
   return { scenario: `(d) latency at ${ratePerSec}/s`, messages: n, seconds: total, rate: n / total, p50: pct(0.5), p99: pct(0.99) };
 }
 

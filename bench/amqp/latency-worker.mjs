@@ -1,0 +1,45 @@
+// Measures end-to-end latency in a fresh thread, so garbage left by earlier scenarios in the main
+// thread does not show up as broker latency. Plain JavaScript for the same reason as publisher-worker.mjs.
+import { parentPort, workerData } from 'node:worker_threads';
+import amqp from 'amqplib';
+
+const { url, ratePerSec, seconds, queue } = workerData;
+const pubConn = await amqp.connect(url, { noDelay: true });
+const subConn = await amqp.connect(url, { noDelay: true });
+const pub = await pubConn.createChannel();
+const sub = await subConn.createChannel();
+await pub.assertQueue(queue, { durable: false });
+await sub.prefetch(1000);
+const n = ratePerSec * seconds;
+const samples = [];
+const done = new Promise((resolve) => {
+  void sub.consume(queue, (m) => {
+    if (!m) return;
+    samples.push(performance.now() - m.content.readDoubleBE(0));
+    sub.ack(m);
+    if (samples.length === n) resolve();
+  });
+});
+const body = Buffer.alloc(1024);
+const t0 = performance.now();
+let sent = 0;
+// Paced in 1 ms ticks so the offered load is steady, not bursts.
+await new Promise((resolve) => {
+  const tick = () => {
+    const due = Math.min(n, Math.floor(((performance.now() - t0) / 1000) * ratePerSec));
+    while (sent < due) {
+      body.writeDoubleBE(performance.now(), 0);
+      pub.sendToQueue(queue, body);
+      sent++;
+    }
+    if (sent < n) setTimeout(tick, 1);
+    else resolve();
+  };
+  tick();
+});
+await done;
+const total = (performance.now() - t0) / 1000;
+await pub.deleteQueue(queue);
+await pubConn.close();
+await subConn.close();
+parentPort.postMessage({ samples: Float64Array.from(samples), seconds: total });
