@@ -563,5 +563,23 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     const parent = await q.add('parent', {});
     expect(await parent.waitUntilFinished(qe)).toBe('1+2');
   });
+
+  it('renews the lock of a long job, so it is not taken for stalled', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const stalled: string[] = [];
+    qe.on('stalled', ({ jobId }) => stalled.push(jobId));
+    let runs = 0;
+    t.worker(name, async () => {
+      runs++;
+      await sleep(1000);
+      return 'long';
+    }, { lockDuration: 300, stalledInterval: 100 });
+    const job = await q.add('slow', {});
+    expect(await job.waitUntilFinished(qe)).toBe('long');
+    expect(runs).toBe(1);
+    expect(stalled).toEqual([]);
+  });
 });
 
