@@ -261,6 +261,49 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     const done = await q.getJob(d.id);
     expect(done.processedOn - done.timestamp).toBeGreaterThanOrEqual(200);
   });
+  it('adds in bulk, updates, logs, retries a failed job and removes jobs', async () => {
+    const q = t.queue() as AnyQueue & {
+      addBulk(jobs: { name?: string; data: unknown; opts?: unknown }[]): Promise<any[]>;
+      getJobLogs(id: any): Promise<{ logs: string[]; count: number }>;
+      getWaiting(): Promise<any[]>;
+      getFailed(): Promise<any[]>;
+    };
+    const added = await q.addBulk([{ data: { n: 1 } }, { name: 'named', data: { n: 2 } }]);
+    expect(added.map((j: any) => j.name)).toEqual(['__default__', 'named']);
+    expect((await q.getWaiting()).map((j: any) => j.data.n)).toEqual([1, 2]);
+    await added[0].update({ n: 10 });
+    await added[0].log('hello');
+    expect((await q.getJob(added[0].id)).data).toEqual({ n: 10 });
+    expect(await q.getJobLogs(added[0].id)).toEqual({ logs: ['hello'], count: 1 });
+    const removed: string[] = [];
+    q.on('removed', (job: any) => removed.push(String(job.id)));
+    await added[1].remove();
+    expect(await q.getJob(added[1].id)).toBeNull();
+    expect(removed).toEqual([String(added[1].id)]);
+
+    let fail = true;
+    void q.process('*', async () => {
+      if (fail) throw new Error('first');
+      return 'second';
+    });
+    await expect(added[0].finished()).rejects.toThrow('first');
+    expect((await q.getFailed()).map((j: any) => String(j.id))).toEqual([String(added[0].id)]);
+    fail = false;
+    const again = await q.getJob(added[0].id);
+    await again.retry();
+    await until(async () => (await q.getJob(added[0].id)).finishedOn !== undefined && (await (await q.getJob(added[0].id)).getState()) === 'completed');
+    expect((await q.getJob(added[0].id)).returnvalue).toBe('second');
+  });
+
+  it('fails a job that runs past its timeout', async () => {
+    const q = t.queue();
+    void q.process(async () => {
+      await sleep(300);
+      return 'late';
+    });
+    const job = await q.add({}, { timeout: 50 });
+    await expect(job.finished()).rejects.toThrow('Promise timed out after 50 milliseconds');
+  });
 });
 
 describe('Bull facade input checks', () => {
