@@ -5,6 +5,7 @@ import { resolveOptions, type BrokerOptions } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { openDatabase } from '../../../src/store/sqlite.js';
 import type { BrokerContext } from '../../../src/context.js';
+import { openLogStore } from '../../../src/log/index.js';
 import type { LogStore } from '../../../src/log/types.js';
 import { startAmqpDoor, type AmqpDoor, type AmqpDoorOptions } from '../../../src/protocol/amqp/index.js';
 
@@ -21,21 +22,18 @@ export interface TestTarget {
   door(): AmqpDoor | undefined;
 }
 
-/** The AMQP door reads only options, logger, db and closing; the log store is unused here. */
-const noLogStore = new Proxy({} as LogStore, {
-  get() {
-    throw new Error('log store not available in AMQP door tests');
-  },
-});
-
 export async function startEmbedded(opts: Omit<BrokerOptions, 'dataDir'> = {}, dataDir?: string, doorOpts: AmqpDoorOptions = {}): Promise<TestTarget> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'railyard-amqp-'));
   let door: AmqpDoor | undefined;
   let db = openDatabase(dir);
+  let log: LogStore | undefined;
   const abort = new AbortController();
+  // The same context startBroker builds (minus the other doors): options, logger, SQLite, Kafka log store.
   const start = async () => {
     const options = resolveOptions({ ...opts, host: opts.host ?? '127.0.0.1', dataDir: dir });
-    const ctx: BrokerContext = { options, logger: createLogger(options.logLevel ?? 'silent'), db, log: noLogStore, closing: abort.signal };
+    const logger = createLogger(options.logLevel ?? 'silent');
+    log = await openLogStore({ dataDir: dir, db, fsync: options.fsync, fsyncIntervalMs: options.fsyncIntervalMs, topicDefaults: options.kafka.topicDefaults, logger });
+    const ctx: BrokerContext = { options, logger, db, log, closing: abort.signal };
     door = await startAmqpDoor(ctx, doorOpts);
     return door;
   };
@@ -47,6 +45,7 @@ export async function startEmbedded(opts: Omit<BrokerOptions, 'dataDir'> = {}, d
     dataDir: dir,
     async stop() {
       await door?.close();
+      await log?.close();
       db.close();
       if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
     },
@@ -54,6 +53,7 @@ export async function startEmbedded(opts: Omit<BrokerOptions, 'dataDir'> = {}, d
     async restart() {
       const port = door!.port;
       await door!.close();
+      await log?.close();
       db.close();
       db = openDatabase(dir);
       opts = { ...opts, amqpPort: port };
