@@ -84,7 +84,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     doors.push(['amqp', amqp]);
     const schedules = startBrokerSchedules({ db, log, logger: logger.child('schedule'), schedules: options.schedules });
     cleanups.push(() => schedules.stop());
-    const http = await startHttpDoor({ ...ctx, logger: logger.child('http') }, { doors, groups: kafka.groups, schedules });
+    const http = await startHttpDoor({ ...ctx, logger: logger.child('http') }, { doors, groups: kafka.groups, schedules, amqp, kafkaRequests: (l) => kafka.onRequest(l) });
     cleanups.push(() => http.close());
     // Runs first (cleanups run in reverse): parked long polls answer at once instead of at their timeout.
     cleanups.push(() => abort.abort());

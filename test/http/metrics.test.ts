@@ -20,6 +20,18 @@ describe('/metrics on a running broker', () => {
     await broker?.stop();
   });
 
+  it('times every Kafka request a real client sends, per API', async () => {
+    const { Kafka, logLevel } = (await import('kafkajs')).default;
+    const producer = new Kafka({ brokers: [broker.kafka.bootstrap], logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    await producer.send({ topic: 'timed', messages: [{ value: 'x' }] });
+    await producer.send({ topic: 'timed', messages: [{ value: 'y' }] });
+    await producer.disconnect();
+    const { samples } = parsePrometheus(await (await fetch(broker.http.url + '/metrics')).text());
+    expect(find(samples, 'railyard_kafka_request_duration_seconds_count', { api: 'Produce' })?.value).toBe(2);
+    expect(find(samples, 'railyard_kafka_request_duration_seconds_count', { api: 'Metadata' })?.value).toBeGreaterThanOrEqual(1);
+  });
+
   it('serves valid Prometheus text with per-partition offsets and sizes, group lag, process metrics', async () => {
     await api('POST', '/api/kafka/topics', { name: 'm.topic', partitions: 3 });
     await api('POST', '/api/kafka/topics/m.topic/records', { partition: 1, records: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });

@@ -43,7 +43,10 @@ function apiName(apiKey: number): string {
  * the connection before any later frame runs. One Writer per connection: its slab is reused across
  * responses and the chunks it hands out stay valid while the socket holds them.
  */
-export function createDispatcher(table: HandlerTable, conn: ConnectionInfo): FrameProcessor {
+/** Told each request's API and time from decoded frame to encoded answer (for latency metrics). */
+export type RequestObserver = (api: string, durationMs: number) => void;
+
+export function createDispatcher(table: HandlerTable, conn: ConnectionInfo, observe?: RequestObserver): FrameProcessor {
   const writer = new Writer();
   const encode = (apiKey: number, apiVersion: number, correlationId: number, body: unknown): Buffer[] => {
     try {
@@ -59,6 +62,7 @@ export function createDispatcher(table: HandlerTable, conn: ConnectionInfo): Fra
 
   return {
     process(frame: Buffer): ResponseFrame | Promise<ResponseFrame> {
+      const started = observe ? performance.now() : 0;
       if (frame.length < FIXED_HEADER_BYTES) throw new ProtocolError(`request of ${frame.length} bytes is shorter than a request header`);
       const apiKey = frame.readInt16BE(0);
       const apiVersion = frame.readInt16BE(2);
@@ -82,12 +86,16 @@ export function createDispatcher(table: HandlerTable, conn: ConnectionInfo): Fra
       const rc: RequestContext = { apiKey, apiVersion, correlationId, clientId, conn };
       const what = `${apiName(apiKey)} v${apiVersion}`;
       const answer = (res: unknown): ResponseFrame => {
-        if (res === null) return null;
-        try {
-          return encode(apiKey, apiVersion, correlationId, res);
-        } catch (err) {
-          throw new RequestFailedError(`encoding the ${what} response`, err);
+        let out: ResponseFrame = null;
+        if (res !== null) {
+          try {
+            out = encode(apiKey, apiVersion, correlationId, res);
+          } catch (err) {
+            throw new RequestFailedError(`encoding the ${what} response`, err);
+          }
         }
+        observe?.(apiName(apiKey), performance.now() - started);
+        return out;
       };
       let res: unknown;
       try {

@@ -12,9 +12,16 @@ import { createMetadataHandler } from './handlers/metadata.js';
 import { createProduceHandler } from './handlers/produce.js';
 import { startKafkaServer, type KafkaServer } from './server.js';
 
+export interface KafkaRequestSample {
+  api: string;
+  durationMs: number;
+}
+
 export interface KafkaDoor extends Door {
   /** The group coordinator, for the dashboard's views of groups and committed offsets. */
   groups: GroupCoordinator;
+  /** Subscribes to every request's API name and latency; returns the unsubscribe function. */
+  onRequest(listener: (sample: KafkaRequestSample) => void): () => void;
 }
 
 /**
@@ -45,6 +52,12 @@ function handlerTable(ctx: BrokerContext, groups: GroupCoordinator): HandlerTabl
 export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
   const groups = createGroupCoordinator(ctx);
   const table = handlerTable(ctx, groups);
+  const requestListeners = new Set<(sample: KafkaRequestSample) => void>();
+  const observe = (api: string, durationMs: number) => {
+    if (requestListeners.size === 0) return;
+    const sample = { api, durationMs };
+    for (const l of requestListeners) l(sample);
+  };
   const limits: ConnectionLimits = {
     maxFrameBytes: ctx.options.kafka.maxFrameBytes,
     maxInFlight: MAX_IN_FLIGHT,
@@ -55,7 +68,7 @@ export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
     server = await startKafkaServer({
       host: ctx.options.host,
       port: ctx.options.kafkaPort,
-      createProcessor: (conn) => createDispatcher(table, conn),
+      createProcessor: (conn) => createDispatcher(table, conn, observe),
       limits,
       logger: ctx.logger,
     });
@@ -66,6 +79,10 @@ export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
   return {
     port: server.port,
     groups,
+    onRequest: (listener) => {
+      requestListeners.add(listener);
+      return () => void requestListeners.delete(listener);
+    },
     connectionCount: () => server.connectionCount(),
     close: async () => {
       await server.close();
