@@ -28,7 +28,7 @@ function toInfo(r: Row): TopicInfo {
 export class TopicCatalogue {
   private readonly stmts;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     migrate(db, 'log', MIGRATIONS);
     this.stmts = {
       all: db.prepare<[], Row>('SELECT * FROM log_topics ORDER BY name'),
