@@ -1,3 +1,10 @@
+/**
+ * The log engine. On disk, per partition (`<dataDir>/kafka/<topic>-<n>/` or a standalone directory):
+ * `<base offset, 20 digits>.log` (Kafka v2 record batches as produced), `.index` (sparse: relative
+ * offset → file position, uint32 pairs), `.timeindex` (int64 max timestamp → relative offset),
+ * `log-start-offset`, and `<offset>.snapshot` (producer state: idempotence, open and aborted
+ * transactions). Topics, ids and config overrides live in SQLite (table `log_topics`).
+ */
 export * from './types.js';
 export { openLogStore, validateTopicName, type RailyardLogStore } from './store.js';
 export { openPartitionLog, type PartitionLogOptions, type StandalonePartitionLog } from './standalone.js';
