@@ -16,7 +16,7 @@ import { METHOD_IDS, type BasicPublish, type Method } from './generated/methods.
 import { decodeBasicProperties, encodeBasicProperties, type BasicProperties } from './generated/properties.js';
 import { Reader, WireSyntaxError, Writer, fieldNumber, type FieldTable } from './wire.js';
 import { parseExpiration, type Consumer, type ConsumerChannel, type Queue } from './queue.js';
-import type { Message, QueuedMessage } from './message.js';
+import { wireNames, type Message, type QueuedMessage } from './message.js';
 import type { Connection } from './connection.js';
 import type { VirtualHost } from './vhost.js';
 import type { ReplyTarget } from './server.js';
@@ -437,7 +437,8 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     if (exclusive && q.consumerCount > 0) throw new AmqpError(ACCESS_REFUSED, `queue '${q.name}' in vhost '${this.vhost.name}' in exclusive use`, 60, 20);
     if (q.consumers.some((c) => c.exclusive)) throw new AmqpError(ACCESS_REFUSED, `queue '${q.name}' in vhost '${this.vhost.name}' in exclusive use`, 60, 20);
     const priority = fieldNumber(args.get('x-priority')) ?? 0;
-    const c: Consumer = { tag: consumerTag, queue: q, channel: this, noAck, exclusive, prefetch: this.prefetchCount, unacked: 0, priority, owner: this.conn };
+    const tagBytes = Buffer.concat([Buffer.from([Buffer.byteLength(consumerTag)]), Buffer.from(consumerTag)]);
+    const c: Consumer = { tag: consumerTag, queue: q, channel: this, noAck, exclusive, prefetch: this.prefetchCount, unacked: 0, priority, owner: this.conn, tagBytes };
     this.consumers.set(consumerTag, c);
     if (!nowait) this.send({ kind: 'basic.consume-ok', consumerTag });
     q.addConsumer(c);
@@ -481,12 +482,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
       this.unacked.set(tag, { entry: e, queue: q, consumer: c });
       c.unacked++;
     }
-    this.conn.sendContent(
-      this.id,
-      { kind: 'basic.deliver', consumerTag: c.tag, deliveryTag: tag, redelivered: e.redelivered, exchange: e.msg.exchange, routingKey: e.msg.routingKey },
-      e.msg.rawProps,
-      e.msg.body,
-    );
+    this.conn.sendDeliver(this.id, c.tagBytes, tag, e.redelivered, wireNames(e.msg), e.msg.rawProps, e.msg.body);
   }
 
   deliverDirect(consumerTag: string, exchange: string, routingKey: string, rawProps: Buffer, body: Buffer): boolean {

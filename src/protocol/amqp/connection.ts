@@ -417,6 +417,33 @@ export class Connection implements AlarmListener {
   /** A content-bearing method (deliver, get-ok, return) with its header and body frames. */
   sendContent(channel: number, m: Method, rawProps: Buffer, body: Buffer): void {
     this.sendMethodNoFlush(channel, m);
+    this.writeContent(channel, rawProps, body);
+    this.afterWrite();
+  }
+
+  /**
+   * basic.deliver on the hot path: consumer tag and exchange/routing key arrive pre-encoded as
+   * short strings, so a delivery costs a few copies rather than a generic encode.
+   */
+  sendDeliver(channel: number, consumerTag: Buffer, deliveryTag: number, redelivered: boolean, names: Buffer, rawProps: Buffer, body: Buffer): void {
+    const w = this.out;
+    const size = 4 + consumerTag.length + 8 + 1 + names.length;
+    w.ensure(size + 8);
+    w.u8(FRAME_METHOD);
+    w.u16(channel);
+    w.u32(size);
+    w.u16(60);
+    w.u16(60);
+    w.bytes(consumerTag);
+    w.u64(deliveryTag);
+    w.u8(redelivered ? 1 : 0);
+    w.bytes(names);
+    w.u8(FRAME_END);
+    this.writeContent(channel, rawProps, body);
+    this.afterWrite();
+  }
+
+  private writeContent(channel: number, rawProps: Buffer, body: Buffer): void {
     const w = this.out;
     const headerSize = 12 + rawProps.length;
     w.ensure(7 + headerSize + 1);
@@ -437,7 +464,6 @@ export class Connection implements AlarmListener {
       w.bytes(body.subarray(off, end));
       w.u8(FRAME_END);
     }
-    this.afterWrite();
   }
 
   private sendMethodNoFlush(channel: number, m: Method): void {

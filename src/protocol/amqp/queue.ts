@@ -28,6 +28,8 @@ export interface Consumer {
   readonly priority: number;
   /** Owning connection, for exclusive-queue checks. */
   readonly owner: object;
+  /** The tag as an encoded short string, for basic.deliver. */
+  readonly tagBytes: Buffer;
 }
 
 export interface QueueDef {

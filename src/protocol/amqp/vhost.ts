@@ -430,7 +430,7 @@ export class VirtualHost {
     for (const target of this.route(dlx, routingKey, msg.props.headers)) {
       // A message dead-lettered back into the same queue by expiry would cycle forever; RabbitMQ drops it.
       if (target === q && reason === 'expired') continue;
-      target.enqueue({ ...msg, exchange: dlxName, routingKey });
+      target.enqueue({ ...msg, exchange: dlxName, routingKey, wireNames: undefined });
     }
   }
 
