@@ -4,6 +4,7 @@ import { openDatabase, type Db } from '../store/sqlite.js';
 import { migrateJobs } from './schema.js';
 import { Waker } from './waker.js';
 import { GroupCommit } from './group-commit.js';
+import { Checkpointer } from './checkpointer.js';
 
 /**
  * One open job store per data dir per process, shared by every Queue, Worker and QueueEvents
@@ -19,11 +20,16 @@ export class JobStore {
   /** Every write goes through here: one IMMEDIATE transaction per batch of operations. */
   readonly group: GroupCommit;
   private readonly maxEvents = new Map<string, number>();
+  private readonly checkpointer: Checkpointer;
   private readonly writes = new Map<string, number>();
 
   private constructor(dataDir: string) {
     this.dataDir = dataDir;
     this.db = openDatabase(dataDir);
+    // Checkpoints (and their fsyncs) belong to the checkpointer thread; this connection only
+    // steps in if the WAL grows far beyond that thread's pace.
+    this.db.pragma('wal_autocheckpoint = 16000');
+    this.checkpointer = new Checkpointer(this.db.name);
     migrateJobs(this.db);
     this.waker = new Waker(dataDir);
     this.group = new GroupCommit(this.db, (q, e, w) => this.afterCommit(q, e, w));
@@ -78,6 +84,7 @@ export class JobStore {
     if (--this.refs > 0) return;
     JobStore.open.delete(this.dataDir);
     this.waker.close();
+    this.checkpointer.stop();
     this.db.close();
   }
 }
