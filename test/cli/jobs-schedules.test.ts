@@ -105,4 +105,28 @@ describe('railyard jobs and schedules', () => {
     expect(json).toMatchObject([{ name: 'nightly', enabled: true, target: { type: 'kafka', topic: 'beats' } }]);
     expect((await runAdmin(['schedules', 'delete'], { env })).code).toBe(2);
   });
+
+  it('schedules add and remove, with exit codes scripts can trust', async () => {
+    const add = await runAdmin(['schedules', 'add', 'hourly-beat', '--cron', '0 * * * *', '--timezone', 'UTC', '--topic', 'beats', '--value', 'beat {{slot}}', '--key', 'k'], { env });
+    expect(add.code).toBe(0);
+    expect(add.stdout).toMatch(/^schedule hourly-beat \(0 \* \* \* \*\) -> kafka:beats, next run \S+T\d\d:00:00\.000Z\n$/);
+    expect(scheduler.store.get('hourly-beat')).toMatchObject({ expression: '0 * * * *', target: { type: 'kafka', topic: 'beats', value: 'beat {{slot}}', key: 'k' } });
+
+    const job = JSON.parse(
+      (await runAdmin(['schedules', 'add', 'cleanup', '--cron', '*/5 * * * *', '--queue', 'reports', '--job', 'purge', '--data', '{"days":7}', '--catch-up', 'once', '--disabled', '--json'], { env })).stdout,
+    ) as Json;
+    expect(job).toMatchObject({ name: 'cleanup', enabled: false, target: { type: 'job', queue: 'reports', name: 'purge', data: { days: 7 } } });
+
+    expect((await runAdmin(['schedules', 'add', 'x', '--cron', '* * * * *'], { env })).code).toBe(2);
+    expect((await runAdmin(['schedules', 'add', 'x', '--cron', '* * * * *', '--topic', 't', '--queue', 'q', '--job', 'j'], { env })).code).toBe(2);
+    expect((await runAdmin(['schedules', 'add', 'x', '--cron', '* * * * *', '--queue', 'q', '--job', 'j', '--data', '{nope'], { env })).code).toBe(2);
+    const invalid = await runAdmin(['schedules', 'add', 'x', '--cron', '99 * * * *', '--topic', 't', '--value', 'v'], { env });
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/expression/);
+
+    expect(await runAdmin(['schedules', 'remove', 'hourly-beat'], { env })).toMatchObject({ code: 0, stdout: 'schedule hourly-beat removed\n' });
+    expect(scheduler.store.get('hourly-beat')).toBeUndefined();
+    expect((await runAdmin(['schedules', 'remove', 'hourly-beat'], { env })).code).toBe(3);
+    expect((await runAdmin(['schedules', 'remove'], { env })).code).toBe(2);
+  });
 });
