@@ -3,6 +3,7 @@
  * reads by offset and timestamp, retention, and crash recovery on open.
  */
 import { writeSync, writevSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import type { FsyncPolicy } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -187,6 +188,11 @@ export class Partition implements PartitionLog {
   private load(): void {
     const storedStart = readLogStartOffset(this.dir);
     this.segments = openSegments(this.dir, storedStart);
+    if (this.fsync === 'always') {
+      // A new partition directory and its first segment must survive a power loss like its data.
+      syncDir(this.dir);
+      syncDir(dirname(this.dir));
+    }
     recoverTail(this.segments, this.config.indexIntervalBytes, this.logger, this.dir);
     this.nextOffset = this.hw = this.active.nextOffset;
     this.startOffset = Math.min(Math.max(storedStart, this.segments[0]!.baseOffset), this.nextOffset);
