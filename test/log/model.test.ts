@@ -25,7 +25,7 @@ describe('log model', () => {
   afterEach(() => t.cleanup());
 
   for (const seed of (process.env.LOG_MODEL_SEEDS ?? "1,2,3").split(",").map(Number)) {
-    it(`matches the model through 400 random operations (seed ${seed})`, async () => {
+    it(`matches the model through 250 random operations (seed ${seed})`, async () => {
       const rnd = prng(seed);
       const model = new Map<number, string>();
       let start = 0;
@@ -38,7 +38,7 @@ describe('log model', () => {
       let seq = 0;
       let lastIdem: { batch: Buffer; baseOffset: number; lastOffset: number } | null = null;
 
-      for (let op = 0; op < 400; op++) {
+      for (let op = 0; op < 250; op++) {
         const r = rnd();
         if (r < 0.5) {
           // A turn of 1-4 appends, each of 1-3 records, some big enough to be written zero-copy.
