@@ -428,8 +428,8 @@ export class VirtualHost {
     const routingKey = q.limits.deadLetterRoutingKey ?? e.msg.routingKey;
     const msg = withDeath(e.msg, q.name, reason);
     for (const target of this.route(dlx, routingKey, msg.props.headers)) {
-      // A message dead-lettered back into the same queue by expiry would cycle forever; RabbitMQ drops it.
-      if (target === q && reason === 'expired') continue;
+      // A dead-letter cycle that no client rejection interrupts would go round forever; RabbitMQ drops it.
+      if (isDeadLetterCycle(msg, target.name)) continue;
       target.enqueue({ ...msg, exchange: dlxName, routingKey, wireNames: undefined });
     }
   }
@@ -457,6 +457,19 @@ function describe(v: FieldValue | undefined): string {
   if (v === undefined) return 'none';
   if (v.type === 'S' || v.type === 'x') return v.value.toString();
   return String(v.value);
+}
+
+/** The message already died in `queue` and no death on its way was a rejection. */
+function isDeadLetterCycle(msg: Message, queue: string): boolean {
+  const deaths = msg.props.headers?.get('x-death');
+  if (!deaths || deaths.type !== 'A') return false;
+  let seen = false;
+  for (const d of deaths.value) {
+    if (d.type !== 'F') continue;
+    if (fieldString(d.value.get('reason')) === 'rejected') return false;
+    if (fieldString(d.value.get('queue')) === queue) seen = true;
+  }
+  return seen;
 }
 
 /** Adds or updates the `x-death` entry for (queue, reason), newest first, as RabbitMQ 3.10 does. */

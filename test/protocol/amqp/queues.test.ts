@@ -185,6 +185,30 @@ describe('queue arguments', () => {
     expect(got[0]!.fields.exchange).toBe(dlx);
   });
 
+  it('drops messages caught in a dead-letter cycle without rejections, counts deaths otherwise', async () => {
+    const ch = await channel(conn);
+    const a = uniqueName('cycle-a');
+    const b = uniqueName('cycle-b');
+    await ch.assertQueue(a, { exclusive: true, messageTtl: 20, deadLetterExchange: '', deadLetterRoutingKey: b });
+    await ch.assertQueue(b, { exclusive: true, messageTtl: 20, deadLetterExchange: '', deadLetterRoutingKey: a });
+    ch.sendToQueue(a, Buffer.from('round'));
+    await sleep(250);
+    expect((await ch.checkQueue(a)).messageCount + (await ch.checkQueue(b)).messageCount).toBe(0);
+
+    // A rejection breaks the cycle: the message comes back, and x-death counts each trip.
+    const r = uniqueName('reject-loop');
+    await ch.assertQueue(r, { exclusive: true, deadLetterExchange: '', deadLetterRoutingKey: r });
+    ch.sendToQueue(r, Buffer.from('again'));
+    for (let i = 0; i < 2; i++) {
+      const m = (await eventually(() => ch.get(r))) as amqp.GetMessage;
+      ch.reject(m, false);
+    }
+    const m = (await eventually(() => ch.get(r, { noAck: true }))) as amqp.GetMessage;
+    const deaths = m.properties.headers!['x-death'] as Array<Record<string, unknown>>;
+    expect(deaths).toHaveLength(1);
+    expect(deaths[0]).toMatchObject({ queue: r, reason: 'rejected', count: 2 });
+  });
+
   it('x-dead-letter-routing-key replaces the routing key', async () => {
     const ch = await channel(conn);
     const target2 = uniqueName('dlq');
