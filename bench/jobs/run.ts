@@ -1,7 +1,7 @@
 // Job-queue bench: BullMQ on Railyard's SQLite backend, and BullMQ on Redis when
 // RAILYARD_REDIS_URL is set (../../../shared/tools/start-redis.sh starts one).
 //
-//   npx tsx bench/jobs/run.ts [--only railyard|redis] [--scale 0.1]
+//   npx tsx bench/jobs/run.ts [--only railyard|redis] [--scale 0.1] [--steps add,bulk,c1,c50,latency,delayed,retry,xproc]
 //
 // --scale shrinks every job count (e.g. 0.1 for a quick look); the reported numbers are rates
 // and latencies, so they stay comparable.
@@ -176,16 +176,18 @@ async function runAll(make: () => Adapter, kind: 'railyard' | 'redis'): Promise<
   const rows: Row[] = [];
   let a = make();
   const name = a.name;
-  const steps: ((a: Adapter) => Promise<Row | Row[]>)[] = [
-    addOneByOne,
-    addBulk,
-    (x) => processNoop(x, 1),
-    (x) => processNoop(x, 50),
-    latency,
-    delayedLateness,
-    failOnce,
-    (x) => crossProcess(x, kind),
+  const all: [string, (a: Adapter) => Promise<Row | Row[]>][] = [
+    ['add', addOneByOne],
+    ['bulk', addBulk],
+    ['c1', (x) => processNoop(x, 1)],
+    ['c50', (x) => processNoop(x, 50)],
+    ['latency', latency],
+    ['delayed', delayedLateness],
+    ['retry', failOnce],
+    ['xproc', (x) => crossProcess(x, kind)],
   ];
+  const wanted = opt('steps')?.split(',');
+  const steps = all.filter(([k]) => !wanted || wanted.includes(k)).map(([, f]) => f);
   for (const step of steps) {
     const r = await step(a);
     for (const row of Array.isArray(r) ? r : [r]) {

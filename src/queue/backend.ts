@@ -714,7 +714,21 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
         this.cancelJobWait = undefined;
         resolve(v);
       };
-      this.jobWaiter = () => finish({ member: this.name, score: 0 });
+      const deadline = Date.now() + Math.max(blockTimeout, 0) * 1000;
+      // (Re)arms the timer at the earlier of the block timeout and the next delayed job's due time.
+      const arm = (now: number): void => {
+        if (timer) clearTimeout(timer);
+        const due = this.ops.nextDelayedAt();
+        const until = due === null ? deadline : Math.min(deadline, due);
+        timer = setTimeout(() => finish(null), Math.max(until - now, 0));
+      };
+      // A wake-up only ends the wait when there is something to claim; otherwise (say, a delayed
+      // job was added) it re-arms the timer, sparing the worker a claim transaction per add.
+      this.jobWaiter = () => {
+        const now = Date.now();
+        if (this.ops.hasClaimable(now)) finish({ member: this.name, score: 0 });
+        else arm(now);
+      };
       this.cancelJobWait = () => finish(null);
       const now = Date.now();
       if (this.ops.hasClaimable(now)) {
@@ -723,10 +737,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
         setImmediate(() => finish({ member: this.name, score: 0 }));
         return;
       }
-      let ms = Math.max(blockTimeout, 0) * 1000;
-      const due = this.ops.nextDelayedAt();
-      if (due !== null) ms = Math.min(ms, Math.max(due - now, 0));
-      timer = setTimeout(() => finish(null), ms);
+      arm(now);
     });
   }
 
