@@ -41,3 +41,36 @@ describe('broker schedules from the config emit to Kafka', () => {
     await expect(startBroker({ schedules: [{ name: 'bad', expression: '* * * * * * * *', target: { type: 'kafka', topic: 't', value: 'x' } }] })).rejects.toThrow(/schedules\[0\]/);
   });
 });
+
+describe('broker schedules emit to AMQP', () => {
+  it('an amqplib consumer gets the messages a per-second schedule publishes to an exchange', async () => {
+    const amqp = (await import('amqplib')).default;
+    const broker = await startBroker({
+      schedules: [{ name: 'beat', expression: '* * * * * *', target: { type: 'amqp', exchange: 'amq.topic', routingKey: 'beats.{{name}}', body: 'beat at {{slot}}', contentType: 'text/plain' } }],
+    });
+    try {
+      const conn = await amqp.connect(broker.amqp.url);
+      const ch = await conn.createChannel();
+      const { queue } = await ch.assertQueue('', { exclusive: true });
+      await ch.bindQueue(queue, 'amq.topic', 'beats.#');
+      const got = await new Promise<Array<{ key: string; body: string; type?: string; schedule: unknown }>>((resolve) => {
+        const seen: Array<{ key: string; body: string; type?: string; schedule: unknown }> = [];
+        void ch.consume(queue, (m) => {
+          if (!m) return;
+          seen.push({ key: m.fields.routingKey, body: m.content.toString(), type: m.properties.contentType, schedule: m.properties.headers?.['railyard-schedule'] });
+          ch.ack(m);
+          if (seen.length === 2) resolve(seen);
+        });
+      });
+      await conn.close();
+      expect(got.map((g) => [g.key, g.type, String(g.schedule)])).toEqual([
+        ['beats.beat', 'text/plain', 'beat'],
+        ['beats.beat', 'text/plain', 'beat'],
+      ]);
+      const slots = got.map((g) => Date.parse(g.body.replace('beat at ', '')));
+      expect(slots[1]! - slots[0]!).toBe(1000);
+    } finally {
+      await broker.stop();
+    }
+  }, 20_000);
+});

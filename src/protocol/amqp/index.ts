@@ -6,9 +6,12 @@ import { Connection } from './connection.js';
 
 import type { AlarmOptions } from './alarms.js';
 import type { QueueInfo } from './queue.js';
+import type { BasicProperties } from './generated/properties.js';
+import { publishFromBroker, PublishError, toBasicProperties, type PublishResult, type SimpleProperties } from './server-publish.js';
 
 export { hashPassword, verifyPassword } from './auth.js';
-export type { AlarmOptions, QueueInfo };
+export type { AlarmOptions, QueueInfo, BasicProperties, PublishResult };
+export { PublishError, toBasicProperties, type SimpleProperties };
 
 /** Door internals tests and embedders may tune; the broker uses the defaults. */
 export interface AmqpDoorOptions {
@@ -22,6 +25,8 @@ export interface AmqpDoor extends Door {
   setMemoryHighWatermark(bytes: number): void;
   /** Queue counts (messages, consumers, bytes in memory, paged-out messages); undefined if absent. */
   queueInfo(vhost: string, queue: string): QueueInfo | undefined;
+  /** Publishes as a client's basic.publish would (schedules, management API); rejects with PublishError. */
+  publish(vhost: string, exchange: string, routingKey: string, body: Buffer, props?: BasicProperties): Promise<PublishResult>;
 }
 
 /** Starts the AMQP 0-9-1 listener on `ctx.options.host:amqpPort`. */
@@ -39,6 +44,9 @@ export async function startAmqpDoor(ctx: BrokerContext, opts: AmqpDoorOptions = 
   return {
     port: listener.port,
     connectionCount: () => connections.size,
+    publish(vhost, exchange, routingKey, body, props) {
+      return publishFromBroker(server, vhost, exchange, routingKey, body, props);
+    },
     queueInfo(vhost: string, queue: string) {
       return server.vhosts.get(vhost)?.queues.get(queue)?.info();
     },
