@@ -8,6 +8,7 @@ import { addScheduleRoutes } from '../scheduler/broker-schedules/http-routes.js'
 import { addAgendaRoutes } from './agenda.js';
 import { addAmqpRoutes, type AmqpView } from './amqp.js';
 import { createBasicAuth } from './auth.js';
+import { addDashboardRoutes, isDashboardPath } from './dashboard/index.js';
 import { readJson } from './body.js';
 import { HttpError } from './errors.js';
 import { addGroupRoutes } from './kafka-groups.js';
@@ -74,6 +75,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
   if (deps.amqp) addAmqpRoutes(router, deps.amqp);
   const agenda = addAgendaRoutes(router, ctx.options.dataDir);
   if (deps.schedules) addScheduleRoutes(router, { scheduler: deps.schedules });
+  addDashboardRoutes(router, { auth });
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
@@ -82,7 +84,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
     const q = rawUrl.indexOf('?');
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
     try {
-      if (auth && !PUBLIC_PATHS.has(path) && !auth(req.headers.authorization)) {
+      if (auth && !PUBLIC_PATHS.has(path) && !isDashboardPath(path) && !auth(req.headers.authorization)) {
         return send(res, errorReply(new HttpError(401, 'unauthorized', 'valid credentials required (HTTP basic auth)')), head, {
           'www-authenticate': 'Basic realm="railyard", charset="UTF-8"',
         });
