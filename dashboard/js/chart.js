@@ -19,13 +19,14 @@ const css = (name) => getComputedStyle(document.documentElement).getPropertyValu
  * A rolling time-series chart of `points` samples. series: [{ label, color: '--chart-1', scale?: 'right',
  * format?: (n) => string }]. Redraws itself on theme changes and resizes with its container.
  */
-export async function liveChart(container, { series, points = 60, rightFormat = (n) => fmt.num(n), leftFormat = (n) => fmt.num(n) }) {
+export async function liveChart(container, { series, points = 60, rightFormat = (n) => fmt.num(n), leftFormat = (n) => fmt.num(n), rightMin = 1 }) {
   const uPlot = await loadUPlot();
   const now = Math.floor(Date.now() / 1000);
   const data = [Array.from({ length: points }, (_, i) => now - points + i + 1), ...series.map(() => new Array(points).fill(null))];
   let plot = null;
   const axisFmt = (f) => (_u, vals) => vals.map((v) => (v === null ? '' : f(v)));
-  const range = (_u, _min, max) => [0, Math.max(1, (max ?? 0) * 1.15)];
+  // Counters start at zero; an idle series still gets a readable axis instead of a collapsed one.
+  const range = (floor) => (_u, _min, max) => [0, Math.max(floor, (max ?? 0) * 1.15)];
 
   function build() {
     if (plot) plot.destroy();
@@ -38,7 +39,7 @@ export async function liveChart(container, { series, points = 60, rightFormat = 
         height: 220,
         cursor: { drag: { x: false, y: false } },
         legend: { live: true },
-        scales: { x: { time: true }, y: { range }, right: { range } },
+        scales: { x: { time: true }, y: { range: range(1) }, right: { range: range(rightMin) } },
         series: [
           { label: 'time' },
           ...series.map((s) => ({

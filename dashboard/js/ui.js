@@ -64,7 +64,7 @@ export const fmt = {
 /** A time cell: absolute time with the relative one beneath, so both are readable at a glance. */
 export function timeCell(t) {
   if (t === null || t === undefined || t === 0) return h('span', { class: 'muted' }, '—');
-  return h('span', { title: new Date(t).toISOString() }, fmt.time(t), ' ', h('span', { class: 'muted small' }, fmt.relative(t)));
+  return h('span', { title: new Date(t).toISOString() }, fmt.time(t), ' ', h('span', { class: 'muted small rel' }, fmt.relative(t)));
 }
 
 export function badge(text, kind) {
@@ -209,7 +209,8 @@ export function dataTable({ columns, rows, pageSize = 25, filter = true, filterP
         ? slice.map((row) => h('tr', null, columns.map((col) => h('td', { class: `${col.num ? 'num' : ''} ${col.wrap ? 'wrap' : ''}` }, col.render ? col.render(row) : fmtCell(valueOf(col, row), col)))))
         : [h('tr', null, h('td', { colspan: columns.length, class: 'empty' }, rows.length ? 'No rows match the filter.' : empty))]),
     );
-    info.textContent = list.length === rows.length ? `${fmt.num(rows.length)} rows` : `${fmt.num(list.length)} of ${fmt.num(rows.length)} rows`;
+    const noun = (n) => (n === 1 ? 'row' : 'rows');
+    info.textContent = list.length === rows.length ? `${fmt.num(rows.length)} ${noun(rows.length)}` : `${fmt.num(list.length)} of ${fmt.num(rows.length)} ${noun(rows.length)}`;
     pager.replaceChildren();
     if (pages > 1) {
       pager.append(
@@ -228,7 +229,7 @@ export function dataTable({ columns, rows, pageSize = 25, filter = true, filterP
       state.page = 0;
       draw();
     });
-  root.append(h('div', { class: 'toolbar' }, input, h('span', { class: 'spacer' }), info), h('div', { class: 'table-wrap' }, table), pager);
+  root.append(filter ? h('div', { class: 'toolbar' }, input, h('span', { class: 'spacer' }), info) : null, h('div', { class: 'table-wrap' }, table), pager);
   draw();
   return root;
 }
@@ -247,5 +248,5 @@ export function serverPager({ start, limit, total, go }) {
   const next = button('Next ›', () => go(start + limit), { testId: 'next-page' });
   prev.disabled = page === 0;
   next.disabled = page >= pages - 1;
-  return h('div', { class: 'pager' }, h('span', { class: 'muted small' }, `${fmt.num(total)} jobs · page ${page + 1} of ${pages}`), prev, next);
+  return h('div', { class: 'pager' }, h('span', { class: 'muted small' }, `${fmt.num(total)} ${total === 1 ? 'job' : 'jobs'} · page ${page + 1} of ${pages}`), prev, next);
 }

@@ -7,10 +7,10 @@ const queueHref = (q, state, start) => `#/jobs/${enc(q)}${state ? `?state=${stat
 const jobHref = (q, id) => `#/jobs/${enc(q)}/${enc(id)}`;
 const stateKind = { failed: 'danger', completed: 'ok', active: 'info', delayed: 'warn', prioritized: 'warn' };
 
-function pauseButton(ctx, q) {
+function pauseButton(ctx, q, size = 'sm') {
   return q.paused
-    ? button('Resume', async (b) => (await run(b, () => post(`/api/jobs/queues/${enc(q.name)}/resume`), `Resumed ${q.name}`)) && ctx.refresh(), { kind: 'primary', testId: `resume-${q.name}` })
-    : button('Pause', async (b) => (await run(b, () => post(`/api/jobs/queues/${enc(q.name)}/pause`), `Paused ${q.name}`)) && ctx.refresh(), { testId: `pause-${q.name}` });
+    ? button('Resume', async (b) => (await run(b, () => post(`/api/jobs/queues/${enc(q.name)}/resume`), `Resumed ${q.name}`)) && ctx.refresh(), { kind: 'primary', size, testId: `resume-${q.name}` })
+    : button('Pause', async (b) => (await run(b, () => post(`/api/jobs/queues/${enc(q.name)}/pause`), `Paused ${q.name}`)) && ctx.refresh(), { size, testId: `pause-${q.name}` });
 }
 
 async function queuesPage(ctx) {
@@ -70,6 +70,7 @@ async function queuePage(ctx) {
     { class: 'tabs', 'aria-label': 'Job states' },
     STATES.map((s) => h('a', { href: queueHref(name, s), 'aria-current': s === shown ? 'page' : null, 'data-state': s }, s, h('span', { class: 'count badge' }, fmt.num(summary.counts[s] ?? 0)))),
   );
+  requestAnimationFrame(() => tabs.querySelector('[aria-current="page"]')?.scrollIntoView({ block: 'nearest', inline: 'center' }));
   const clean = button(`Clean ${shown}`, async (b) => {
     const ok = await confirmAction({ title: `Clean ${shown} jobs of ${name}?`, message: `Removes every ${shown} job (${fmt.num(summary.counts[shown] ?? 0)}) from the queue.`, confirmLabel: `Clean ${shown}` });
     if (ok && (await run(b, () => post(`/api/jobs/queues/${enc(name)}/clean`, { state: shown, graceMs: 0, limit: 0 }), (r) => `Removed ${r.removed.length} jobs`))) ctx.refresh();
@@ -81,7 +82,7 @@ async function queuePage(ctx) {
       crumbs: h('a', { href: '#/jobs' }, 'Job queues'),
       title: name,
       subtitle: summary.paused ? 'Paused: workers take no new jobs.' : 'Running',
-      actions: [pauseButton(ctx, summary), clean],
+      actions: [pauseButton(ctx, summary, 'md'), clean],
     }),
     tabs,
     card(
@@ -135,7 +136,7 @@ async function jobPage(ctx) {
       ),
       card('Data', jsonBlock(j.data)),
       card('Options', jsonBlock(j.opts)),
-      card('Return value', jsonBlock(j.returnvalue ?? null)),
+      j.state === 'completed' || (j.returnvalue !== null && j.returnvalue !== undefined) ? card('Return value', jsonBlock(j.returnvalue ?? null)) : null,
     ),
     j.stacktrace && j.stacktrace.length ? card('Stack traces', ...j.stacktrace.map((s) => h('pre', { class: 'stacktrace', style: { marginBottom: 'var(--s2)' } }, s))) : null,
     card('Logs', j.logs && j.logs.length ? h('pre', { id: 'job-logs' }, j.logs.join('\n')) : h('p', { class: 'muted' }, 'No log lines.')),

@@ -1,5 +1,5 @@
-import { del, enc, get, post, api } from '../api.js';
-import { badge, button, card, confirmAction, dataTable, fmt, h, kv, pageHead, run, stat, timeCell, toast } from '../ui.js';
+import { del, enc, get, post } from '../api.js';
+import { badge, button, card, confirmAction, dataTable, fmt, h, pageHead, run, stat, timeCell } from '../ui.js';
 
 const topicHref = (name) => `#/kafka/topics/${enc(name)}`;
 const groupHref = (id) => `#/kafka/groups/${enc(id)}`;
@@ -117,7 +117,7 @@ function recordsCard(name, partitions) {
   });
   return card(
     'Records',
-    h('div', { class: 'toolbar' }, partition, offset, button('Load', load, { testId: 'load-records' })),
+    h('div', { class: 'toolbar' }, partition, offset, button('Load', load, { size: 'md', testId: 'load-records' })),
     out,
     h('h3', { style: { marginTop: 'var(--s4)' } }, 'Produce a test record'),
     produce,
@@ -136,7 +136,7 @@ async function topicPage(ctx) {
       subtitle: `id ${t.id}`,
       actions: [button('Delete topic', (b) => deleteTopic(t.name, b, () => ctx.go('#/kafka/topics')), { kind: 'danger', size: 'md', testId: 'delete-topic' })],
     }),
-    h('div', { class: 'stats' }, stat('Partitions', fmt.num(t.partitions.length)), stat('Records', fmt.num(t.records)), stat('Size', fmt.bytes(t.sizeBytes)), stat('Created', fmt.time(t.createdAt), fmt.relative(t.createdAt))),
+    h('div', { class: 'stats' }, stat('Partitions', fmt.num(t.partitions.length)), stat('Records', fmt.num(t.records)), stat('Size', fmt.bytes(t.sizeBytes)), stat('Created', fmt.relative(t.createdAt), fmt.time(t.createdAt))),
     card(
       'Partitions',
       dataTable({
@@ -144,7 +144,7 @@ async function topicPage(ctx) {
         rows: t.partitions,
         filter: false,
         columns: [
-          { key: 'partition', label: 'Partition', num: true },
+          { key: 'partition', label: 'Partition' },
           { key: 'logStartOffset', label: 'Log start', num: true },
           { key: 'logEndOffset', label: 'Log end', num: true },
           { key: 'records', label: 'Records', num: true, value: (p) => p.logEndOffset - p.logStartOffset },
@@ -267,7 +267,7 @@ async function groupPage(ctx) {
         empty: 'No committed offsets.',
         columns: [
           { key: 'topic', label: 'Topic', render: (o) => h('a', { href: topicHref(o.topic) }, o.topic) },
-          { key: 'partition', label: 'Partition', num: true },
+          { key: 'partition', label: 'Partition' },
           { key: 'committedOffset', label: 'Committed', num: true },
           { key: 'logEndOffset', label: 'Log end', num: true },
           { key: 'lag', label: 'Lag', num: true, render: (o) => (o.lag > 0 ? badge(fmt.num(o.lag), 'warn') : fmt.num(o.lag)) },

@@ -56,10 +56,10 @@ async function render(ctx) {
     stats.replaceChildren(
       stat('Version', ov.version, `up ${fmt.duration(ov.uptimeMs)}`, 'version'),
       stat('Data dir', fmt.bytes(ov.diskBytes), ov.dataDir, 'disk'),
-      stat('Memory (RSS)', fmt.bytes(ov.memory.rss), `heap ${fmt.bytes(ov.memory.heapUsed)} / ${fmt.bytes(ov.memory.heapTotal)}`, 'memory'),
+      stat('Memory (RSS)', fmt.bytes(ov.memory.rss), `heap ${fmt.bytes(ov.memory.heapUsed)}`, 'memory'),
       stat('Topics', fmt.num(ov.kafka.topics), `${fmt.num(ov.kafka.partitions)} partitions`, 'topics'),
       stat('Consumer groups', fmt.num(ov.kafka.groups), null, 'groups'),
-      stat('Job queues', fmt.num(jt.queues), `${fmt.num(jt.waiting)} waiting · ${fmt.num(jt.active)} active · ${fmt.num(jt.failed)} failed`, 'jobs'),
+      stat('Job queues', fmt.num(jt.queues), `${fmt.num(jt.waiting)} waiting · ${fmt.num(jt.failed)} failed`, 'jobs'),
     );
     doors.replaceChildren(
       h(
@@ -99,6 +99,7 @@ async function render(ctx) {
         { label: 'bytes/s', color: '--chart-2', scale: 'right' },
       ],
       rightFormat: (n) => fmt.bytes(Math.round(n)),
+      rightMin: 1024,
       leftFormat: (n) => fmt.num(Math.round(n * 10) / 10),
     }),
     liveChart(jobsChartBox, {

@@ -39,7 +39,7 @@ async function brokerSchedules(ctx) {
         { key: 'nextRunAt', label: 'Next run', render: (s) => timeCell(s.nextRunAt) },
         { key: 'lastSlot', label: 'Last run', render: (s) => timeCell(s.lastSlot) },
         { key: 'runs', label: 'Runs', num: true },
-        { key: 'lastError', label: 'Last error', wrap: true, render: (s) => (s.lastError ? h('span', { class: 'badge danger', title: s.lastError }, s.lastError) : h('span', { class: 'muted' }, '—')) },
+        { key: 'lastError', label: 'Last error', render: (s) => (s.lastError ? h('span', { class: 'badge danger clip', title: s.lastError }, s.lastError) : h('span', { class: 'muted' }, '—')) },
         { key: 'actions', label: '', sortable: false, filter: false, render: (s) => h('div', { class: 'row-actions' }, toggle(s), remove(s)) },
       ],
     }),
