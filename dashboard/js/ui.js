@@ -108,7 +108,10 @@ export function progressBar(p) {
 
 export function toast(message, kind) {
   const el = h('div', { class: `toast ${kind ?? ''}`, role: kind === 'error' ? 'alert' : 'status' }, message);
-  document.getElementById('toasts').append(el);
+  const box = document.getElementById('toasts');
+  box.append(el);
+  // A burst of actions keeps only the latest few on screen.
+  while (box.children.length > 3) box.firstElementChild.remove();
   setTimeout(() => el.remove(), kind === 'error' ? 6000 : 3000);
 }
 
@@ -229,7 +232,7 @@ export function dataTable({ columns, rows, pageSize = 25, filter = true, filterP
       state.page = 0;
       draw();
     });
-  root.append(filter ? h('div', { class: 'toolbar' }, input, h('span', { class: 'spacer' }), info) : null, h('div', { class: 'table-wrap' }, table), pager);
+  root.append(...(filter ? [h('div', { class: 'toolbar' }, input, h('span', { class: 'spacer' }), info)] : []), h('div', { class: 'table-wrap' }, table), pager);
   draw();
   return root;
 }

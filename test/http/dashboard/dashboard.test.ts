@@ -171,6 +171,28 @@ describe.skipIf(skip !== null)(`dashboard in headless Chromium${skip ? ` (skippe
     expect(errors).toEqual([]);
   });
 
+  it('jobs: promote a delayed job, clean completed jobs after confirmation, pause and resume the queue', async () => {
+    await page.goto(broker.http.url + '/#/jobs/mail?state=delayed');
+    await page.waitForSelector('#jobs-table tbody a');
+    await page.click('[data-action^="promote-"]');
+    await page.waitForSelector('#jobs-table .empty');
+    expect((await api<Json>('GET', '/api/jobs/queues/mail')).body.counts.delayed).toBe(0);
+
+    await page.goto(broker.http.url + '/#/jobs/mail?state=completed');
+    await page.waitForSelector('#jobs-table tbody a');
+    await page.click('[data-action="clean"]');
+    await page.click('#confirm-ok');
+    await page.waitForSelector('#jobs-table .empty');
+    expect((await api<Json>('GET', '/api/jobs/queues/mail')).body.counts.completed).toBe(0);
+
+    await page.click('[data-action="pause-mail"]');
+    await page.waitForSelector('[data-action="resume-mail"]');
+    expect((await api<Json>('GET', '/api/jobs/queues/mail')).body.paused).toBe(true);
+    await page.click('[data-action="resume-mail"]');
+    await page.waitForSelector('[data-action="pause-mail"]');
+    expect((await api<Json>('GET', '/api/jobs/queues/mail')).body.paused).toBe(false);
+  });
+
   it('schedules: disable and enable a broker schedule', async () => {
     await page.goto(broker.http.url + '/#/schedules');
     await page.waitForSelector('#schedules-table td:text-is("yearly-report")');
