@@ -17,7 +17,7 @@ import { findTimestamp, readSegment } from './segment-read.js';
 import { Slab } from './slab.js';
 import { TailCache } from './tail-cache.js';
 import type { LogConfig } from './topic-config.js';
-import { LogError, LogErrorCode, type AppendResult, type IsolationLevel, type PartitionLog, type ReadResult } from './types.js';
+import { LogError, LogErrorCode, type AppendOptions, type AppendResult, type IsolationLevel, type PartitionLog, type ReadResult } from './types.js';
 import { validateBatches, type IncomingBatch } from './validate.js';
 import { cleanSegment, hasKeylessRecord, latestOffsets } from './compaction.js';
 
@@ -210,15 +210,15 @@ export class Partition implements PartitionLog {
 
   // ---- appends ----
 
-  append(batches: Buffer): Promise<AppendResult> {
+  append(batches: Buffer, opts?: AppendOptions): Promise<AppendResult> {
     try {
-      return this.appendNow(batches);
+      return this.appendNow(batches, opts?.transient === true);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  private appendNow(buf: Buffer): Promise<AppendResult> {
+  private appendNow(buf: Buffer, transient: boolean): Promise<AppendResult> {
     this.assertUsable();
     if (this.failed) throw new LogError(LogErrorCode.KAFKA_STORAGE_ERROR, `partition ${this.topic}-${this.index} failed: ${this.failed.message}`);
     const incoming = validateBatches(buf, this.config.maxMessageBytes);
@@ -248,7 +248,7 @@ export class Partition implements PartitionLog {
     const logAppendTime = this.config.logAppendTime;
     const firstOffset = this.nextOffset;
     try {
-      this.place(incoming, buf, now);
+      this.place(incoming, buf, now, transient);
     } catch (err) {
       // A roll failed half-way (disk full, permissions): offsets were handed out that cannot be kept.
       this.fail(err as Error, []);
@@ -279,8 +279,12 @@ export class Partition implements PartitionLog {
     }
   }
 
-  /** Gives the validated batches their offsets and queues them for the group's write. */
-  private place(incoming: IncomingBatch[], buf: Buffer, now: number): void {
+  /**
+   * Gives the validated batches their offsets and queues them for the group's write. A `transient`
+   * buffer is written before the append settles but not cached: the tail cache, which must stay a
+   * contiguous run of batches, is emptied instead, and reads go to the files until it refills.
+   */
+  private place(incoming: IncomingBatch[], buf: Buffer, now: number, transient: boolean): void {
     const logAppendTime = this.config.logAppendTime;
     for (const b of incoming) {
       this.maybeRoll(b.size, b.lastOffsetDelta, now);
@@ -309,7 +313,8 @@ export class Partition implements PartitionLog {
       seg.track(baseOffset, lastOffset, maxTs, position, b.size, this.config.indexIntervalBytes);
       this.addPiece(seg, head);
       if (body) this.addPiece(seg, body);
-      this.tail.push(baseOffset, lastOffset, head, body);
+      if (body && transient) this.tail.clear();
+      else this.tail.push(baseOffset, lastOffset, head, body);
       this.producers.apply(b, baseOffset, lastOffset);
       this.nextOffset = lastOffset + 1;
     }

@@ -90,6 +90,11 @@ export interface ReadResult {
   abortedTransactions: AbortedTransaction[];
 }
 
+export interface AppendOptions {
+  /** The caller reuses the buffer after the append settles (see `append`). */
+  transient?: boolean;
+}
+
 export interface PartitionLog {
   readonly topic: string;
   readonly index: number;
@@ -107,9 +112,11 @@ export interface PartitionLog {
    * bytes have reached the OS (and disk under fsync `always`). `batches` may hold several v2 batches.
    * Rejects with LogError (CORRUPT_MESSAGE, OUT_OF_ORDER_SEQUENCE_NUMBER, ...) and stores nothing then.
    * The caller's buffer is never modified, but the log may keep referencing it (to write it, and to serve
-   * tail reads from memory): do not modify `batches` after calling append.
+   * tail reads from memory): do not modify `batches` after calling append, unless `transient` is set:
+   * then the log keeps no reference to `batches` once the returned promise settles, and the caller may
+   * reuse the buffer from then on.
    */
-  append(batches: Buffer): Promise<AppendResult>;
+  append(batches: Buffer, opts?: AppendOptions): Promise<AppendResult>;
   /**
    * Reads whole batches from `offset` up to about `maxBytes` (always at least one batch if any exists).
    * Throws LogError OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].

@@ -277,3 +277,27 @@ describe('batches without timestamps', () => {
     await p.close();
   });
 });
+
+describe('transient appends', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('keep no reference to the caller buffer once settled: overwriting it changes nothing read back', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    const big = 'b'.repeat(8000); // above the size the log copies whole, so the records would be referenced
+    await p.append(batchOf(['small-0']));
+    const reused = Buffer.from(batchOf([`${big}-1`, `${big}-2`]));
+    const appended = p.append(reused, { transient: true });
+    await appended;
+    reused.fill(0xee);
+    await p.append(batchOf(['small-3']));
+    expect(valuesOf(p.read(0, 1 << 20).chunks)).toEqual(['small-0', `${big}-1`, `${big}-2`, 'small-3']);
+    expect(valuesOf(p.read(1, 1 << 20).chunks)[0]).toBe(`${big}-1`);
+    // Reads from the tail cache resume after the transient append: only batches appended since are cached.
+    expect(valuesOf(p.read(3, 1 << 20).chunks)).toEqual(['small-3']);
+    await p.close();
+  });
+});

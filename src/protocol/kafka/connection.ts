@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import type { Logger } from '../../logger.js';
 import type { ConnectionInfo } from './handler.js';
-import { FrameReader, FrameSizeError } from './frame-reader.js';
+import { FrameReader, FrameSizeError, type FrameBufferPool } from './frame-reader.js';
 
 /** A response frame as chunks to write back to back (size prefix included), or null for "no response". */
 export type ResponseFrame = Buffer[] | null;
@@ -11,7 +11,12 @@ export type ResponseFrame = Buffer[] | null;
  * malformed frame is refused before the next one is looked at; throwing closes the connection.
  */
 export interface FrameProcessor {
-  process(frame: Buffer): ResponseFrame | Promise<ResponseFrame>;
+  /**
+   * `loaned`: the frame's buffer is reused once the returned promise (or value) settles, so the request
+   * must not be referred to after that; a handler that has work in flight must return a promise that
+   * settles only once that work is done with the frame.
+   */
+  process(frame: Buffer, loaned?: boolean): ResponseFrame | Promise<ResponseFrame>;
 }
 
 /** Makes the request pipeline of one new connection. */
@@ -58,6 +63,7 @@ export class KafkaConnection {
     createProcessor: ProcessorFactory,
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
+    pool: FrameBufferPool | null = null,
   ) {
     this.info = {
       id,
@@ -67,7 +73,7 @@ export class KafkaConnection {
       localPort: socket.localPort ?? 0,
       closed: this.gone.signal,
     };
-    this.reader = new FrameReader(limits.maxFrameBytes);
+    this.reader = new FrameReader(limits.maxFrameBytes, pool);
     this.processor = createProcessor(this.info);
     socket.on('data', (chunk: Buffer) => {
       this.reader.push(chunk);
@@ -118,7 +124,7 @@ export class KafkaConnection {
         throw err;
       }
       if (frame === null) break;
-      this.handleFrame(frame);
+      this.handleFrame(frame, this.reader.lastLoaned);
     }
     if (this.closed) return;
     const block = this.blocked();
@@ -131,14 +137,16 @@ export class KafkaConnection {
     }
   }
 
-  private handleFrame(frame: Buffer): void {
+  private handleFrame(frame: Buffer, loaned: boolean): void {
     let result: ResponseFrame | Promise<ResponseFrame>;
     try {
-      result = this.processor.process(frame);
+      result = this.processor.process(frame, loaned);
     } catch (err) {
+      // A request that failed half-way may still be referenced: the loan is not returned.
       return this.fail(err);
     }
     if (!(result instanceof Promise)) {
+      if (loaned) this.reader.release(frame);
       this.slots.push({ ready: true, frame: result });
       this.flush();
       return;
@@ -146,9 +154,10 @@ export class KafkaConnection {
     const slot: Slot = { ready: false, frame: null };
     this.slots.push(slot);
     result.then(
-      (frame) => {
+      (response) => {
+        if (loaned) this.reader.release(frame);
         slot.ready = true;
-        slot.frame = frame;
+        slot.frame = response;
         this.flush();
         this.pump();
       },

@@ -61,7 +61,7 @@ export function createDispatcher(table: HandlerTable, conn: ConnectionInfo, obse
   };
 
   return {
-    process(frame: Buffer): ResponseFrame | Promise<ResponseFrame> {
+    process(frame: Buffer, loaned = false): ResponseFrame | Promise<ResponseFrame> {
       const started = observe ? performance.now() : 0;
       if (frame.length < FIXED_HEADER_BYTES) throw new ProtocolError(`request of ${frame.length} bytes is shorter than a request header`);
       const apiKey = frame.readInt16BE(0);
@@ -83,7 +83,7 @@ export function createDispatcher(table: HandlerTable, conn: ConnectionInfo, obse
       } catch (err) {
         throw new ProtocolError(`malformed ${apiName(apiKey)} v${apiVersion} request: ${(err as Error).message}`);
       }
-      const rc: RequestContext = { apiKey, apiVersion, correlationId, clientId, conn };
+      const rc: RequestContext = { apiKey, apiVersion, correlationId, clientId, conn, frameLoaned: loaned };
       const what = `${apiName(apiKey)} v${apiVersion}`;
       const answer = (res: unknown): ResponseFrame => {
         let out: ResponseFrame = null;

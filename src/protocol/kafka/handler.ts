@@ -17,6 +17,11 @@ export interface RequestContext {
   correlationId: number;
   clientId: string | null;
   conn: ConnectionInfo;
+  /**
+   * The request's buffer is reused once the handler's answer settles: nothing decoded from it (record
+   * bytes included) may be kept, and work still reading it must finish before the answer settles.
+   */
+  frameLoaned?: boolean;
 }
 
 /**

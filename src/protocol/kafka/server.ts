@@ -2,6 +2,7 @@ import type net from 'node:net';
 import type { Logger } from '../../logger.js';
 import { listenTcp } from '../../net/listen.js';
 import { KafkaConnection, type ConnectionLimits, type ProcessorFactory } from './connection.js';
+import { FrameBufferPool } from './frame-reader.js';
 
 export interface KafkaServerOptions {
   host: string;
@@ -24,12 +25,14 @@ export async function startKafkaServer(opts: KafkaServerOptions): Promise<KafkaS
   const connections = new Set<KafkaConnection>();
   let nextId = 1;
   let closing = false;
+  // One pool for all connections: a producer's frames come back to it as soon as their appends settle.
+  const pool = new FrameBufferPool();
   const onSocket = (socket: net.Socket) => {
     if (closing) {
       socket.destroy();
       return;
     }
-    const conn = new KafkaConnection(socket, nextId++, opts.createProcessor, opts.limits, opts.logger);
+    const conn = new KafkaConnection(socket, nextId++, opts.createProcessor, opts.limits, opts.logger, pool);
     connections.add(conn);
     opts.logger.debug('connection opened', { conn: conn.info.id, remote: `${conn.info.remoteAddress}:${conn.info.remotePort}` });
     socket.once('close', () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createProduceHandler } from '../../../src/protocol/kafka/handlers/produce.js';
 import type { ProduceResponse } from '../../../src/protocol/kafka/generated/index.js';
 import { decodeRecordBatches, encodeRecordBatch } from '../../../src/log/index.js';
-import { call, openTestBroker, type TestBroker } from './handler-context.js';
+import { call, openTestBroker, requestContext, type TestBroker } from './handler-context.js';
 
 let broker: TestBroker | undefined;
 afterEach(async () => {
@@ -51,6 +51,27 @@ describe('Produce handler', () => {
     const p = broker.ctx.log.partition('fire', 0)!;
     if (p.logEndOffset === 0) await new Promise<void>((resolve) => p.onAppend(resolve));
     expect(p.logEndOffset).toBe(1);
+  });
+
+  it('with a loaned frame, settles only after its appends and passes them as transient, acks 0 included', async () => {
+    broker = await openTestBroker();
+    const h = createProduceHandler(broker.ctx);
+    const big = 'L'.repeat(6000);
+    for (const acks of [0, 1]) {
+      const records = Buffer.from(batch([`${big}${acks}`]));
+      const rc = { ...requestContext(0, 7), frameLoaned: true };
+      const answer = h.handle({ acks, timeoutMs: 1000, transactionalId: null, topicData: [{ name: 'loan', partitionData: [{ index: 0, records }] }] }, rc);
+      expect(answer).toBeInstanceOf(Promise);
+      const res = await answer;
+      if (acks === 0) expect(res).toBeNull();
+      const p = broker.ctx.log.partition('loan', 0)!;
+      // Settled: the append is written, and the buffer may be reused at once.
+      expect(p.logEndOffset).toBe(acks + 1);
+      records.fill(0);
+    }
+    const p = broker.ctx.log.partition('loan', 0)!;
+    const stored = decodeRecordBatches(Buffer.concat(p.read(0, 1 << 20).chunks), { verifyCrc: true });
+    expect(stored.flatMap((b) => b.records.map((r) => r.value!.toString()))).toEqual([`${big}0`, `${big}1`]);
   });
 
   it('rejects bad acks, v0-2 requests, unknown partitions, missing and corrupt records per partition', async () => {

@@ -3,7 +3,7 @@ import { createLogger } from '../../../src/logger.js';
 import { createApiVersionsHandler } from '../../../src/protocol/kafka/api-versions.js';
 import type { ConnectionLimits } from '../../../src/protocol/kafka/connection.js';
 import { createDispatcher, createHandlerTable } from '../../../src/protocol/kafka/dispatch.js';
-import { FrameReader, FrameSizeError } from '../../../src/protocol/kafka/frame-reader.js';
+import { FrameBufferPool, FrameReader, FrameSizeError } from '../../../src/protocol/kafka/frame-reader.js';
 import type { KafkaApiHandler } from '../../../src/protocol/kafka/handler.js';
 import { startKafkaServer } from '../../../src/protocol/kafka/server.js';
 import { startKafkaBroker, type TestKafkaBroker } from '../../helpers/kafka-broker.js';
@@ -69,6 +69,57 @@ describe('FrameReader', () => {
     const neg = new FrameReader(1024);
     neg.push(Buffer.from([0xff, 0xff, 0xff, 0xf0]));
     expect(() => neg.next()).toThrow(/negative/);
+  });
+});
+
+describe('FrameReader with a buffer pool', () => {
+  /** A frame body starting with the given API key (Produce is 0), filled with a recognisable pattern. */
+  const body = (apiKey: number, size: number, seed: number) => {
+    const b = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) b[i] = (i * 31 + seed) & 0xff;
+    b.writeInt16BE(apiKey, 0);
+    return b;
+  };
+
+  it('assembles large Produce frames in pooled buffers, reused once released, and others in fresh ones', () => {
+    const pool = new FrameBufferPool(256 * 1024, 4, 1024);
+    const frames = [body(0, 100_000, 1), body(0, 90_000, 2), body(3, 100_000, 3), body(0, 100, 4), body(0, 50_000, 5)];
+    for (const step of [5, 4096, 65536]) {
+      const r = new FrameReader(1 << 20, pool);
+      const stream = Buffer.concat(frames.map(frame));
+      const got: { data: Buffer; loaned: boolean; ab: ArrayBufferLike }[] = [];
+      for (let i = 0; i < stream.length; i += step) {
+        // Fresh chunk objects, as a socket delivers them, so no frame can be a view of `stream`.
+        r.push(Buffer.from(stream.subarray(i, i + step)));
+        for (let f = r.next(); f !== null; f = r.next()) {
+          got.push({ data: Buffer.from(f), loaned: r.lastLoaned, ab: f.buffer });
+          if (r.lastLoaned) r.release(f);
+        }
+      }
+      expect(got.map((g) => g.data)).toEqual(frames);
+      expect(got.map((g) => g.loaned)).toEqual([true, true, false, false, true]);
+      // Released right away, each Produce frame lands in the same buffer as the one before.
+      expect(got[1]!.ab).toBe(got[0]!.ab);
+      expect(got[4]!.ab).toBe(got[0]!.ab);
+    }
+  });
+
+  it('never hands out a buffer that is still on loan', () => {
+    const pool = new FrameBufferPool(256 * 1024, 4, 1024);
+    const r = new FrameReader(1 << 20, pool);
+    const a = body(0, 80_000, 1);
+    const b = body(0, 80_000, 2);
+    const stream = Buffer.concat([frame(a), frame(b)]);
+    const out: Buffer[] = [];
+    for (let i = 0; i < stream.length; i += 1000) {
+      r.push(Buffer.from(stream.subarray(i, i + 1000)));
+      for (let f = r.next(); f !== null; f = r.next()) out.push(f);
+    }
+    expect(out[0]!.buffer).not.toBe(out[1]!.buffer);
+    expect(out).toEqual([a, b]);
+    r.release(out[0]!);
+    r.release(out[1]!);
+    expect(pool.freeCount).toBe(2);
   });
 });
 

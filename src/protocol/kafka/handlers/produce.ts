@@ -7,6 +7,7 @@ import { resolveTopic } from './metadata.js';
 const UNKNOWN_SERVER_ERROR = -1;
 /** Produce v0–2 carry message format v0/v1, which this broker does not store (Kafka 4 rejects them too). */
 const FIRST_SERVED_VERSION = 3;
+const TRANSIENT = { transient: true } as const;
 
 /** One partition's answer, filled in when its append settles. */
 interface PartitionSlot {
@@ -36,6 +37,8 @@ export function createProduceHandler(ctx: BrokerContext): KafkaApiHandler<Produc
     maxVersion: 7,
     handle(req, rc) {
       const acks = req.acks;
+      // A loaned frame is reused after this request: the log must copy what it keeps of it.
+      const appendOpts = rc.frameLoaned ? TRANSIENT : undefined;
       let requestError = 0;
       if (rc.apiVersion < FIRST_SERVED_VERSION) requestError = LogErrorCode.UNSUPPORTED_VERSION;
       else if (acks !== 0 && acks !== 1 && acks !== -1) requestError = LogErrorCode.INVALID_REQUIRED_ACKS;
@@ -63,7 +66,7 @@ export function createProduceHandler(ctx: BrokerContext): KafkaApiHandler<Produc
             slot.errorCode = LogErrorCode.CORRUPT_MESSAGE;
             continue;
           }
-          const appended = partition.append(pd.records).then(
+          const appended = partition.append(pd.records, appendOpts).then(
             (res: AppendResult) => {
               slot.baseOffset = res.baseOffset;
               slot.logAppendTimeMs = res.logAppendTime;
@@ -78,8 +81,9 @@ export function createProduceHandler(ctx: BrokerContext): KafkaApiHandler<Produc
       }
 
       const response: ProduceResponseInput = { responses, throttleTimeMs: 0 };
-      // acks=0: the client expects no answer at all; the appends still run (and log their own failures)
-      if (acks === 0) return null;
+      // acks=0: the client expects no answer at all; the appends still run (and log their own failures).
+      // With a loaned frame the (empty) answer waits for them, since the frame is reused once it settles.
+      if (acks === 0) return pending !== null && rc.frameLoaned ? Promise.all(pending).then(() => null) : null;
       if (pending === null) return response;
       return Promise.all(pending).then(() => response);
     },
