@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
+import { Agenda } from 'agenda';
+import { RailyardAgendaBackend } from '../../../src/agenda.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startBroker, type Broker } from '../../../src/broker.js';
 import { createRailyardBackend } from '../../../src/jobs.js';
@@ -57,6 +59,12 @@ describe.skipIf(skip !== null)(`dashboard in headless Chromium${skip ? ` (skippe
 
     // A broker schedule far in the future, so it does not fire during the test.
     expect((await api('PUT', '/api/schedules/yearly-report', { expression: '0 0 1 1 *', target: { type: 'kafka', topic: 'payments', value: 'report {{slot}}' } })).status).toBe(201);
+
+    // Agenda: a job scheduled for later, stored in the same data dir; nothing processes it here.
+    const agenda = new Agenda({ backend: new RailyardAgendaBackend({ dataDir: broker.dataDir }) });
+    agenda.define('weekly-digest', async () => {});
+    await agenda.schedule('in 1 hour', 'weekly-digest', { to: 'ops' });
+    await agenda.stop();
 
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     page = await context.newPage();
@@ -199,10 +207,18 @@ describe.skipIf(skip !== null)(`dashboard in headless Chromium${skip ? ` (skippe
     await page.click('[data-action="disable-yearly-report"]');
     await page.waitForSelector('[data-action="enable-yearly-report"]');
     expect((await api<Json>('GET', '/api/schedules/yearly-report')).body.enabled).toBe(false);
-    await shot(page, 'schedules-1280-light');
     await page.click('[data-action="enable-yearly-report"]');
     await page.waitForSelector('[data-action="disable-yearly-report"]');
     expect((await api<Json>('GET', '/api/schedules/yearly-report')).body.enabled).toBe(true);
+
+    await page.waitForSelector('#agenda-table td:text-is("weekly-digest")');
+    await page.click('[data-action^="agenda-disable-"]');
+    await page.waitForSelector('[data-action^="agenda-enable-"]');
+    expect((await api<Json>('GET', '/api/agenda/jobs?state=paused')).body.total).toBe(1);
+    await page.click('[data-action^="agenda-enable-"]');
+    await page.waitForSelector('[data-action^="agenda-disable-"]');
+    expect((await api<Json>('GET', '/api/agenda/jobs?state=paused')).body.total).toBe(0);
+    await shot(page, 'schedules-1280-light');
   });
 
   it('AMQP: looks a queue up and says when there is none', async () => {
@@ -226,7 +242,7 @@ describe.skipIf(skip !== null)(`dashboard in headless Chromium${skip ? ` (skippe
       await shot(p, `nav-375-${scheme}`);
       await p.click('#nav a[href="#/jobs"]');
       expect(await p.isVisible('#nav')).toBe(false);
-      await p.goto(broker.http.url + '/#/jobs/mail?state=completed');
+      await p.goto(broker.http.url + '/#/jobs/mail?state=wait');
       await p.waitForSelector('#jobs-table tbody tr');
       // The page itself never scrolls sideways; wide tables do, inside their wrapper.
       expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
