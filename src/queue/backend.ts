@@ -118,7 +118,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
         this.eventWaiter?.();
         for (const u of this.unsubscribers) u();
         this.unsubscribers = [];
-        if (this.owner) this.store.release();
+        if (this.owner) await this.store.release();
         this.emit('close');
       })();
     }

@@ -51,6 +51,7 @@ export class JobStore {
   }
 
   private afterCommit(queue: string, hadEvents: boolean, wakeWorkers: boolean): void {
+    this.checkpointer.dirty();
     if (hadEvents) {
       this.waker.signal(`${queue}\0events`);
       const n = (this.writes.get(queue) ?? 0) + 1;
@@ -80,11 +81,12 @@ export class JobStore {
     return store;
   }
 
-  release(): void {
+  /** Drops one reference; the last one closes the store, resolving once every file is closed. */
+  async release(): Promise<void> {
     if (--this.refs > 0) return;
     JobStore.open.delete(this.dataDir);
     this.waker.close();
-    this.checkpointer.stop();
     this.db.close();
+    await this.checkpointer.stop();
   }
 }
