@@ -53,7 +53,8 @@ export async function liveChart(container, { series, points = 60, rightFormat = 
           })),
         ],
         axes: [
-          { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } },
+          // Plain clock times: uPlot's default adds a date line whose labels collide near a minute boundary.
+          { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, space: 70, values: (_u, vals) => vals.map((v) => new Date(v * 1000).toLocaleTimeString('en-GB')) },
           { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, values: axisFmt(leftFormat), size: 64 },
           ...(hasRight ? [{ side: 1, scale: 'right', stroke: muted, grid: { show: false }, ticks: { stroke: grid, width: 1 }, values: axisFmt(rightFormat), size: 72 }] : []),
         ],
