@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import { Agenda } from 'agenda';
+import amqplib from 'amqplib';
 import { RailyardAgendaBackend } from '../../../src/agenda.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startBroker, type Broker } from '../../../src/broker.js';
@@ -221,7 +222,21 @@ describe.skipIf(skip !== null)(`dashboard in headless Chromium${skip ? ` (skippe
     await shot(page, 'schedules-1280-light');
   });
 
-  it('AMQP: looks a queue up and says when there is none', async () => {
+  it('AMQP: looks a queue up, shows its counts, and says when there is none', async () => {
+    const conn = await amqplib.connect(broker.amqp.url);
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue('tasks', { durable: true });
+    for (let i = 0; i < 3; i++) ch.sendToQueue('tasks', Buffer.from(`task ${i}`), { persistent: true });
+    await ch.waitForConfirms();
+    await conn.close();
+    await page.goto(broker.http.url + '/#/amqp');
+    await page.fill('#amqp-lookup input[name=queue]', 'tasks');
+    await page.click('#amqp-lookup button[type=submit]');
+    await page.waitForSelector('#amqp-queue');
+    expect(await page.textContent('[data-stat="messages"] .value')).toBe('3');
+    expect(await page.textContent('#main')).toContain('durable');
+    await shot(page, 'amqp-queue-1280-light');
+
     await page.goto(broker.http.url + '/#/amqp');
     await page.fill('#amqp-lookup input[name=queue]', 'no-such-queue');
     await page.click('#amqp-lookup button[type=submit]');
