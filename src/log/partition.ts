@@ -14,7 +14,7 @@ import { ProducerState } from './producer-state.js';
 import { loadProducerState, openSegments, recoverTail } from './recovery.js';
 import { Segment, segmentIndexFor } from './segment.js';
 import { findTimestamp, readSegment } from './segment-read.js';
-import { Slab } from './slab.js';
+import { Slab, type ReadBuffers } from './slab.js';
 import { TailCache } from './tail-cache.js';
 import type { LogConfig } from './topic-config.js';
 import { LogError, LogErrorCode, type AppendOptions, type AppendResult, type IsolationLevel, type PartitionLog, type ReadResult } from './types.js';
@@ -499,7 +499,7 @@ export class Partition implements PartitionLog {
 
   // ---- reads ----
 
-  read(offset: number, requestedMaxBytes: number, isolation: IsolationLevel = 'read_uncommitted'): ReadResult {
+  read(offset: number, requestedMaxBytes: number, isolation: IsolationLevel = 'read_uncommitted', buffers?: ReadBuffers): ReadResult {
     this.assertUsable();
     // Zero, negative or garbage limits still return one batch, as Kafka does for maxBytes 0.
     const maxBytes = Number.isFinite(requestedMaxBytes) && requestedMaxBytes > 0 ? requestedMaxBytes : 1;
@@ -520,7 +520,7 @@ export class Partition implements PartitionLog {
     let got = this.tail.read(offset, limit, maxBytes);
     if (got) this.counters.cacheReads++;
     else {
-      got = this.readFiles(offset, limit, maxBytes);
+      got = this.readFiles(offset, limit, maxBytes, buffers ?? this.readSlab);
       this.counters.fileReads++;
     }
     result.chunks = got.chunks;
@@ -529,9 +529,9 @@ export class Partition implements PartitionLog {
     return result;
   }
 
-  private readFiles(offset: number, limit: number, maxBytes: number): { chunks: Buffer[]; bytes: number; nextOffset: number } {
+  private readFiles(offset: number, limit: number, maxBytes: number, buffers: ReadBuffers): { chunks: Buffer[]; bytes: number; nextOffset: number } {
     for (let i = segmentIndexFor(this.segments, offset); i < this.segments.length; i++) {
-      const got = readSegment(this.segments[i]!, offset, limit, maxBytes, this.readSlab);
+      const got = readSegment(this.segments[i]!, offset, limit, maxBytes, buffers);
       if (got) return { chunks: [got.buf], bytes: got.buf.length, nextOffset: got.nextOffset };
     }
     return { chunks: [], bytes: 0, nextOffset: offset };

@@ -3,7 +3,7 @@ import { ATTR_LOG_APPEND_TIME, BATCH_HEADER_SIZE, F, LOG_OVERHEAD, readInt64 } f
 import { decodeRecordBatches } from './record-batch.js';
 import { readAt, readFully, walkBatches } from './scan.js';
 import type { Segment } from './segment.js';
-import type { Slab } from './slab.js';
+import type { ReadBuffers } from './slab.js';
 
 /** Extra bytes read past maxBytes so the batch holding the asked offset (after the index hint) fits. */
 const READ_SLACK = 64 * 1024;
@@ -18,7 +18,7 @@ export interface SegmentRead {
  * Whole batches from the one holding `offset`, those starting below `limit`, about `maxBytes` (at least
  * one batch): usually one positional read from the index hint. Null when the segment has none.
  */
-export function readSegment(seg: Segment, offset: number, limit: number, maxBytes: number, slab: Slab): SegmentRead | null {
+export function readSegment(seg: Segment, offset: number, limit: number, maxBytes: number, slab: ReadBuffers): SegmentRead | null {
   let pos = seg.positionFor(offset);
   const end = seg.writtenSize;
   while (pos < end) {

@@ -37,3 +37,90 @@ export class Slab {
     this.used = this.lastStart + keep;
   }
 }
+
+/** Where reads put the bytes they return: a Slab, or buffers the caller recycles (see LeasedSlab). */
+export interface ReadBuffers {
+  alloc(n: number): Buffer;
+  shrinkLast(slice: Buffer, keep: number): void;
+}
+
+/**
+ * Equal-sized blocks that are handed out, given back and handed out again, so that their pages stay
+ * mapped (a freshly allocated large buffer costs a page fault per 4 KiB on first touch). Free blocks
+ * unused for a whole `trim` period are let go, so a burst does not pin memory for ever.
+ */
+export class BlockPool {
+  private free: Buffer[] = [];
+  private usedSinceTrim = false;
+
+  constructor(
+    readonly blockBytes: number,
+    private readonly maxFree: number,
+  ) {}
+
+  take(): Buffer {
+    this.usedSinceTrim = true;
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.blockBytes);
+  }
+
+  give(block: Buffer): void {
+    if (this.free.length < this.maxFree && block.length === this.blockBytes) this.free.push(block);
+  }
+
+  /** Called periodically: drops the free blocks if none was taken since the previous call. */
+  trim(): void {
+    if (!this.usedSinceTrim) this.free = [];
+    this.usedSinceTrim = false;
+  }
+
+  get freeCount(): number {
+    return this.free.length;
+  }
+}
+
+/**
+ * A bump allocator over pooled blocks for the buffers of one response. Unlike a Slab its memory is
+ * reused: `release` gives every block back to the pool, and must only be called once nothing refers
+ * to any buffer it handed out (for a response: once the socket has written it).
+ */
+export class LeasedSlab implements ReadBuffers {
+  private blocks: Buffer[] = [];
+  private current: Buffer | null = null;
+  private used = 0;
+  private lastStart = -1;
+
+  constructor(private readonly pool: BlockPool) {}
+
+  alloc(n: number): Buffer {
+    if (n > this.pool.blockBytes) {
+      this.lastStart = -1;
+      return Buffer.allocUnsafeSlow(n);
+    }
+    if (this.current === null || this.used + n > this.current.length) {
+      this.current = this.pool.take();
+      this.blocks.push(this.current);
+      this.used = 0;
+    }
+    this.lastStart = this.used;
+    this.used += n;
+    return this.current.subarray(this.lastStart, this.used);
+  }
+
+  shrinkLast(slice: Buffer, keep: number): void {
+    const c = this.current;
+    if (c === null || this.lastStart < 0 || slice.buffer !== c.buffer || slice.byteOffset !== c.byteOffset + this.lastStart) return;
+    this.used = this.lastStart + keep;
+  }
+
+  get blockCount(): number {
+    return this.blocks.length;
+  }
+
+  release(): void {
+    for (const b of this.blocks) this.pool.give(b);
+    this.blocks = [];
+    this.current = null;
+    this.used = 0;
+    this.lastStart = -1;
+  }
+}

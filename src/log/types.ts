@@ -3,6 +3,7 @@
  * and the broker's schedules all use it through these types. Offsets and timestamps are JS numbers
  * (exact up to 2^53, far beyond any offset or millisecond timestamp this broker will see).
  */
+import type { ReadBuffers } from './slab.js';
 import type { Db } from '../store/sqlite.js';
 import type { Logger } from '../logger.js';
 import type { FsyncPolicy } from '../config.js';
@@ -120,8 +121,10 @@ export interface PartitionLog {
   /**
    * Reads whole batches from `offset` up to about `maxBytes` (always at least one batch if any exists).
    * Throws LogError OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
+   * Bytes read from files go into `buffers` when given (the log keeps no reference to them, so the
+   * caller may recycle them once it is done with the result), else into memory of the log's own.
    */
-  read(offset: number, maxBytes: number, isolation?: IsolationLevel): ReadResult;
+  read(offset: number, maxBytes: number, isolation?: IsolationLevel, buffers?: ReadBuffers): ReadResult;
   /** First offset whose timestamp is >= ts, or null when none is. */
   offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null;
   /** Moves the log start offset (DeleteRecords); -1 means the end. Returns the new log start offset. */

@@ -2,6 +2,7 @@ import type net from 'node:net';
 import type { Logger } from '../../logger.js';
 import type { ConnectionInfo } from './handler.js';
 import { FrameReader, FrameSizeError, type FrameBufferPool } from './frame-reader.js';
+import { LeasedSlab, type BlockPool } from '../../log/slab.js';
 
 /** A response frame as chunks to write back to back (size prefix included), or null for "no response". */
 export type ResponseFrame = Buffer[] | null;
@@ -14,9 +15,10 @@ export interface FrameProcessor {
   /**
    * `loaned`: the frame's buffer is reused once the returned promise (or value) settles, so the request
    * must not be referred to after that; a handler that has work in flight must return a promise that
-   * settles only once that work is done with the frame.
+   * settles only once that work is done with the frame. `lease`: memory for the response's bytes
+   * (Fetch's file reads), recycled once the socket has written the response.
    */
-  process(frame: Buffer, loaned?: boolean): ResponseFrame | Promise<ResponseFrame>;
+  process(frame: Buffer, loaned?: boolean, lease?: LeasedSlab): ResponseFrame | Promise<ResponseFrame>;
 }
 
 /** Makes the request pipeline of one new connection. */
@@ -41,6 +43,7 @@ export interface ConnectionLimits {
 interface Slot {
   ready: boolean;
   frame: ResponseFrame;
+  lease: LeasedSlab | null;
 }
 
 /**
@@ -64,6 +67,7 @@ export class KafkaConnection {
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
     pool: FrameBufferPool | null = null,
+    private readonly readPool: BlockPool | null = null,
   ) {
     this.info = {
       id,
@@ -139,19 +143,20 @@ export class KafkaConnection {
 
   private handleFrame(frame: Buffer, loaned: boolean): void {
     let result: ResponseFrame | Promise<ResponseFrame>;
+    const lease = this.readPool ? new LeasedSlab(this.readPool) : null;
     try {
-      result = this.processor.process(frame, loaned);
+      result = this.processor.process(frame, loaned, lease ?? undefined);
     } catch (err) {
       // A request that failed half-way may still be referenced: the loan is not returned.
       return this.fail(err);
     }
     if (!(result instanceof Promise)) {
       if (loaned) this.reader.release(frame);
-      this.slots.push({ ready: true, frame: result });
+      this.slots.push({ ready: true, frame: result, lease });
       this.flush();
       return;
     }
-    const slot: Slot = { ready: false, frame: null };
+    const slot: Slot = { ready: false, frame: null, lease };
     this.slots.push(slot);
     result.then(
       (response) => {
@@ -171,12 +176,20 @@ export class KafkaConnection {
     let corked = false;
     while (this.slotHead < this.slots.length && this.slots[this.slotHead]!.ready) {
       const slot = this.slots[this.slotHead++]!;
-      if (slot.frame === null) continue;
+      const lease = slot.lease !== null && slot.lease.blockCount > 0 ? slot.lease : null;
+      if (slot.frame === null || slot.frame.length === 0) {
+        lease?.release();
+        continue;
+      }
       if (!corked) {
         this.socket.cork();
         corked = true;
       }
-      for (const chunk of slot.frame) this.socket.write(chunk);
+      const last = slot.frame.length - 1;
+      for (let i = 0; i < last; i++) this.socket.write(slot.frame[i]!);
+      // The callback runs once the kernel has the bytes (or the socket is gone): the lease's memory is free then.
+      if (lease) this.socket.write(slot.frame[last]!, () => lease.release());
+      else this.socket.write(slot.frame[last]!);
     }
     if (corked) this.socket.uncork();
     if (this.slotHead === this.slots.length) {

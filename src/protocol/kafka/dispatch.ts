@@ -3,6 +3,7 @@ import type { ConnectionInfo, KafkaApiHandler, RequestContext } from './handler.
 import { API_VERSIONS_KEY, unsupportedApiVersionsBody, type ApiRange } from './api-versions.js';
 import { API_NAMES, decodeRequest, decodeRequestHeader, encodeResponse, encodeResponseHeader } from './generated/index.js';
 import { Reader, Writer } from './wire.js';
+import type { ReadBuffers } from '../../log/slab.js';
 
 /** apiKey, apiVersion and correlationId: the part of every request header whose layout never changes. */
 const FIXED_HEADER_BYTES = 8;
@@ -61,7 +62,7 @@ export function createDispatcher(table: HandlerTable, conn: ConnectionInfo, obse
   };
 
   return {
-    process(frame: Buffer, loaned = false): ResponseFrame | Promise<ResponseFrame> {
+    process(frame: Buffer, loaned = false, lease?: ReadBuffers): ResponseFrame | Promise<ResponseFrame> {
       const started = observe ? performance.now() : 0;
       if (frame.length < FIXED_HEADER_BYTES) throw new ProtocolError(`request of ${frame.length} bytes is shorter than a request header`);
       const apiKey = frame.readInt16BE(0);
@@ -83,7 +84,7 @@ export function createDispatcher(table: HandlerTable, conn: ConnectionInfo, obse
       } catch (err) {
         throw new ProtocolError(`malformed ${apiName(apiKey)} v${apiVersion} request: ${(err as Error).message}`);
       }
-      const rc: RequestContext = { apiKey, apiVersion, correlationId, clientId, conn, frameLoaned: loaned };
+      const rc: RequestContext = { apiKey, apiVersion, correlationId, clientId, conn, frameLoaned: loaned, readBuffers: lease };
       const what = `${apiName(apiKey)} v${apiVersion}`;
       const answer = (res: unknown): ResponseFrame => {
         let out: ResponseFrame = null;

@@ -28,6 +28,7 @@ const PRODUCE_KEY = 0;
  */
 export class FrameBufferPool {
   private free: Buffer[] = [];
+  private usedSinceTrim = false;
   /** Frames up to this size are pooled; smaller ones than `minFrameBytes` are cheap to allocate anyway. */
   constructor(
     readonly bufferBytes = 2 * 1024 * 1024,
@@ -37,6 +38,7 @@ export class FrameBufferPool {
 
   acquire(size: number): Buffer | null {
     if (size > this.bufferBytes || size < this.minFrameBytes) return null;
+    this.usedSinceTrim = true;
     const buf = this.free.pop() ?? Buffer.allocUnsafeSlow(this.bufferBytes);
     return buf.subarray(0, size);
   }
@@ -49,6 +51,12 @@ export class FrameBufferPool {
 
   get freeCount(): number {
     return this.free.length;
+  }
+
+  /** Called periodically: drops the free buffers if none was taken since the previous call. */
+  trim(): void {
+    if (!this.usedSinceTrim) this.free = [];
+    this.usedSinceTrim = false;
   }
 }
 

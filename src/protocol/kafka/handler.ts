@@ -1,4 +1,5 @@
 /** The seam between the Kafka server (framing, ordering) and the handlers of each API. */
+import type { ReadBuffers } from '../../log/slab.js';
 
 export interface ConnectionInfo {
   id: number;
@@ -22,6 +23,8 @@ export interface RequestContext {
    * bytes included) may be kept, and work still reading it must finish before the answer settles.
    */
   frameLoaned?: boolean;
+  /** Memory for record bytes read for the response; recycled once the response is written. */
+  readBuffers?: ReadBuffers;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Logger } from '../../logger.js';
 import { listenTcp } from '../../net/listen.js';
 import { KafkaConnection, type ConnectionLimits, type ProcessorFactory } from './connection.js';
 import { FrameBufferPool } from './frame-reader.js';
+import { BlockPool } from '../../log/slab.js';
 
 export interface KafkaServerOptions {
   host: string;
@@ -20,6 +21,12 @@ export interface KafkaServer {
   close(): Promise<void>;
 }
 
+/** A fetch of 1 MiB per partition reads a bit more than 1 MiB: three of them fit a block. */
+const READ_BLOCK_BYTES = 4 * 1024 * 1024;
+const READ_BLOCKS_KEPT = 12;
+/** Pooled buffers unused for this long are given back to the system. */
+const TRIM_MS = 30_000;
+
 /** Accepts Kafka client connections and hands each socket to a KafkaConnection. */
 export async function startKafkaServer(opts: KafkaServerOptions): Promise<KafkaServer> {
   const connections = new Set<KafkaConnection>();
@@ -27,12 +34,19 @@ export async function startKafkaServer(opts: KafkaServerOptions): Promise<KafkaS
   let closing = false;
   // One pool for all connections: a producer's frames come back to it as soon as their appends settle.
   const pool = new FrameBufferPool();
+  // Fetch responses read files into these blocks, recycled once written: reused pages, not fresh ones.
+  const readPool = new BlockPool(READ_BLOCK_BYTES, READ_BLOCKS_KEPT);
+  const trim = setInterval(() => {
+    pool.trim();
+    readPool.trim();
+  }, TRIM_MS);
+  trim.unref();
   const onSocket = (socket: net.Socket) => {
     if (closing) {
       socket.destroy();
       return;
     }
-    const conn = new KafkaConnection(socket, nextId++, opts.createProcessor, opts.limits, opts.logger, pool);
+    const conn = new KafkaConnection(socket, nextId++, opts.createProcessor, opts.limits, opts.logger, pool, readPool);
     connections.add(conn);
     opts.logger.debug('connection opened', { conn: conn.info.id, remote: `${conn.info.remoteAddress}:${conn.info.remotePort}` });
     socket.once('close', () => {
@@ -48,6 +62,7 @@ export async function startKafkaServer(opts: KafkaServerOptions): Promise<KafkaS
     connectionCount: () => connections.size,
     close: async () => {
       closing = true;
+      clearInterval(trim);
       // net.Server.close() only calls back once every connection is gone, so destroy them first.
       const stopped = listener.close();
       for (const c of connections) c.destroy();

@@ -341,6 +341,46 @@ describe('Kafka server pipelining', () => {
     }
   });
 
+  it('recycles a response\'s read buffers only after the socket has written it', async () => {
+    // A Fetch stand-in whose records live in the request's leased read buffers, filled per request.
+    const fetch: KafkaApiHandler = {
+      apiKey: 1,
+      minVersion: 4,
+      maxVersion: 4,
+      handle: (_req, rc) => {
+        const records = rc.readBuffers!.alloc(1 << 20).fill((rc.correlationId % 250) + 1);
+        const partitions = [{ partitionIndex: 0, errorCode: 0, highWatermark: 0, lastStableOffset: 0, logStartOffset: 0, abortedTransactions: [], records: [records] }];
+        return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [{ topic: 't', partitions }] };
+      },
+    };
+    const server = await startKafkaServer({
+      host: '127.0.0.1',
+      port: 0,
+      createProcessor: (conn) => createDispatcher(createHandlerTable([fetch]), conn),
+      limits: { maxFrameBytes: 1 << 20, maxInFlight: 1000, maxQueuedBytes: 8 << 20 },
+      logger: createLogger('silent'),
+    });
+    try {
+      const c = await RawKafkaClient.connect(server.port);
+      // Unread responses pile up in the socket while later requests take (and would overwrite) blocks.
+      c.socket.pause();
+      const n = 30;
+      const body = Buffer.alloc(64);
+      await c.write(Buffer.concat(Array.from({ length: n }, (_, i) => requestFrame(1, 4, i, body))));
+      await new Promise((r) => setTimeout(r, 300));
+      c.socket.resume();
+      for (let i = 0; i < n; i++) {
+        const frame = await c.nextFrame();
+        expect(frame.readInt32BE(0)).toBe(i);
+        const tail = frame.subarray(frame.length - (1 << 20));
+        expect(tail.every((b) => b === (i % 250) + 1)).toBe(true);
+      }
+      await c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('stops reading while responses pile up unread and resumes when the client catches up', async () => {
     const big = Buffer.alloc(1 << 20, 0x61);
     let calls = 0;

@@ -1,6 +1,7 @@
 import type { BrokerContext } from '../../../context.js';
 import { LogError, LogErrorCode, type IsolationLevel, type PartitionLog } from '../../../log/types.js';
 import type { KafkaApiHandler } from '../handler.js';
+import type { ReadBuffers } from '../../../log/slab.js';
 import type {
   FetchRequest,
   FetchRequestFetchPartition,
@@ -42,7 +43,7 @@ export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchReq
     return UNKNOWN_SERVER_ERROR;
   };
 
-  const collect = (targets: readonly Target[], req: FetchRequest, isolation: IsolationLevel): Collected => {
+  const collect = (targets: readonly Target[], req: FetchRequest, isolation: IsolationLevel, buffers: ReadBuffers | undefined): Collected => {
     const responses: FetchResponseFetchableTopicResponseInput[] = [];
     let current: FetchResponsePartitionDataInput[] = [];
     let lastGroup = -1;
@@ -71,7 +72,7 @@ export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchReq
       }
       const limit = mustFit ? Math.min(t.req.partitionMaxBytes, remaining) : t.req.partitionMaxBytes;
       try {
-        const res = p.read(t.req.fetchOffset, limit, isolation);
+        const res = p.read(t.req.fetchOffset, limit, isolation, buffers);
         if (mustFit && res.bytes > limit) {
           current.push({ partitionIndex: t.req.partition, highWatermark: res.highWatermark, lastStableOffset: res.lastStableOffset, logStartOffset: res.logStartOffset, abortedTransactions: NO_ABORTED, records: NO_RECORDS });
           continue;
@@ -107,7 +108,7 @@ export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchReq
           targets.push({ group: g, topic: topic.topic, req: part, partition: ctx.log.partition(topic.topic, part.partition) });
         }
       }
-      const first = collect(targets, req, isolation);
+      const first = collect(targets, req, isolation, rc.readBuffers);
       const satisfied = (c: Collected) => c.hasError || c.bytes >= req.minBytes;
       if (satisfied(first) || req.maxWaitMs <= 0 || targets.length === 0 || ctx.closing.aborted || rc.conn.closed?.aborted) {
         return first.response;
@@ -130,12 +131,12 @@ export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchReq
           rc.conn.closed?.removeEventListener('abort', onClose);
           resolve(c.response);
         };
-        const onClose = () => settle(collect(targets, req, isolation));
+        const onClose = () => settle(collect(targets, req, isolation, rc.readBuffers));
         const onAppend = () => {
           if (settled) return;
           // registrations are one-shot: drop the others' too, then re-arm if still not enough
           disarm();
-          const c = collect(targets, req, isolation);
+          const c = collect(targets, req, isolation, rc.readBuffers);
           if (satisfied(c)) settle(c);
           else arm();
         };
