@@ -13,12 +13,20 @@ import { createRequire } from 'node:module';
 const SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.path);
-db.pragma('busy_timeout = 1000');
 let timer = null;
+// A connection only for the moment of a checkpoint: between checkpoints this thread holds no
+// file open, so closing the store (and removing its directory) never races with it.
 const checkpoint = () => {
   timer = null;
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+  try {
+    const db = new Database(workerData.path, { fileMustExist: true });
+    try {
+      db.pragma('busy_timeout = 1000');
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } finally {
+      db.close();
+    }
+  } catch {}
 };
 parentPort.on('message', (m) => {
   if (m === 'dirty') {
@@ -26,8 +34,6 @@ parentPort.on('message', (m) => {
     return;
   }
   if (timer) clearTimeout(timer);
-  checkpoint();
-  db.close();
   parentPort.close();
 });
 `;
@@ -56,7 +62,7 @@ export class Checkpointer {
     this.worker.postMessage('dirty');
   }
 
-  /** Final checkpoint, then the thread's connection closes; resolves once the thread is gone. */
+  /** Stops the thread (the store's own connection, closing last, does the final checkpoint). */
   stop(): Promise<void> {
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     // Held alive until it is gone, or a closing process would exit with the promise pending.

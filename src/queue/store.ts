@@ -85,8 +85,9 @@ export class JobStore {
   async release(): Promise<void> {
     if (--this.refs > 0) return;
     JobStore.open.delete(this.dataDir);
+    const stopped = this.checkpointer.stop();
     this.waker.close();
     this.db.close();
-    await this.checkpointer.stop();
+    await stopped;
   }
 }
