@@ -1,4 +1,4 @@
-import { del, enc, get, post } from '../api.js';
+import { api, del, enc, get, post } from '../api.js';
 import { badge, button, card, confirmAction, dataTable, fmt, h, pageHead, run, stat, timeCell } from '../ui.js';
 
 const topicHref = (name) => `#/kafka/topics/${enc(name)}`;
@@ -165,11 +165,39 @@ async function topicPage(ctx) {
       ),
     ),
     recordsCard(name, t.partitions),
-    card(
-      'Configs',
-      dataTable({
+    configsCard(ctx, name, t.effectiveConfigs),
+  );
+}
+
+function configsCard(ctx, name, configs) {
+  const patch = (body) => api('PATCH', `/api/kafka/topics/${enc(name)}/configs`, body);
+  const key = h('input', { type: 'text', name: 'config', list: 'config-names', placeholder: 'retention.ms', 'aria-label': 'Config' });
+  const value = h('input', { type: 'text', name: 'value', placeholder: 'value', 'aria-label': 'Value' });
+  const names = h('datalist', { id: 'config-names' }, configs.filter((c) => !c.readOnly).map((c) => h('option', { value: c.name })));
+  const form = h(
+    'form',
+    { class: 'form', id: 'set-config' },
+    h('label', { class: 'field grow' }, h('span', null, 'Config'), key),
+    h('label', { class: 'field grow' }, h('span', null, 'Value'), value),
+    h('button', { type: 'submit', class: 'btn' }, 'Set override'),
+    names,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const k = key.value.trim();
+    if (await run(e.submitter, () => patch({ configs: { [k]: value.value } }), `Set ${k}`)) ctx.refresh();
+  });
+  const reset = (c) =>
+    c.isDefault || c.readOnly
+      ? null
+      : button('Use default', async (b) => (await run(b, () => patch({ configs: { [c.name]: null } }), `${c.name} back to its default`)) && ctx.refresh(), { testId: `reset-config-${c.name}` });
+  return card(
+    'Configs',
+    form,
+    h('div', { style: { height: 'var(--s4)' } }),
+    dataTable({
         id: 'configs-table',
-        rows: t.effectiveConfigs,
+        rows: configs,
         pageSize: 100,
         filterPlaceholder: 'Filter configs…',
         initialSort: { key: 'isDefault', dir: 1 },
@@ -177,9 +205,9 @@ async function topicPage(ctx) {
           { key: 'name', label: 'Config', render: (c) => h('span', { class: 'mono' }, c.name) },
           { key: 'value', label: 'Value', wrap: true, render: (c) => h('span', { class: 'mono' }, c.sensitive ? '••••' : c.value ?? 'null') },
           { key: 'isDefault', label: 'Source', value: (c) => (c.isDefault ? 1 : 0), render: (c) => (c.isDefault ? badge('default') : badge(c.source, 'info')) },
+          { key: 'actions', label: '', sortable: false, filter: false, render: (c) => h('div', { class: 'row-actions' }, reset(c)) },
         ],
       }),
-    ),
   );
 }
 

@@ -68,6 +68,7 @@ describe.skipIf(skip !== null)(`dashboard in headless Chromium${skip ? ` (skippe
     await agenda.stop();
 
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+    context.setDefaultTimeout(5000);
     page = await context.newPage();
     errors = watchErrors(page);
   }, 30_000);
@@ -141,6 +142,14 @@ describe.skipIf(skip !== null)(`dashboard in headless Chromium${skip ? ` (skippe
     await page.waitForSelector('#partitions-table tbody tr');
     expect(await page.locator('#partitions-table tbody tr').count()).toBe(3);
     expect(await page.textContent('#configs-table')).toContain('retention.ms');
+    await page.fill('#set-config input[name=config]', 'retention.ms');
+    await page.fill('#set-config input[name=value]', '7200000');
+    await page.click('#set-config button[type=submit]');
+    await page.waitForSelector('[data-action="reset-config-retention.ms"]');
+    expect((await api<Json>('GET', '/api/kafka/topics/orders')).body.configs).toEqual({ 'retention.ms': '7200000' });
+    await page.click('[data-action="reset-config-retention.ms"]');
+    await page.waitForSelector('[data-action="reset-config-retention.ms"]', { state: 'detached' });
+    expect((await api<Json>('GET', '/api/kafka/topics/orders')).body.configs).toEqual({});
     await page.click('[data-action="load-records"]');
     await page.waitForSelector('text=/"order":/');
     await shot(page, 'topic-detail-1280-light');
