@@ -295,6 +295,21 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     expect((await q.getJob(added[0].id)).returnvalue).toBe('second');
   });
 
+  it('process() settles only when the queue closes, as in Bull', async () => {
+    const q = t.queue();
+    let settled = false;
+    const running = q.process(async () => 1).then(() => {
+      settled = true;
+    });
+    const job = await q.add({});
+    await job.finished();
+    await sleep(50);
+    expect(settled).toBe(false);
+    await q.close();
+    await running;
+    expect(settled).toBe(true);
+  });
+
   it('fails a job that runs past its timeout', async () => {
     const q = t.queue();
     void q.process(async () => {

@@ -58,7 +58,7 @@ export class Queue<T = unknown> extends EventEmitter {
   private readonly connection: { dataDir: string };
   private readonly mq: Queueish;
   private worker: Worker | undefined;
-  private workerStart: Promise<void> | undefined;
+  private workerRun: Promise<void> | undefined;
   private eventsReady: Promise<QueueEvents> | undefined;
   private readonly handlers = new Map<string, Handler<T>>();
   private concurrency = 0;
@@ -191,16 +191,19 @@ export class Queue<T = unknown> extends EventEmitter {
     this.concurrency += concurrency;
     if (this.worker) {
       this.worker.concurrency = this.concurrency;
-      return this.workerStart!;
+      return this.workerRun!;
     }
     this.worker = this.createWorker();
     // Started on the next turn, so process() calls made together share one worker and concurrency.
-    this.workerStart = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+    // As in Bull, the returned promise settles when processing stops (the queue is closed).
+    this.workerRun = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
       this.worker!.concurrency = this.concurrency;
-      this.worker!.run().catch((err: Error) => this.emit('error', err));
-      await this.worker!.waitUntilReady();
+      // Reported as an 'error' event, never as a rejection nobody is waiting for.
+      await this.worker!.run().catch((err: Error) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      });
     });
-    return this.workerStart;
+    return this.workerRun;
   }
 
   private createWorker(): Worker {
