@@ -225,6 +225,12 @@ function signedIn() {
   render();
 }
 
+// The hash is the router's, so the skip link moves focus itself instead of jumping to #main.
+document.querySelector('.skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
+
 drawNav();
 window.addEventListener('hashchange', () => {
   if (!document.body.classList.contains('auth-pending')) render();
