@@ -11,7 +11,7 @@ import { startKafkaDoor } from './protocol/kafka/index.js';
 import { startAmqpDoor, toBasicProperties } from './protocol/amqp/index.js';
 import { startHttpDoor } from './http/index.js';
 import { DataDirLock } from './store/lock.js';
-import { amqpEmitter, startBrokerSchedules } from './scheduler/broker-schedules/index.js';
+import { amqpEmitter, jobEmitter, startBrokerSchedules } from './scheduler/broker-schedules/index.js';
 
 export interface Broker {
   kafka: { bootstrap: string; port: number };
@@ -82,12 +82,17 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     const amqp = await startAmqpDoor({ ...ctx, logger: logger.child('amqp') });
     cleanups.push(() => amqp.close());
     doors.push(['amqp', amqp]);
+    const jobs = jobEmitter(dataDir);
+    cleanups.push(() => jobs.close());
     const schedules = startBrokerSchedules({
       db,
       log,
       logger: logger.child('schedule'),
       schedules: options.schedules,
-      emitters: { amqp: amqpEmitter((vhost, exchange, key, body, props) => amqp.publish(vhost, exchange, key, body, toBasicProperties(props))) },
+      emitters: {
+        amqp: amqpEmitter((vhost, exchange, key, body, props) => amqp.publish(vhost, exchange, key, body, toBasicProperties(props))),
+        job: jobs.emit,
+      },
     });
     cleanups.push(() => schedules.stop());
     const http = await startHttpDoor({ ...ctx, logger: logger.child('http') }, { doors, groups: kafka.groups, schedules, amqp, kafkaRequests: (l) => kafka.onRequest(l) });

@@ -74,3 +74,37 @@ describe('broker schedules emit to AMQP', () => {
     }
   }, 20_000);
 });
+
+describe('broker schedules add jobs', () => {
+  it('a BullMQ worker on the same data dir processes the jobs a per-second schedule adds', async () => {
+    const { Worker } = await import('bullmq');
+    const { createRailyardBackend } = await import('../../src/jobs.js');
+    const broker = await startBroker({
+      schedules: [{ name: 'nightly-report', expression: '* * * * * *', target: { type: 'job', queue: 'reports', name: 'build-{{name}}', data: { slot: '{{slot}}', pages: 3 } } }],
+    });
+    try {
+      const seen: Array<{ name: string; data: { slot: string; pages: number } }> = [];
+      let worker: InstanceType<typeof Worker> | undefined;
+      await new Promise<void>((resolve) => {
+        worker = new Worker(
+          'reports',
+          async (job) => {
+            seen.push({ name: job.name, data: job.data as { slot: string; pages: number } });
+            if (seen.length === 2) resolve();
+            return 'done';
+          },
+          { connection: { dataDir: broker.dataDir } } as never,
+          createRailyardBackend,
+        );
+      });
+      await worker!.close();
+      expect(seen.map((s) => [s.name, s.data.pages])).toEqual([
+        ['build-nightly-report', 3],
+        ['build-nightly-report', 3],
+      ]);
+      expect(Date.parse(seen[1]!.data.slot) - Date.parse(seen[0]!.data.slot)).toBe(1000);
+    } finally {
+      await broker.stop();
+    }
+  }, 20_000);
+});

@@ -4,6 +4,7 @@ export { startBrokerSchedules, type BrokerSchedulesOptions } from './start.js';
 export { ScheduleStore } from './store.js';
 export { validateDefinition } from './validate.js';
 export { kafkaEmitter } from './kafka-emitter.js';
+export { jobEmitter, type JobEmitter } from './job-emitter.js';
 export { amqpEmitter, type AmqpPublish, type AmqpPublishProps } from './amqp-emitter.js';
 export { addScheduleRoutes, type ScheduleRoutesDeps } from './http-routes.js';
 export {
