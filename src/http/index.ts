@@ -137,7 +137,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
     connectionCount: () => sockets.size,
     close: async () => {
       metrics.close();
-      jobs.close();
+      await jobs.close();
       await agenda.close();
       // Stop accepting first, then drop idle keep-alive connections, which would otherwise hold the close open.
       const stopping = listener.close();

@@ -21,7 +21,7 @@ const CLEANABLE = ['completed', 'failed', 'delayed', 'wait', 'prioritized', 'act
 export interface JobsRoutes {
   /** `railyard_jobs{queue,state}` for /metrics; empty when the job store cannot be loaded. */
   metricsText(): Promise<string>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 function parseJson(text: string | undefined): unknown {
@@ -159,10 +159,11 @@ export function addJobRoutes(router: Router, dataDir: string): JobsRoutes {
 
   return {
     metricsText,
-    close: () => {
+    close: async () => {
       closed = true;
-      store?.release();
+      const s = store;
       store = undefined;
+      await s?.release();
     },
   };
 }

@@ -41,6 +41,10 @@ describe('health, readiness, overview', () => {
       expect(body.doors.amqp.connections).toBeGreaterThanOrEqual(1);
       expect(body.kafka.topics).toBeGreaterThanOrEqual(1);
       expect(body.kafka.partitions).toBeGreaterThanOrEqual(2);
+      await api('POST', '/api/kafka/topics/overview-t/records', { partition: 1, records: [{ value: 'a' }, { value: 'b' }] });
+      const after = (await api<Json>('GET', '/api/overview')).body;
+      expect(after.kafka.records - body.kafka.records).toBe(2);
+      expect(after.kafka.sizeBytes).toBeGreaterThan(body.kafka.sizeBytes);
     } finally {
       socket.destroy();
     }

@@ -8,15 +8,9 @@ function rate(prev, next, seconds) {
   return Math.max(0, (next - prev) / seconds);
 }
 
-// One light call per door per second: the topics list already carries partition end offsets and sizes.
-function kafkaTotals(topics) {
-  let records = 0;
-  let bytes = 0;
-  for (const t of topics) {
-    for (const p of t.partitions) records += p.logEndOffset;
-    bytes += t.sizeBytes;
-  }
-  return { records, bytes };
+// The overview carries the sums of all partitions' end offsets and sizes: one light call per second.
+function kafkaTotals(ov) {
+  return { records: ov.kafka.records, bytes: ov.kafka.sizeBytes };
 }
 
 function jobTotals(queues) {
@@ -51,15 +45,10 @@ async function render(ctx) {
   );
 
   let prev = null;
-  // The overview (disk use walks the data dir) is refreshed every few seconds; the chart samples the
-  // two lists every second.
-  const OVERVIEW_EVERY_MS = 5000;
-  let overview = null;
-  let overviewAt = 0;
-  const draw = (ov, topics, queues) => {
+  const draw = (ov, queues) => {
     const jt = jobTotals(queues);
     stats.replaceChildren(
-      stat('Version', ov.version, `up ${fmt.duration(ov.uptimeMs + (performance.now() - overviewAt))}`, 'version'),
+      stat('Version', ov.version, `up ${fmt.duration(ov.uptimeMs)}`, 'version'),
       stat('Data dir', fmt.bytes(ov.diskBytes), ov.dataDir, 'disk'),
       stat('Memory (RSS)', fmt.bytes(ov.memory.rss), `heap ${fmt.bytes(ov.memory.heapUsed)}`, 'memory'),
       stat('Topics', fmt.num(ov.kafka.topics), `${fmt.num(ov.kafka.partitions)} partitions`, 'topics'),
@@ -81,16 +70,11 @@ async function render(ctx) {
   };
 
   const sample = async () => {
-    const fresh = !overview || performance.now() - overviewAt >= OVERVIEW_EVERY_MS;
-    const [ov, topics, queues] = await Promise.all([fresh ? get('/api/overview') : overview, get('/api/kafka/topics'), get('/api/jobs/queues').catch(() => ({ queues: [] }))]);
+    const [ov, queues] = await Promise.all([get('/api/overview'), get('/api/jobs/queues').catch(() => ({ queues: [] }))]);
     if (!ctx.live) return null;
-    if (fresh) {
-      overview = ov;
-      overviewAt = performance.now();
-    }
-    draw(ov, topics.topics, queues.queues);
+    draw(ov, queues.queues);
     const now = performance.now();
-    const kt = kafkaTotals(topics.topics);
+    const kt = kafkaTotals(ov);
     const jt = jobTotals(queues.queues);
     const s = prev ? (now - prev.at) / 1000 : 0;
     const out = prev
