@@ -48,7 +48,10 @@ export class GroupCommit {
     this.savepoint = db.prepare('SAVEPOINT op');
     this.release = db.prepare('RELEASE op');
     this.rollbackTo = db.prepare('ROLLBACK TO op');
-    this.insertEvents = db.prepare('INSERT INTO jobs_event (queue, events) VALUES (?, ?)');
+    // The id is the later of "now" in microseconds and the queue's last id + 1 (see schema V3).
+    this.insertEvents = db.prepare(
+      'INSERT INTO jobs_event (queue, id, events) VALUES (@q, max(@floor, coalesce((SELECT max(id) FROM jobs_event WHERE queue = @q), 0) + 1), @e)',
+    );
   }
 
   run<T>(queue: string, fn: Operation<T>): Promise<T> {
@@ -105,7 +108,7 @@ export class GroupCommit {
         }
       }
       for (const [queue, q] of perQueue) {
-        if (q.events.length > 0) this.insertEvents.run(queue, JSON.stringify(q.events));
+        if (q.events.length > 0) this.insertEvents.run({ q: queue, floor: now * 1000, e: JSON.stringify(q.events) });
       }
       this.commit.run();
     } catch (err) {

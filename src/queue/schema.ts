@@ -135,7 +135,26 @@ CREATE TABLE jobs_dep (
 CREATE INDEX jobs_dep_child ON jobs_dep (child_queue, child_id);
 `;
 
-export const JOBS_MIGRATIONS: readonly string[] = [V1, V2];
+/**
+ * Events keyed by (queue, id) in one b-tree, without AUTOINCREMENT: the V1 table cost every
+ * operation three written pages (table, queue index, sqlite_sequence) for its event row; this
+ * costs one. Ids are per queue: at least the wall clock in microseconds and more than the
+ * queue's last id (see GroupCommit), so they keep increasing even after a trim or obliterate
+ * removed every row, as Redis stream ids do. Old rows keep their (smaller) ids.
+ */
+const V3 = `
+CREATE TABLE jobs_event_v3 (
+  queue  TEXT NOT NULL,
+  id     INTEGER NOT NULL,
+  events TEXT NOT NULL,
+  PRIMARY KEY (queue, id)
+) WITHOUT ROWID;
+INSERT INTO jobs_event_v3 (queue, id, events) SELECT queue, id, events FROM jobs_event;
+DROP TABLE jobs_event;
+ALTER TABLE jobs_event_v3 RENAME TO jobs_event;
+`;
+
+export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3];
 
 export function migrateJobs(db: Db): void {
   migrate(db, 'jobs', JOBS_MIGRATIONS);

@@ -62,9 +62,10 @@ export class JobStore {
   }
 
   trimEvents(queue: string, maxRows: number): number {
-    const last = this.stmt('SELECT max(id) AS m FROM jobs_event WHERE queue = ?').get(queue) as { m: number | null };
-    if (last.m === null) return 0;
-    return this.stmt('DELETE FROM jobs_event WHERE queue = ? AND id <= ?').run(queue, last.m - maxRows).changes;
+    // Ids are not dense (see schema V3), so the cut is found by position, not by arithmetic.
+    return this.stmt(
+      'DELETE FROM jobs_event WHERE queue = @q AND id <= (SELECT id FROM jobs_event WHERE queue = @q ORDER BY id DESC LIMIT 1 OFFSET @keep)',
+    ).run({ q: queue, keep: Math.max(0, Math.floor(maxRows)) }).changes;
   }
 
   private static readonly open = new Map<string, JobStore>();
