@@ -15,7 +15,7 @@ import { addGroupRoutes } from './kafka-groups.js';
 import { addRecordRoutes } from './kafka-records.js';
 import { addTopicRoutes } from './kafka-topics.js';
 import { addJobRoutes } from './jobs.js';
-import { createMetrics, type KafkaRequestSource } from './metrics.js';
+import { amqpQueueMetrics, createMetrics, type KafkaRequestSource } from './metrics.js';
 import { addOverviewRoutes } from './overview.js';
 import { Router, type Reply, type RequestInfo } from './router.js';
 
@@ -64,7 +64,8 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
   const connections: Array<readonly [string, () => number]> = [...deps.doors.map(([name, d]) => [name, () => d.connectionCount()] as const), ['http', () => sockets.size]];
   const router = new Router();
   const jobs = addJobRoutes(router, ctx.options.dataDir);
-  const metrics = createMetrics({ log: ctx.log, groups: deps.groups, connections, kafkaRequests: deps.kafkaRequests, collectors: [() => jobs.metricsText()] });
+  const amqpDoor = deps.amqp;
+  const metrics = createMetrics({ log: ctx.log, groups: deps.groups, connections, kafkaRequests: deps.kafkaRequests, collectors: [() => jobs.metricsText(), ...(amqpDoor ? [async () => amqpQueueMetrics(() => amqpDoor.queues())] : [])] });
   const auth = createBasicAuth(ctx.options.amqp.users);
 
   addOverviewRoutes(router, { ctx, doors: deps.doors, groups: deps.groups, startedAt });

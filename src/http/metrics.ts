@@ -113,3 +113,24 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     },
   };
 }
+
+/**
+ * AMQP queue depth and lifetime message counters per queue. Read from the door at scrape time, so a
+ * deleted queue leaves no stale series.
+ */
+export function amqpQueueMetrics(queues: () => ReadonlyArray<{ vhost: string; name: string; ready: number; unacked: number; published: number; delivered: number; acked: number }>): string {
+  const qs = queues();
+  const t = new PromText();
+  const families = [
+    ['railyard_amqp_queue_messages_ready', 'gauge', 'Ready messages in each AMQP queue.', 'ready'],
+    ['railyard_amqp_queue_messages_unacked', 'gauge', 'Delivered, unacknowledged messages of each AMQP queue.', 'unacked'],
+    ['railyard_amqp_queue_published_total', 'counter', 'Messages routed to each AMQP queue since it was declared or loaded.', 'published'],
+    ['railyard_amqp_queue_delivered_total', 'counter', 'Messages delivered from each AMQP queue (consumers and gets).', 'delivered'],
+    ['railyard_amqp_queue_acked_total', 'counter', 'Deliveries of each AMQP queue acknowledged.', 'acked'],
+  ] as const;
+  for (const [name, type, help, key] of families) {
+    t.family(name, type, help);
+    for (const q of qs) t.sample(name, { vhost: q.vhost, queue: q.name }, q[key]);
+  }
+  return t.toString();
+}

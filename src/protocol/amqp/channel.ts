@@ -25,6 +25,17 @@ const REPLY_TO = 'amq.rabbitmq.reply-to';
 /** RabbitMQ's default `max_message_size` (128 MiB): bodies are held whole in memory. */
 const MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
 
+export interface ChannelStats {
+  id: number;
+  /** basic.qos per consumer (0 = unlimited). */
+  prefetch: number;
+  globalPrefetch: number;
+  unacked: number;
+  consumers: number;
+  confirm: boolean;
+  transactional: boolean;
+}
+
 interface Unacked {
   readonly entry: QueuedMessage;
   readonly queue: Queue;
@@ -457,6 +468,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
       this.send({ kind: 'basic.get-empty', clusterId: '' });
       return;
     }
+    q.counters.delivered++;
     const tag = ++this.deliveryTag;
     if (!noAck) this.unacked.set(tag, { entry: e, queue: q, consumer: undefined });
     else q.forget(e);
@@ -518,7 +530,10 @@ export class Channel implements ConsumerChannel, ReplyTarget {
 
   private ack(tag: number, multiple: boolean): void {
     const done = this.take(tag, multiple);
-    for (const u of done) u.queue.forget(u.entry);
+    for (const u of done) {
+      u.queue.forget(u.entry);
+      u.queue.counters.acked++;
+    }
     this.released(done);
   }
 
@@ -560,6 +575,16 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     const all = [...this.unacked.values()];
     this.unacked.clear();
     this.requeue(all);
+  }
+
+  /** What the management API shows of this channel. */
+  stats(): ChannelStats {
+    return { id: this.id, prefetch: this.prefetchCount, globalPrefetch: this.globalPrefetch, unacked: this.unacked.size, consumers: this.consumers.size, confirm: this.confirm, transactional: this.tx !== undefined };
+  }
+
+  /** Adds this channel's unacknowledged deliveries to per-queue totals. */
+  countUnacked(into: Map<Queue, number>): void {
+    for (const u of this.unacked.values()) into.set(u.queue, (into.get(u.queue) ?? 0) + 1);
   }
 
   /** Lets every queue this channel consumes from deliver again (credit, flow or socket drained). */

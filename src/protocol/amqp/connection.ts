@@ -387,13 +387,20 @@ export class Connection implements AlarmListener {
     this.closeTimer.unref();
   }
 
+  /** Open channels, for the management API. */
+  openChannels(): IterableIterator<Channel> {
+    return this.channels.values();
+  }
+
+  /** Closes with 320 CONNECTION_FORCED and the given reason, as RabbitMQ's management does. */
+  forceCloseWithReason(reason: string): void {
+    if (this.state === 'opened' || this.state === 'open' || this.state === 'tune-ok') this.fail(new AmqpError(CONNECTION_FORCED, reason));
+    else this.destroy();
+  }
+
   /** Server-initiated close (shutdown). */
   forceClose(): void {
-    if (this.state === 'opened' || this.state === 'open' || this.state === 'tune-ok') {
-      this.fail(new AmqpError(CONNECTION_FORCED, 'broker forced connection closure with reason \'shutdown\''));
-    } else {
-      this.destroy();
-    }
+    this.forceCloseWithReason("broker forced connection closure with reason 'shutdown'");
   }
 
   channelClosed(id: number): void {

@@ -7,11 +7,15 @@ import { Connection } from './connection.js';
 import type { AlarmOptions } from './alarms.js';
 import type { QueueInfo } from './queue.js';
 import type { BasicProperties } from './generated/properties.js';
+import { AmqpManagement, ManagementConflict, type BindingSummary, type ConnectionSummary, type ExchangeSummary, type FetchedMessage, type QueueSummary } from './management.js';
 import { publishFromBroker, PublishError, toBasicProperties, type PublishResult, type SimpleProperties } from './server-publish.js';
 
 export { hashPassword, verifyPassword } from './auth.js';
 export type { AlarmOptions, QueueInfo, BasicProperties, PublishResult };
 export { PublishError, toBasicProperties, type SimpleProperties };
+export { ManagementConflict, type BindingSummary, type ConnectionSummary, type ExchangeSummary, type FetchedMessage, type QueueSummary };
+export type { ChannelStats } from './channel.js';
+export type { JsonValue } from './field-json.js';
 
 /** Door internals tests and embedders may tune; the broker uses the defaults. */
 export interface AmqpDoorOptions {
@@ -27,6 +31,22 @@ export interface AmqpDoor extends Door {
   queueInfo(vhost: string, queue: string): QueueInfo | undefined;
   /** Publishes as a client's basic.publish would (schedules, management API); rejects with PublishError. */
   publish(vhost: string, exchange: string, routingKey: string, body: Buffer, props?: BasicProperties): Promise<PublishResult>;
+  vhosts(): string[];
+  /** Every vhost's when `vhost` is omitted; empty for an unknown vhost. */
+  exchanges(vhost?: string): ExchangeSummary[];
+  queues(vhost?: string): QueueSummary[];
+  /** One queue's summary (counts, rates); undefined if absent. */
+  queue(vhost: string, queue: string): QueueSummary | undefined;
+  bindings(vhost?: string): BindingSummary[];
+  connections(): ConnectionSummary[];
+  /** connection.close 320 CONNECTION_FORCED with `reason`; false when no such connection. */
+  closeConnection(id: string, reason: string): boolean;
+  /** Messages purged, or undefined when the queue does not exist. */
+  purgeQueue(vhost: string, queue: string): number | undefined;
+  /** Messages dropped, or undefined when the queue does not exist; ManagementConflict for if-unused/if-empty. */
+  deleteQueue(vhost: string, queue: string, opts?: { ifUnused?: boolean; ifEmpty?: boolean }): number | undefined;
+  /** Up to `count` ready messages; 'requeue' leaves them in place marked redelivered. Undefined when absent. */
+  getMessages(vhost: string, queue: string, count: number, ackMode: 'requeue' | 'ack'): FetchedMessage[] | undefined;
 }
 
 /** Starts the AMQP 0-9-1 listener on `ctx.options.host:amqpPort`. */
@@ -34,10 +54,13 @@ export async function startAmqpDoor(ctx: BrokerContext, opts: AmqpDoorOptions = 
   const server = await AmqpServer.open(ctx, opts.alarms, opts.queueResidentBytes);
   const connections = new Set<Connection>();
   const sockets = new Set<net.Socket>();
+  const mgmt = new AmqpManagement(server, connections);
   const listener = await listenTcp(ctx.options.host, ctx.options.amqpPort, (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    connections.add(new Connection(socket, server, (c) => connections.delete(c)));
+    const c = new Connection(socket, server, (closed) => connections.delete(closed));
+    mgmt.register(c);
+    connections.add(c);
   });
   ctx.logger.info(`listening on ${ctx.options.host}:${listener.port}`);
   let closed: Promise<void> | undefined;
@@ -50,6 +73,16 @@ export async function startAmqpDoor(ctx: BrokerContext, opts: AmqpDoorOptions = 
     queueInfo(vhost: string, queue: string) {
       return server.vhosts.get(vhost)?.queues.get(queue)?.info();
     },
+    vhosts: () => mgmt.vhosts(),
+    exchanges: (vhost) => mgmt.exchanges(vhost),
+    queues: (vhost) => mgmt.queues(vhost),
+    queue: (vhost, queue) => mgmt.queue(vhost, queue),
+    bindings: (vhost) => mgmt.bindings(vhost),
+    connections: () => mgmt.connectionList(),
+    closeConnection: (id, reason) => mgmt.closeConnection(id, reason),
+    purgeQueue: (vhost, queue) => mgmt.purgeQueue(vhost, queue),
+    deleteQueue: (vhost, queue, opts) => mgmt.deleteQueue(vhost, queue, opts),
+    getMessages: (vhost, queue, count, ackMode) => mgmt.getMessages(vhost, queue, count, ackMode),
     setMemoryHighWatermark(bytes: number) {
       server.alarms.memoryHighWatermarkBytes = bytes;
       server.alarms.check();

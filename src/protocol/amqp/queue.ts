@@ -168,6 +168,8 @@ export class Queue {
   /** Ever had a consumer: auto-delete only applies after the first one left. */
   private hadConsumer = false;
   deleted = false;
+  /** Lifetime totals, cheap to bump on the hot path; the management API samples them into rates. */
+  readonly counters = { published: 0, delivered: 0, acked: 0 };
   /** Set for durable queues: persistent messages go to the log. */
   store: DurableQueueStore | undefined;
   /** Bodies of ready persistent messages held in memory; above the budget they are paged out. */
@@ -236,6 +238,7 @@ export class Queue {
         return 'rejected';
       }
     }
+    this.counters.published++;
     let result: EnqueueResult = 'queued';
     let offset = -1;
     if (this.store && isPersistent(msg)) {
@@ -425,6 +428,7 @@ export class Queue {
         const e = this.shift(now);
         if (!e) break;
         c.channel.deliver(c, e, this);
+        this.counters.delivered++;
         if (c.noAck) this.forget(e);
       }
     } finally {
