@@ -1,6 +1,6 @@
 import type { JobParameters } from 'agenda';
 import { RailyardAgendaBackend } from '../scheduler/agenda/backend.js';
-import { notFound } from './errors.js';
+import { conflict, notFound } from './errors.js';
 import type { Router } from './router.js';
 import { oneOf, queryInt } from './validate.js';
 
@@ -70,6 +70,17 @@ export function addAgendaRoutes(router: Router, dataDir: string): AgendaRoutes {
       return { status: 200, body: jobView(await requireJob(id)) };
     });
   }
+
+  // Run now: moving nextRunAt to now through Agenda's own repository is what a running Agenda's
+  // poll looks for, so the job runs in whichever process processes it, with its usual locking.
+  router.add('POST', '/api/agenda/jobs/:id/run', async (req) => {
+    const id = req.params.id!;
+    const job = await requireJob(id);
+    if (job.lockedAt) throw conflict(`Agenda job ${JSON.stringify(id)} is running`);
+    if (job.disabled) throw conflict(`Agenda job ${JSON.stringify(id)} is disabled; enable it first`);
+    await repo().saveJobState({ ...job, nextRunAt: new Date() }, { lastModifiedBy: 'railyard-http' });
+    return { status: 200, body: jobView(await requireJob(id)) };
+  });
 
   return {
     close: async () => {

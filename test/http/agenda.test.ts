@@ -59,6 +59,19 @@ describe('Agenda API (Agenda jobs in the data dir)', () => {
     expect((await api<Json>('POST', `/api/agenda/jobs/${report.id}/enable`)).body).toMatchObject({ disabled: false });
   });
 
+  it('runs a scheduled job now: the running Agenda picks it up from the store', async () => {
+    const ran = new Promise<void>((resolve) => agenda.define('nightly', async () => resolve()));
+    const job = await agenda.schedule('in 2 hours', 'nightly', {});
+    const id = String(job.attrs._id);
+    const r = await api<Json>('POST', `/api/agenda/jobs/${id}/run`);
+    expect(r.status).toBe(200);
+    expect(Date.parse(r.body.nextRunAt)).toBeLessThanOrEqual(Date.now());
+    await ran;
+    expect((await api('POST', '/api/agenda/jobs/nope/run')).status).toBe(404);
+    await api('POST', `/api/agenda/jobs/${id}/disable`);
+    expect((await api<Json>('POST', `/api/agenda/jobs/${id}/run`)).status).toBe(409);
+  });
+
   it('answers 404 for unknown jobs and 400 for bad query fields', async () => {
     expect((await api('GET', '/api/agenda/jobs/nope')).status).toBe(404);
     expect((await api('POST', '/api/agenda/jobs/nope/disable')).status).toBe(404);

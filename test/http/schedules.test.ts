@@ -46,4 +46,28 @@ describe('schedules API mounted on the HTTP door', () => {
     expect(deleted.body).toBe('');
     expect((await api('GET', '/api/schedules/yearly')).status).toBe(404);
   });
+
+  it('runs a schedule now without moving its next slot or catch-up bookmark', async () => {
+    kb.ctx.log.createTopic('now-ticks', { partitions: 1 });
+    const def = { expression: '0 0 1 1 *', target: { type: 'kafka', topic: 'now-ticks', value: 'tick {{name}}' } };
+    const created = await api<Json>('PUT', '/api/schedules/newyear', def);
+    const r = await api<Json>('POST', '/api/schedules/newyear/run');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ name: 'newyear', runs: 1, lastSlot: null, lastError: null, nextRunAt: created.body.nextRunAt, run: { ok: true, error: null } });
+    const topic = await api<Json>('GET', '/api/kafka/topics/now-ticks');
+    expect(topic.body.records).toBe(1);
+    // A disabled schedule can still be run by hand; it stays disabled.
+    await api('POST', '/api/schedules/newyear/disable');
+    expect((await api<Json>('POST', '/api/schedules/newyear/run')).body).toMatchObject({ runs: 2, enabled: false, nextRunAt: null });
+    expect((await api<Json>('GET', '/api/kafka/topics/now-ticks')).body.records).toBe(2);
+    expect((await api('POST', '/api/schedules/absent/run')).status).toBe(404);
+  });
+
+  it('records a failed run-now as the schedule\'s last error', async () => {
+    await api('PUT', '/api/schedules/to-nowhere', { expression: '0 0 1 1 *', target: { type: 'amqp', exchange: 'x', routingKey: 'k', body: 'b' } });
+    const r = await api<Json>('POST', '/api/schedules/to-nowhere/run');
+    expect(r.status).toBe(200);
+    expect(r.body.run.ok).toBe(false);
+    expect(r.body.lastError).toMatch(/no amqp emitter/);
+  });
 });

@@ -82,6 +82,29 @@ export class BrokerScheduler {
     return stored;
   }
 
+  /**
+   * Emits the schedule's target once, now, whether or not it is enabled. The armed timer and the
+   * catch-up bookmark are left alone, so the regular slots run exactly as before.
+   */
+  async runNow(name: string): Promise<{ slot: number; error: string | null }> {
+    const s = this.store.get(name);
+    if (!s) throw new InvalidArgumentError('name', name, 'an existing schedule');
+    const ctx: EmitContext = { name, slot: Date.now(), catchUp: false, manual: true };
+    let error: string | null = null;
+    const run = this.dispatch(s.target, ctx).catch((err: unknown) => {
+      error = err instanceof Error ? err.message : String(err);
+      this.logger.error('schedule run-now failed', { schedule: name, error });
+    });
+    this.inFlight.add(run);
+    try {
+      await run;
+    } finally {
+      this.inFlight.delete(run);
+    }
+    this.store.recordManualRun(name, error);
+    return { slot: ctx.slot, error };
+  }
+
   list(): (StoredSchedule & { nextRunAt: number | null })[] {
     return this.store.list().map((s) => ({ ...s, nextRunAt: this.active.get(s.name)?.nextSlot ?? null }));
   }

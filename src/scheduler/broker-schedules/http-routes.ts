@@ -34,7 +34,7 @@ function asHttp(err: unknown): unknown {
 }
 
 /**
- * GET /api/schedules, GET|PUT|DELETE /api/schedules/:name, POST /api/schedules/:name/enable|disable.
+ * GET /api/schedules, GET|PUT|DELETE /api/schedules/:name, POST /api/schedules/:name/enable|disable|run.
  * PUT takes `{ expression, timezone?, target, catchUp?, enabled? }` and creates or replaces.
  */
 export function addScheduleRoutes(router: Router, deps: ScheduleRoutesDeps): void {
@@ -81,5 +81,11 @@ export function addScheduleRoutes(router: Router, deps: ScheduleRoutesDeps): voi
       return { status: 200, body: find(name) };
     });
   }
-}
 
+  router.add('POST', '/api/schedules/:name/run', async (req) => {
+    const name = req.params.name!;
+    if (!scheduler.store.get(name)) throw notFound(`no schedule named ${name}`);
+    const r = await scheduler.runNow(name);
+    return { status: 200, body: { ...find(name), run: { at: new Date(r.slot).toISOString(), ok: r.error === null, error: r.error } } };
+  });
+}

@@ -86,4 +86,9 @@ export class ScheduleStore {
       )
       .run(slot, error, Date.now(), name);
   }
+
+  /** A run-now emission: counted and its error kept, but last_slot (catch-up's bookmark) stays. */
+  recordManualRun(name: string, error: string | null): void {
+    this.db.prepare('UPDATE broker_schedules SET last_error = ?, runs = runs + 1, updated_at = ? WHERE name = ?').run(error, Date.now(), name);
+  }
 }

@@ -67,6 +67,8 @@ export interface EmitContext {
   slot: number;
   /** True when emitted at startup for slots missed while the broker was down. */
   catchUp: boolean;
+  /** True for a run-now from the management API; `slot` is then the time it was asked for. */
+  manual?: boolean;
 }
 
 /** One per target type, supplied by the door that owns it (Kafka log, AMQP vhosts, job store). */
