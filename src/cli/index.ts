@@ -5,6 +5,7 @@ import { groupsCommand, GROUPS_USAGE } from './groups.js';
 import { jobsCommand, JOBS_USAGE } from './jobs.js';
 import { takeDataDir, withLocalBroker } from './local-broker.js';
 import { produceCommand, PRODUCE_USAGE } from './produce.js';
+import { queuesCommand, QUEUES_USAGE } from './queues.js';
 import { schedulesCommand, SCHEDULES_USAGE } from './schedules.js';
 import { topicsCommand, TOPICS_USAGE } from './topics.js';
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
   consume: consumeCommand,
   jobs: jobsCommand,
   schedules: schedulesCommand,
+  queues: queuesCommand,
 };
 
 export const ADMIN_USAGE = `Admin commands talk to a running broker's HTTP API:
@@ -32,7 +34,8 @@ ${GROUPS_USAGE}
 ${PRODUCE_USAGE}
 ${CONSUME_USAGE}
 ${JOBS_USAGE}
-${SCHEDULES_USAGE}`;
+${SCHEDULES_USAGE}
+${QUEUES_USAGE}`;
 
 export function isAdminCommand(cmd: string): boolean {
   return Object.hasOwn(COMMANDS, cmd);
