@@ -64,3 +64,22 @@ export function rowToJobJson(row: JobRow): JobJson {
   if (row.parent_key !== null) json.parentKey = row.parent_key;
   return json;
 }
+
+/**
+ * The columns a claim hands to BullMQ, in the order {@link claimedRowToJobJson} reads them.
+ * Claims read rows as arrays: better-sqlite3 builds a ~30-key object per row with dynamic keys,
+ * which cost about as much as the claim's UPDATE itself.
+ */
+export const CLAIM_COLUMNS =
+  'id, name, data, opts, progress, attempts_made, attempts_started, timestamp, delay, priority, failed_reason, stacktrace, ' +
+  'returnvalue, stalled_counter, processed_on, finished_on, repeat_job_key, dedup_id, deferred_failure, processed_by, parent, parent_key';
+
+export function claimedRowToJobJson(r: unknown[]): JobJson {
+  const row = {
+    id: r[0], name: r[1], data: r[2], opts: r[3], progress: r[4], attempts_made: r[5], attempts_started: r[6],
+    timestamp: r[7], delay: r[8], priority: r[9], failed_reason: r[10], stacktrace: r[11], returnvalue: r[12],
+    stalled_counter: r[13], processed_on: r[14], finished_on: r[15], repeat_job_key: r[16], dedup_id: r[17],
+    deferred_failure: r[18], processed_by: r[19], parent: r[20], parent_key: r[21],
+  } as unknown as JobRow;
+  return rowToJobJson(row);
+}
