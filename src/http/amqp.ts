@@ -111,7 +111,9 @@ export function addAmqpRoutes(router: Router, amqp: AmqpView): void {
   });
 
   router.add('POST', '/api/amqp/exchanges/:vhost/:exchange/publish', async (req) => {
-    const { vhost, exchange } = req.params as { vhost: string; exchange: string };
+    const { vhost } = req.params as { vhost: string };
+    // The default exchange has no name to put in a path; RabbitMQ's management API calls it amq.default.
+    const exchange = req.params.exchange === 'amq.default' ? '' : req.params.exchange!;
     const o = objectBody(await req.json());
     const routingKey = o.routingKey ?? '';
     if (typeof routingKey !== 'string') throw badRequest('routingKey', 'must be a string');

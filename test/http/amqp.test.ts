@@ -140,6 +140,8 @@ describe('AMQP management on the HTTP door', () => {
       expect(m && m.content.toString()).toBe('hello');
       expect(m && m.properties.contentType).toBe('text/plain');
       expect(m && m.properties.headers).toMatchObject({ a: '1' });
+      expect((await api('POST', '/api/amqp/exchanges/%2F/amq.default/publish', { routingKey: 'pubq', body: 'direct' })).body).toMatchObject({ routed: true });
+      expect((await ch.get('pubq', { noAck: true })) && true).toBe(true);
       expect((await api('POST', '/api/amqp/exchanges/%2F/nope/publish', { routingKey: 'x', body: 'x' })).status).toBe(404);
       expect((await api('POST', '/api/amqp/exchanges/%2F/direct-x/publish', { routingKey: 3 })).body).toMatchObject({ field: 'routingKey' });
       expect((await api('POST', '/api/amqp/exchanges/%2F/direct-x/publish', { body: 'x', properties: { deliveryMode: 7 } })).body).toMatchObject({ field: 'properties.deliveryMode' });

@@ -1,5 +1,5 @@
 import { ApiError, del, enc, get, post } from '../api.js';
-import { badge, button, card, confirmAction, dataTable, fmt, h, pageHead, run, timeCell } from '../ui.js';
+import { badge, button, card, confirmAction, dataTable, fmt, h, pageHead, run, timeCell, toast } from '../ui.js';
 
 function target(t) {
   if (!t || typeof t !== 'object') return '—';
@@ -19,6 +19,13 @@ async function brokerSchedules(ctx) {
     s.enabled
       ? button('Disable', async (b) => (await run(b, () => post(`/api/schedules/${enc(s.name)}/disable`), `Disabled ${s.name}`)) && ctx.refresh(), { testId: `disable-${s.name}` })
       : button('Enable', async (b) => (await run(b, () => post(`/api/schedules/${enc(s.name)}/enable`), `Enabled ${s.name}`)) && ctx.refresh(), { kind: 'primary', testId: `enable-${s.name}` });
+  const runNow = (s) =>
+    button('Run now', async (b) => {
+      const r = await run(b, () => post(`/api/schedules/${enc(s.name)}/run`));
+      if (!r) return;
+      toast(r.run.ok ? `Ran ${s.name}` : `${s.name} failed: ${r.run.error}`, r.run.ok ? undefined : 'error');
+      ctx.refresh();
+    }, { testId: `run-${s.name}` });
   const remove = (s) =>
     button('Delete', async (b) => {
       const ok = await confirmAction({ title: `Delete schedule ${s.name}?`, message: `It stops emitting to its ${s.target?.type ?? ''} target. This cannot be undone.`, confirmLabel: 'Delete schedule' });
@@ -40,7 +47,7 @@ async function brokerSchedules(ctx) {
         { key: 'lastSlot', label: 'Last run', render: (s) => timeCell(s.lastSlot) },
         { key: 'runs', label: 'Runs', num: true },
         { key: 'lastError', label: 'Last error', render: (s) => (s.lastError ? h('span', { class: 'badge danger clip', title: s.lastError }, s.lastError) : h('span', { class: 'muted' }, '—')) },
-        { key: 'actions', label: '', sortable: false, filter: false, render: (s) => h('div', { class: 'row-actions' }, toggle(s), remove(s)) },
+        { key: 'actions', label: '', sortable: false, filter: false, render: (s) => h('div', { class: 'row-actions' }, runNow(s), toggle(s), remove(s)) },
       ],
     }),
   );
@@ -56,6 +63,10 @@ async function agendaJobs(ctx) {
     j.disabled
       ? button('Enable', async (b) => (await run(b, () => post(`/api/agenda/jobs/${enc(j.id)}/enable`), `Enabled ${j.name}`)) && ctx.refresh(), { kind: 'primary', testId: `agenda-enable-${j.id}` })
       : button('Disable', async (b) => (await run(b, () => post(`/api/agenda/jobs/${enc(j.id)}/disable`), `Disabled ${j.name}`)) && ctx.refresh(), { testId: `agenda-disable-${j.id}` });
+  const runJob = (j) =>
+    j.disabled || j.state === 'running'
+      ? null
+      : button('Run now', async (b) => (await run(b, () => post(`/api/agenda/jobs/${enc(j.id)}/run`), `${j.name} will run at the next poll`)) && ctx.refresh(), { testId: `agenda-run-${j.id}` });
   return card(
     'Agenda jobs',
     overview.names.length
@@ -84,7 +95,7 @@ async function agendaJobs(ctx) {
               { key: 'lastRunAt', label: 'Last run', render: (j) => timeCell(j.lastRunAt) },
               { key: 'failCount', label: 'Failures', num: true },
               { key: 'failReason', label: 'Fail reason', wrap: true },
-              { key: 'actions', label: '', sortable: false, filter: false, render: (j) => h('div', { class: 'row-actions' }, toggle(j)) },
+              { key: 'actions', label: '', sortable: false, filter: false, render: (j) => h('div', { class: 'row-actions' }, runJob(j), toggle(j)) },
             ],
           }),
         ]

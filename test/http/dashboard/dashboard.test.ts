@@ -231,26 +231,78 @@ describe.skipIf(skip !== null)(`dashboard in headless Chromium${skip ? ` (skippe
     await shot(page, 'schedules-1280-light');
   });
 
-  it('AMQP: looks a queue up, shows its counts, and says when there is none', async () => {
+  it('AMQP: queues table with purge and delete after confirmation, queue detail with publish and get, connections with close', async () => {
     const conn = await amqplib.connect(broker.amqp.url);
+    const closed = new Promise<void>((resolve) => conn.on('close', () => resolve()));
     const ch = await conn.createConfirmChannel();
     await ch.assertQueue('tasks', { durable: true });
+    await ch.assertQueue('scratch', { durable: false });
+    await ch.assertExchange('events', 'topic', { durable: true });
+    await ch.bindQueue('tasks', 'events', 'task.#');
     for (let i = 0; i < 3; i++) ch.sendToQueue('tasks', Buffer.from(`task ${i}`), { persistent: true });
     await ch.waitForConfirms();
-    await conn.close();
-    await page.goto(broker.http.url + '/#/amqp');
-    await page.fill('#amqp-lookup input[name=queue]', 'tasks');
-    await page.click('#amqp-lookup button[type=submit]');
-    await page.waitForSelector('#amqp-queue');
-    expect(await page.textContent('[data-stat="messages"] .value')).toBe('3');
-    expect(await page.textContent('#main')).toContain('durable');
-    await shot(page, 'amqp-queue-1280-light');
 
     await page.goto(broker.http.url + '/#/amqp');
-    await page.fill('#amqp-lookup input[name=queue]', 'no-such-queue');
-    await page.click('#amqp-lookup button[type=submit]');
+    await page.waitForSelector('#amqp-queues td a:text-is("tasks")');
+    expect(await page.inputValue('#amqp-vhost')).toBe('/');
+    await page.fill('#amqp-queues input[type=search]', 'tas');
+    expect(await page.locator('#amqp-queues tbody tr').count()).toBe(1);
+    await shot(page, 'amqp-queues-1280-light');
+
+    await page.click('[data-action="purge-tasks"]');
+    await page.click('#confirm-ok');
+    await page.waitForSelector('.toast:has-text("Purged 3 messages from tasks")');
+    expect((await api<Json>('GET', '/api/amqp/queues/%2F/tasks')).body.ready).toBe(0);
+
+    await page.waitForSelector('#amqp-queues td a:text-is("scratch")');
+    await page.click('[data-action="delete-queue-scratch"]');
+    await page.click('#confirm-cancel');
+    expect((await api('GET', '/api/amqp/queues/%2F/scratch')).status).toBe(200);
+    await page.click('[data-action="delete-queue-scratch"]');
+    await page.click('#confirm-ok');
+    await page.waitForSelector('.toast:has-text("Deleted scratch")');
+    expect((await api('GET', '/api/amqp/queues/%2F/scratch')).status).toBe(404);
+
+    await page.goto(broker.http.url + '/#/amqp/queues/%2F/tasks');
+    await page.waitForSelector('#amqp-queue');
+    await page.fill('#amqp-publish textarea', 'hello from the dashboard');
+    await page.click('#amqp-publish button[type=submit]');
+    await page.waitForSelector('[data-stat="messages"] .value:text-is("1")');
+    await page.click('#amqp-get button[type=submit]');
+    await page.waitForSelector('#amqp-got pre.payload');
+    expect(await page.textContent('#amqp-got pre.payload')).toBe('hello from the dashboard');
+    expect((await api<Json>('GET', '/api/amqp/queues/%2F/tasks')).body.ready).toBe(1);
+    await shot(page, 'amqp-queue-1280-light');
+
+    await page.goto(broker.http.url + '/#/amqp?vhost=%2F&tab=bindings');
+    await page.waitForSelector('#amqp-bindings td:text-is("events")');
+    await page.goto(broker.http.url + '/#/amqp?vhost=%2F&tab=exchanges');
+    await page.waitForSelector('#amqp-exchanges td:text-is("amq.topic")');
+    await page.goto(broker.http.url + '/#/amqp?vhost=%2F&tab=connections');
+    await page.waitForSelector('#amqp-connections [data-action^="close-connection-"]');
+    await shot(page, 'amqp-connections-1280-light');
+    await page.click('[data-action^="close-connection-"]');
+    await page.click('#confirm-ok');
+    await closed;
+    await page.waitForSelector('#amqp-connections td.empty');
+
+    await page.goto(broker.http.url + '/#/amqp/queues/%2F/no-such-queue');
     await page.waitForSelector('.error-box');
     expect(await page.textContent('.error-box')).toContain('No queue no-such-queue');
+  });
+
+  it('schedules: run a broker schedule and an Agenda job now', async () => {
+    const before = (await api<Json>('GET', '/api/kafka/topics/payments')).body.records;
+    await page.goto(broker.http.url + '/#/schedules');
+    await page.click('[data-action="run-yearly-report"]');
+    await page.waitForSelector('.toast:has-text("Ran yearly-report")');
+    expect((await api<Json>('GET', '/api/kafka/topics/payments')).body.records).toBe(before + 1);
+    expect((await api<Json>('GET', '/api/schedules/yearly-report')).body).toMatchObject({ runs: 1, lastSlot: null });
+    await page.click('[data-action^="agenda-run-"]');
+    await page.waitForSelector('.toast:has-text("weekly-digest will run at the next poll")');
+    const job = (await api<Json>('GET', '/api/agenda/jobs?name=weekly-digest')).body.jobs[0];
+    expect(Date.parse(job.nextRunAt)).toBeLessThanOrEqual(Date.now());
+    await shot(page, 'schedules-run-1280-light');
   });
 
   it('phone width: the nav collapses behind a menu button, tables scroll inside their card', async () => {
@@ -271,6 +323,14 @@ describe.skipIf(skip !== null)(`dashboard in headless Chromium${skip ? ` (skippe
       // The page itself never scrolls sideways; wide tables do, inside their wrapper.
       expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
       await shot(p, `jobs-375-${scheme}`);
+      await p.goto(broker.http.url + '/#/amqp');
+      await p.waitForSelector('#amqp-queues td a:text-is("tasks")');
+      expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+      await shot(p, `amqp-375-${scheme}`);
+      await p.goto(broker.http.url + '/#/amqp/queues/%2F/tasks');
+      await p.waitForSelector('#amqp-queue');
+      expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+      await shot(p, `amqp-queue-375-${scheme}`);
       await phone.close();
     }
   });
