@@ -20,12 +20,12 @@ async function brokerSchedules(ctx) {
       ? button('Disable', async (b) => (await run(b, () => post(`/api/schedules/${enc(s.name)}/disable`), `Disabled ${s.name}`)) && ctx.refresh(), { testId: `disable-${s.name}` })
       : button('Enable', async (b) => (await run(b, () => post(`/api/schedules/${enc(s.name)}/enable`), `Enabled ${s.name}`)) && ctx.refresh(), { kind: 'primary', testId: `enable-${s.name}` });
   const runNow = (s) =>
-    button('Run now', async (b) => {
+    button('Run', async (b) => {
       const r = await run(b, () => post(`/api/schedules/${enc(s.name)}/run`));
       if (!r) return;
       toast(r.run.ok ? `Ran ${s.name}` : `${s.name} failed: ${r.run.error}`, r.run.ok ? undefined : 'error');
       ctx.refresh();
-    }, { testId: `run-${s.name}` });
+    }, { testId: `run-${s.name}`, title: 'Emit once now; the regular slots are not moved' });
   const remove = (s) =>
     button('Delete', async (b) => {
       const ok = await confirmAction({ title: `Delete schedule ${s.name}?`, message: `It stops emitting to its ${s.target?.type ?? ''} target. This cannot be undone.`, confirmLabel: 'Delete schedule' });
@@ -66,7 +66,7 @@ async function agendaJobs(ctx) {
   const runJob = (j) =>
     j.disabled || j.state === 'running'
       ? null
-      : button('Run now', async (b) => (await run(b, () => post(`/api/agenda/jobs/${enc(j.id)}/run`), `${j.name} will run at the next poll`)) && ctx.refresh(), { testId: `agenda-run-${j.id}` });
+      : button('Run', async (b) => (await run(b, () => post(`/api/agenda/jobs/${enc(j.id)}/run`), `${j.name} will run at the next poll`)) && ctx.refresh(), { testId: `agenda-run-${j.id}`, title: 'Set the next run to now' });
   return card(
     'Agenda jobs',
     overview.names.length
