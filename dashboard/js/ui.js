@@ -155,8 +155,9 @@ export function button(label, onclick, { kind, size = 'sm', title, testId } = {}
  * A client-side table over rows already fetched in one call: filter box, sortable headers, pages.
  * columns: [{ key, label, value?(row), render?(row), num?, wrap? }]
  */
-export function dataTable({ columns, rows, pageSize = 25, filter = true, filterPlaceholder = 'Filter…', empty = 'Nothing here yet.', initialSort, id }) {
+export function dataTable({ columns, rows: initialRows, pageSize = 25, filter = true, filterPlaceholder = 'Filter…', empty = 'Nothing here yet.', initialSort, id }) {
   const state = { q: '', sort: initialSort ?? null, page: 0 };
+  let rows = initialRows;
   const valueOf = (col, row) => (col.value ? col.value(row) : row[col.key]);
   const root = h('div', { class: 'data-table', id });
   const input = filter ? h('input', { type: 'search', placeholder: filterPlaceholder, 'aria-label': filterPlaceholder }) : null;
@@ -233,6 +234,11 @@ export function dataTable({ columns, rows, pageSize = 25, filter = true, filterP
       draw();
     });
   root.append(...(filter ? [h('div', { class: 'toolbar' }, input, h('span', { class: 'spacer' }), info)] : []), h('div', { class: 'table-wrap' }, table), pager);
+  // Live pages swap in fresh rows and keep the reader's filter, sort and page.
+  root.update = (next) => {
+    rows = next;
+    draw();
+  };
   draw();
   return root;
 }

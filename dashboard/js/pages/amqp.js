@@ -118,6 +118,11 @@ async function listPage(ctx) {
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'AMQP objects' }, TABS.map((t) => h('a', { href: listHref(vhost, t), 'aria-current': t === tab ? 'page' : null }, t[0].toUpperCase() + t.slice(1), h('span', { class: 'count muted' }, fmt.num(counts[t])))));
   const body =
     tab === 'queues' ? queuesTable(ctx, queues.queues) : tab === 'exchanges' ? exchangesTable(exchanges.exchanges) : tab === 'bindings' ? bindingsTable(bindings.bindings) : connectionsTable(ctx, conns);
+  // Rates come from counters sampled between reads, so the queues tab re-reads them while shown.
+  if (tab === 'queues') ctx.every(5000, async () => {
+    const fresh = await get(`/api/amqp/queues${q}`);
+    if (ctx.live) body.update(fresh.queues);
+  });
   ctx.main.replaceChildren(
     pageHead({ title: 'AMQP', subtitle: 'Queues, exchanges, bindings and client connections of the AMQP door.', actions: [h('label', { class: 'field' }, h('span', null, 'Virtual host'), select), button('Refresh', () => ctx.refresh(), { testId: 'amqp-refresh' })] }),
     tabs,

@@ -247,11 +247,17 @@ describe.skipIf(skip !== null)(`dashboard in headless Chromium${skip ? ` (skippe
     expect(await page.inputValue('#amqp-vhost')).toBe('/');
     await page.fill('#amqp-queues input[type=search]', 'tas');
     expect(await page.locator('#amqp-queues tbody tr').count()).toBe(1);
+    // The queues tab re-reads counts and rates every 5 s, keeping the filter.
+    for (let i = 0; i < 2; i++) ch.sendToQueue('tasks', Buffer.from('more'), { persistent: true });
+    await ch.waitForConfirms();
+    await page.waitForSelector('#amqp-queues tbody td.num:text-is("5")', { timeout: 7000 });
+    expect(await page.inputValue('#amqp-queues input[type=search]')).toBe('tas');
+    expect(await page.locator('#amqp-queues tbody tr').count()).toBe(1);
     await shot(page, 'amqp-queues-1280-light');
 
     await page.click('[data-action="purge-tasks"]');
     await page.click('#confirm-ok');
-    await page.waitForSelector('.toast:has-text("Purged 3 messages from tasks")');
+    await page.waitForSelector('.toast:has-text("Purged 5 messages from tasks")');
     expect((await api<Json>('GET', '/api/amqp/queues/%2F/tasks')).body.ready).toBe(0);
 
     await page.waitForSelector('#amqp-queues td a:text-is("scratch")');
