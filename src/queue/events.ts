@@ -27,6 +27,9 @@ export class EventBatch {
   }
 }
 
+/** The `jobs_event` id of a queue's counter row (schema V4): above every event id, never an event. */
+export const COUNTER_ROW_ID = Number.MAX_SAFE_INTEGER;
+
 /** Parses a stream position: `"<row>-<index>"`, `"<row>"`, `"0"` or `"0-0"`. */
 export function parseEventId(id: string): { row: number; index: number } {
   const dash = id.indexOf('-');

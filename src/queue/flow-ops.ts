@@ -1,6 +1,6 @@
 import { ErrorCode, type JobsOptions } from 'bullmq';
 import type { JobStore } from './store.js';
-import type { EventBatch } from './events.js';
+import { COUNTER_ROW_ID, type EventBatch } from './events.js';
 import { finishedError } from './errors.js';
 
 /** BullMQ's parent reference plus the child's on-failure flags (failParentOnFailure, ...). */
@@ -85,8 +85,8 @@ export class FlowOps {
     if (p.state !== 'waiting-children' && !(force && p.state === 'delayed')) return;
     const seq = (this.store
       .stmt(
-        `INSERT INTO jobs_queue (queue, seq_counter) VALUES (?, 1)
-         ON CONFLICT (queue) DO UPDATE SET seq_counter = seq_counter + 1 RETURNING seq_counter`,
+        `INSERT INTO jobs_event (queue, id, events, id_counter, seq_counter) VALUES (?, ${COUNTER_ROW_ID}, '', 0, 1)
+         ON CONFLICT (queue, id) DO UPDATE SET seq_counter = seq_counter + 1 RETURNING seq_counter`,
       )
       .get(queue) as { seq_counter: number }).seq_counter;
     const delay = force ? 0 : ((JSON.parse(p.opts) as JobsOptions).delay ?? 0);

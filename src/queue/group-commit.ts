@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Db } from '../store/sqlite.js';
-import { EventBatch } from './events.js';
+import { COUNTER_ROW_ID, EventBatch } from './events.js';
 
 /** An operation on one queue: runs inside a transaction, records its events in `ev`. */
 export type Operation<T> = (ev: EventBatch, now: number) => T;
@@ -50,7 +50,8 @@ export class GroupCommit {
     this.rollbackTo = db.prepare('ROLLBACK TO op');
     // The id is the later of "now" in microseconds and the queue's last id + 1 (see schema V3).
     this.insertEvents = db.prepare(
-      'INSERT INTO jobs_event (queue, id, events) VALUES (@q, max(@floor, coalesce((SELECT max(id) FROM jobs_event WHERE queue = @q), 0) + 1), @e)',
+      `INSERT INTO jobs_event (queue, id, events)
+       VALUES (@q, max(@floor, coalesce((SELECT max(id) FROM jobs_event WHERE queue = @q AND id < ${COUNTER_ROW_ID}), 0) + 1), @e)`,
     );
   }
 

@@ -1,7 +1,7 @@
 import type { JobJson, JobsOptions } from 'bullmq';
 import { ErrorCode } from 'bullmq';
 import type { JobStore } from './store.js';
-import { EventBatch } from './events.js';
+import { COUNTER_ROW_ID, EventBatch } from './events.js';
 import { finishedError } from './errors.js';
 import { CLAIM_COLUMNS, claimedRowToJobJson, type JobRow } from './job-row.js';
 import { FlowOps, type ParentRef } from './flow-ops.js';
@@ -84,8 +84,8 @@ export class QueueOps {
   reserve(ids: number, seqs: number): { id: number; seq: number } {
     const r = this.store
       .stmt(
-        `INSERT INTO jobs_queue (queue, id_counter, seq_counter) VALUES (?, ?, ?)
-         ON CONFLICT (queue) DO UPDATE SET id_counter = id_counter + excluded.id_counter,
+        `INSERT INTO jobs_event (queue, id, events, id_counter, seq_counter) VALUES (?, ${COUNTER_ROW_ID}, '', ?, ?)
+         ON CONFLICT (queue, id) DO UPDATE SET id_counter = id_counter + excluded.id_counter,
                                            seq_counter = seq_counter + excluded.seq_counter
          RETURNING id_counter, seq_counter`,
       )

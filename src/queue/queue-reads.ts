@@ -2,7 +2,7 @@ import type { JobJson } from 'bullmq';
 import type { JobStore } from './store.js';
 import { rowToJobJson, type JobRow } from './job-row.js';
 import { listRange, publicState } from './queue-ops.js';
-import { parseEventId } from './events.js';
+import { COUNTER_ROW_ID, parseEventId } from './events.js';
 
 /** One stream entry as Redis XREAD returns it: `[id, [field, value, ...]]`. */
 export type StreamEntry = [string, string[]];
@@ -181,7 +181,7 @@ export class QueueReads {
 
   /** The position just after the newest event: what Redis means by `$`. */
   latestEventId(): string {
-    const r = this.store.stmt('SELECT max(id) AS m FROM jobs_event WHERE queue = ?').get(this.queue) as { m: number | null };
+    const r = this.store.stmt(`SELECT max(id) AS m FROM jobs_event WHERE queue = ? AND id < ${COUNTER_ROW_ID}`).get(this.queue) as { m: number | null };
     return r.m === null ? '0-0' : `${r.m}`;
   }
 
@@ -189,7 +189,7 @@ export class QueueReads {
   eventsAfter(cursor: string, limit: number): StreamEntry[] {
     const { row, index } = parseEventId(cursor);
     const rows = this.store
-      .stmt('SELECT id, events FROM jobs_event WHERE queue = ? AND id >= ? ORDER BY id LIMIT ?')
+      .stmt(`SELECT id, events FROM jobs_event WHERE queue = ? AND id >= ? AND id < ${COUNTER_ROW_ID} ORDER BY id LIMIT ?`)
       .all(this.queue, row, limit) as { id: number; events: string }[];
     const out: StreamEntry[] = [];
     for (const r of rows) {

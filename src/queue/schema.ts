@@ -1,5 +1,6 @@
 import type { Db } from '../store/sqlite.js';
 import { migrate } from '../store/sqlite.js';
+import { COUNTER_ROW_ID } from './events.js';
 
 /**
  * The job store's schema. One row per job whatever its state, so every state change is one
@@ -154,7 +155,21 @@ DROP TABLE jobs_event;
 ALTER TABLE jobs_event_v3 RENAME TO jobs_event;
 `;
 
-export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3];
+/**
+ * A queue's id and seq counters move from `jobs_queue` into a counter row of `jobs_event`, keyed
+ * (queue, COUNTER_ROW_ID), the largest id, so it sits right after the queue's newest event, in
+ * the b-tree page an add writes anyway for its event row: an add then writes one page fewer
+ * (its commit cost is mostly pages written to the WAL). Every event reader skips that row.
+ * The old `jobs_queue` columns stay, unused.
+ */
+const V4 = `
+ALTER TABLE jobs_event ADD COLUMN id_counter INTEGER;
+ALTER TABLE jobs_event ADD COLUMN seq_counter INTEGER;
+INSERT INTO jobs_event (queue, id, events, id_counter, seq_counter)
+  SELECT queue, ${COUNTER_ROW_ID}, '', id_counter, seq_counter FROM jobs_queue WHERE id_counter > 0 OR seq_counter > 0;
+`;
+
+export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
 
 export function migrateJobs(db: Db): void {
   migrate(db, 'jobs', JOBS_MIGRATIONS);

@@ -5,6 +5,7 @@ import { migrateJobs } from './schema.js';
 import { Waker } from './waker.js';
 import { GroupCommit } from './group-commit.js';
 import { Checkpointer } from './checkpointer.js';
+import { COUNTER_ROW_ID } from './events.js';
 
 /**
  * One open job store per data dir per process, shared by every Queue, Worker and QueueEvents
@@ -64,7 +65,7 @@ export class JobStore {
   trimEvents(queue: string, maxRows: number): number {
     // Ids are not dense (see schema V3), so the cut is found by position, not by arithmetic.
     return this.stmt(
-      'DELETE FROM jobs_event WHERE queue = @q AND id <= (SELECT id FROM jobs_event WHERE queue = @q ORDER BY id DESC LIMIT 1 OFFSET @keep)',
+      `DELETE FROM jobs_event WHERE queue = @q AND id <= (SELECT id FROM jobs_event WHERE queue = @q AND id < ${COUNTER_ROW_ID} ORDER BY id DESC LIMIT 1 OFFSET @keep)`,
     ).run({ q: queue, keep: Math.max(0, Math.floor(maxRows)) }).changes;
   }
 
