@@ -369,15 +369,23 @@ export class QueueOps {
 
   complete(id: string, returnValue: string, token: string, o: FinishOptions): Promise<{ next: ClaimResult | undefined; finishedOn: number }> {
     return this.write((ev, now) => {
-      const row = this.activeRow(id, token, 'moveToFinished', true);
-      if (row.pending > 0) throw finishedError({ code: ErrorCode.JobPendingChildren, jobId: id, command: 'moveToFinished' });
-      if (row.failed > 0) throw finishedError({ code: ErrorCode.JobHasFailedChildren, jobId: id, command: 'moveToFinished' });
-      this.store
+      // The common case in one statement: the job is active, held by `token` and has no unfinished
+      // children. Only when that finds nothing do the separate checks run, to name the reason.
+      const row = this.store
         .stmt(
-          `UPDATE jobs_job SET state = 'completed', returnvalue = ?, finished_on = ?, lock_token = NULL, locked_until = NULL,
-                               attempts_made = attempts_made + 1 WHERE rid = ?`,
+          `UPDATE jobs_job SET state = 'completed', returnvalue = @rv, finished_on = @now, lock_token = NULL, locked_until = NULL,
+                               attempts_made = attempts_made + 1
+           WHERE queue = @q AND id = @id AND state = 'active' AND (@token IS NULL OR @token IN ('', '0') OR lock_token = @token)
+             AND NOT EXISTS (SELECT 1 FROM jobs_dep WHERE parent_queue = @q AND parent_id = @id AND status IN ('pending', 'failed'))
+           RETURNING rid, id, state, lock_token, dedup_id, parent`,
         )
-        .run(returnValue, now, row.rid);
+        .get({ rv: returnValue, now, q: this.queue, id, token: token ?? null }) as ActiveRow | undefined;
+      if (!row) {
+        const held = this.activeRow(id, token, 'moveToFinished', true);
+        if (held.pending > 0) throw finishedError({ code: ErrorCode.JobPendingChildren, jobId: id, command: 'moveToFinished' });
+        if (held.failed > 0) throw finishedError({ code: ErrorCode.JobHasFailedChildren, jobId: id, command: 'moveToFinished' });
+        throw new Error(`job ${id} could not be completed`);
+      }
       ev.push('completed', { jobId: id, returnvalue: returnValue, prev: 'active' });
       if (row.parent) this.flows.childCompleted(ev, this.queue, id, JSON.parse(row.parent) as ParentRef, returnValue, now);
       return this.afterFinish(ev, now, row, 'completed', o);
