@@ -57,6 +57,8 @@ export class QueueOps {
   readonly flows: FlowOps;
   private flagsCache: MetaFlags | undefined;
   private flagsBatch = -1;
+  private flagsVersion = -1;
+  private flagsMetaWrites = -1;
 
   constructor(
     readonly store: JobStore,
@@ -98,19 +100,27 @@ export class QueueOps {
   }
 
   /**
-   * The queue's meta flags, read once per group-commit batch: inside a batch this process holds
-   * the write lock, so only this batch's own meta writes (which drop the cache) can change them.
+   * The queue's meta flags, re-read only when they may have changed: inside a batch this process
+   * holds the write lock; across batches, while no other process committed (SQLite's
+   * `data_version`) and no meta write of this process happened (`metaWrites`), they are the same.
+   * A worker at concurrency 1 runs one batch per job, so this spares it a read per job.
    */
   private flags(): MetaFlags {
     const batch = this.store.group.batchId;
     if (this.flagsCache && this.flagsBatch === batch) return this.flagsCache;
-    this.flagsCache = this.readFlags();
+    const version = this.store.dataVersion();
+    if (!this.flagsCache || this.flagsVersion !== version || this.flagsMetaWrites !== this.store.metaWrites) {
+      this.flagsCache = this.readFlags();
+      this.flagsVersion = version;
+      this.flagsMetaWrites = this.store.metaWrites;
+    }
     this.flagsBatch = batch;
     return this.flagsCache;
   }
 
   private dropFlags(): void {
     this.flagsCache = undefined;
+    this.store.metaWrites++;
   }
 
   private readFlags(): MetaFlags {

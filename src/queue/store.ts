@@ -23,6 +23,9 @@ export class JobStore {
   private readonly maxEvents = new Map<string, number>();
   private readonly checkpointer: Checkpointer;
   private readonly writes = new Map<string, number>();
+  /** Bumped by every meta write of this process, which `data_version` does not count. */
+  metaWrites = 0;
+  private dataVersionStmt: Database.Statement | undefined;
 
   private constructor(dataDir: string) {
     this.dataDir = dataDir;
@@ -34,6 +37,12 @@ export class JobStore {
     migrateJobs(this.db);
     this.waker = new Waker(dataDir);
     this.group = new GroupCommit(this.db, (q, e, w) => this.afterCommit(q, e, w));
+  }
+
+  /** Changes whenever another connection commits (SQLite's `PRAGMA data_version`). */
+  dataVersion(): number {
+    this.dataVersionStmt ??= this.db.prepare('PRAGMA data_version').pluck();
+    return this.dataVersionStmt.get() as number;
   }
 
   /** A cached prepared statement for `sql`. */
