@@ -12,9 +12,10 @@ import { CronSchedule } from './schedule.js';
 import { TaskEvents, toError, validateTaskOptions } from './inline-task.js';
 import { resolveRunCoordinator, sharedLogger } from './cron-runtime.js';
 import { forgetTask } from './registry.js';
+import { TaskBase } from './task-base.js';
 import type { ChildMessage, ParentMessage, WireContext, WireError } from './background-protocol.js';
 import type {
-  CronLogger, Execution, LastRun, RunCoordinator, ScheduledTask, TaskContext, TaskEvent, TaskListener, TaskOptions, TaskStatus,
+  CronLogger, Execution, RunCoordinator, ScheduledTask, TaskContext, TaskEvent, TaskListener, TaskOptions, TaskStatus,
 } from './cron-types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -56,27 +57,23 @@ function toErrorFromWire(w: WireError): Error {
   return err;
 }
 
-export class BackgroundTask implements ScheduledTask {
+export class BackgroundTask extends TaskBase implements ScheduledTask {
   readonly id = randomUUID();
   readonly name: string;
-  private readonly schedule: CronSchedule;
   private readonly events: TaskEvents;
   private readonly logger: CronLogger;
   private readonly coordinator: RunCoordinator | undefined;
   private child: ChildProcess | undefined;
-  private status: TaskStatus = 'stopped';
-  private runCount = 0;
   /** Executions the child reported started and not yet settled. */
   private executing = 0;
-  private last: LastRun | null = null;
   private starting: Promise<void> | undefined;
   /** Set by stop()/destroy(): later reports from the child no longer change the status. */
   private halted = false;
   private readonly executions = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-  constructor(expression: string, private readonly taskPath: string, private readonly options: TaskOptions = {}) {
+  constructor(expression: string, private readonly taskPath: string, options: TaskOptions = {}) {
     validateTaskOptions(options);
-    this.schedule = new CronSchedule(expression, { timezone: options.timezone });
+    super(new CronSchedule(expression, { timezone: options.timezone }), options);
     this.name = options.name || this.id;
     this.logger = options.logger ?? sharedLogger;
     this.events = new TaskEvents(this.logger);
@@ -239,10 +236,6 @@ export class BackgroundTask implements ScheduledTask {
     this.events.emit('task:destroyed', this.context({ date: Date.now() }));
   }
 
-  getStatus(): TaskStatus {
-    return this.status;
-  }
-
   execute(): Promise<unknown> {
     if (!this.child) return Promise.reject(new Error('Cannot execute a background task before start() has completed'));
     const reqId = randomUUID();
@@ -258,42 +251,6 @@ export class BackgroundTask implements ScheduledTask {
       }
       this.send({ type: 'execute', reqId });
     });
-  }
-
-  getNextRun(): Date | null {
-    if (this.status === 'stopped') return null;
-    const next = this.schedule.nextAfter(Date.now());
-    return next === null ? null : new Date(next);
-  }
-
-  getNextRuns(count: number): Date[] {
-    return this.schedule.nextRuns(Date.now(), count).map((t) => new Date(t));
-  }
-
-  match(date: Date): boolean {
-    return this.schedule.match(date.getTime());
-  }
-
-  msToNext(): number | null {
-    const next = this.getNextRun();
-    return next ? next.getTime() - Date.now() : null;
-  }
-
-  isBusy(): boolean {
-    return this.status === 'running';
-  }
-
-  runsLeft(): number | undefined {
-    if (this.options.maxExecutions == null) return undefined;
-    return Math.max(0, this.options.maxExecutions - this.runCount);
-  }
-
-  getPattern(): string {
-    return this.schedule.expression;
-  }
-
-  lastRun(): LastRun | null {
-    return this.last;
   }
 
   ref(): void {

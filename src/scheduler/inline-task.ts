@@ -13,6 +13,7 @@ import { CronSchedule } from './schedule.js';
 import { sharedTimerHeap, type TimerEntry } from './timer-heap.js';
 import { resolveRunCoordinator, sharedLogger } from './cron-runtime.js';
 import { forgetTask } from './registry.js';
+import { TaskBase } from './task-base.js';
 import type {
   CronLogger,
   Execution,
@@ -25,7 +26,6 @@ import type {
   TaskFn,
   TaskListener,
   TaskOptions,
-  TaskStatus,
 } from './cron-types.js';
 
 const DEFAULT_TOLERANCE_MS = 1000;
@@ -80,17 +80,14 @@ export function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-export class InlineTask implements ScheduledTask {
+export class InlineTask extends TaskBase implements ScheduledTask {
   readonly id: string;
   readonly name: string;
-  private readonly schedule: CronSchedule;
   /** Created on first subscription: most tasks never have listeners. */
   private eventsOrNull: TaskEvents | null = null;
   private readonly logger: CronLogger;
-  private readonly options: TaskOptions;
   private readonly coordinator: RunCoordinator | undefined;
   private readonly tolerance: number;
-  private status: TaskStatus = 'stopped';
   private started = false;
   private refed: boolean;
   private nextSlot: number | null = null;
@@ -98,8 +95,6 @@ export class InlineTask implements ScheduledTask {
   /** A pending maxRandomDelay wait and how to cancel it. */
   private jitter: { entry: TimerEntry; cancel: () => void } | undefined;
   private inFlight = false;
-  private runCount = 0;
-  private last: LastRun | null = null;
 
   private get events(): TaskEvents {
     this.eventsOrNull ??= new TaskEvents(this.logger);
@@ -108,8 +103,7 @@ export class InlineTask implements ScheduledTask {
 
   constructor(expression: string, private readonly fn: TaskFn, options: TaskOptions = {}) {
     validateTaskOptions(options);
-    this.schedule = new CronSchedule(expression, { timezone: options.timezone });
-    this.options = options;
+    super(new CronSchedule(expression, { timezone: options.timezone }), options);
     this.id = randomUUID();
     this.name = options.name || this.id;
     this.logger = options.logger ?? sharedLogger;
@@ -144,46 +138,6 @@ export class InlineTask implements ScheduledTask {
     this.status = 'destroyed';
     forgetTask(this.id);
     this.emit('task:destroyed', Date.now());
-  }
-
-  getStatus(): TaskStatus {
-    return this.status;
-  }
-
-  getNextRun(): Date | null {
-    if (this.status === 'stopped') return null;
-    const next = this.schedule.nextAfter(Date.now());
-    return next === null ? null : new Date(next);
-  }
-
-  getNextRuns(count: number): Date[] {
-    return this.schedule.nextRuns(Date.now(), count).map((t) => new Date(t));
-  }
-
-  match(date: Date): boolean {
-    return this.schedule.match(date.getTime());
-  }
-
-  msToNext(): number | null {
-    const next = this.getNextRun();
-    return next ? next.getTime() - Date.now() : null;
-  }
-
-  isBusy(): boolean {
-    return this.status === 'running';
-  }
-
-  runsLeft(): number | undefined {
-    if (this.options.maxExecutions == null) return undefined;
-    return Math.max(0, this.options.maxExecutions - this.runCount);
-  }
-
-  getPattern(): string {
-    return this.schedule.expression;
-  }
-
-  lastRun(): LastRun | null {
-    return this.last;
   }
 
   ref(): void {
