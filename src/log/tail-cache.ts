@@ -42,6 +42,8 @@ export class TailCache {
   }
 
   clear(): void {
+    // Transient appends clear an already empty cache once per batch: no new arrays for that.
+    if (this.bufs.length === 0) return;
     this.base = [];
     this.last = [];
     this.bufs = [];
