@@ -1,23 +1,24 @@
 /**
  * Sparse offset index of one segment: (offset relative to the segment base, file position of the batch
- * starting there), both uint32 big-endian as in Kafka's `.index` files. Kept in memory; the file is
- * appended in bulk (every few hundred entries, at roll and close) because recovery can always rebuild
- * the entries after the last one that reached the disk.
+ * starting there), both uint32 big-endian as in Kafka's `.index` files.
  */
-import { closeSync, existsSync, openSync, readFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { IndexFile } from './index-file.js';
 
 const ENTRY = 8;
-const FLUSH_EVERY = 512;
 
-export class OffsetIndex {
+export class OffsetIndex extends IndexFile {
   private rel = new Uint32Array(64);
   private pos = new Uint32Array(64);
-  count = 0;
-  private persisted = 0;
-  /** The file holds entries that are no longer valid (after a truncation): rewrite it whole. */
-  private rewrite = false;
 
-  constructor(readonly path: string) {}
+  constructor(path: string) {
+    super(path, ENTRY);
+  }
+
+  protected writeEntry(buf: Buffer, at: number, i: number): void {
+    buf.writeUInt32BE(this.rel[i]!, at);
+    buf.writeUInt32BE(this.pos[i]!, at + 4);
+  }
 
   /**
    * Loads the file, keeping the longest valid prefix: whole entries, strictly increasing, positions
@@ -42,8 +43,7 @@ export class OffsetIndex {
       lastRel = r;
       lastPos = p;
     }
-    index.persisted = index.count;
-    if (!intact) index.rewrite = true;
+    index.markLoaded(intact);
     return { index, intact };
   }
 
@@ -88,42 +88,6 @@ export class OffsetIndex {
 
   /** Keeps the first `count` entries. */
   truncate(count: number): void {
-    if (count >= this.count) return;
-    this.count = count;
-    if (this.persisted > count) {
-      this.persisted = count;
-      this.rewrite = true;
-    }
-  }
-
-  /** The next flush replaces the whole file. */
-  resetFile(): void {
-    this.persisted = 0;
-    this.rewrite = true;
-  }
-
-  needsFlush(): boolean {
-    return this.rewrite || this.count - this.persisted >= FLUSH_EVERY;
-  }
-
-  flush(): void {
-    // An empty index still gets its file, so that reopening does not mistake it for a lost one.
-    if (!this.rewrite && this.persisted === this.count && (this.count > 0 || existsSync(this.path))) return;
-    const from = this.rewrite ? 0 : this.persisted;
-    const buf = Buffer.allocUnsafe((this.count - from) * ENTRY);
-    for (let i = from; i < this.count; i++) {
-      buf.writeUInt32BE(this.rel[i]!, (i - from) * ENTRY);
-      buf.writeUInt32BE(this.pos[i]!, (i - from) * ENTRY + 4);
-    }
-    const fd = openSync(this.path, this.rewrite ? 'w' : 'a');
-    try {
-      if (this.rewrite) ftruncateSync(fd, 0);
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    } finally {
-      closeSync(fd);
-    }
-    this.persisted = this.count;
-    this.rewrite = false;
+    this.keep(count);
   }
 }

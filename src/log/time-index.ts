@@ -3,20 +3,24 @@
  * it: uint32), big-endian as in Kafka's `.timeindex`. Timestamps strictly increase along the index, so
  * the batches before an entry all have smaller timestamps than the entry.
  */
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readInt64, writeInt64 } from './batch-format.js';
+import { IndexFile } from './index-file.js';
 
 const ENTRY = 12;
-const FLUSH_EVERY = 512;
 
-export class TimeIndex {
+export class TimeIndex extends IndexFile {
   private ts = new Float64Array(16);
   private rel = new Uint32Array(16);
-  count = 0;
-  private persisted = 0;
-  private rewrite = false;
 
-  constructor(readonly path: string) {}
+  constructor(path: string) {
+    super(path, ENTRY);
+  }
+
+  protected writeEntry(buf: Buffer, at: number, i: number): void {
+    writeInt64(buf, at, this.ts[i]!);
+    buf.writeUInt32BE(this.rel[i]!, at + 8);
+  }
 
   static load(path: string): { index: TimeIndex; intact: boolean } {
     const index = new TimeIndex(path);
@@ -37,8 +41,7 @@ export class TimeIndex {
       lastTs = t;
       lastRel = r;
     }
-    index.persisted = index.count;
-    if (!intact) index.rewrite = true;
+    index.markLoaded(intact);
     return { index, intact };
   }
 
@@ -89,42 +92,6 @@ export class TimeIndex {
   truncateFrom(rel: number): void {
     let n = this.count;
     while (n > 0 && this.rel[n - 1]! >= rel) n--;
-    if (n === this.count) return;
-    this.count = n;
-    if (this.persisted > n) {
-      this.persisted = n;
-      this.rewrite = true;
-    }
-  }
-
-  /** The next flush replaces the whole file. */
-  resetFile(): void {
-    this.persisted = 0;
-    this.rewrite = true;
-  }
-
-  needsFlush(): boolean {
-    return this.rewrite || this.count - this.persisted >= FLUSH_EVERY;
-  }
-
-  flush(): void {
-    // An empty index still gets its file, so that reopening does not mistake it for a lost one.
-    if (!this.rewrite && this.persisted === this.count && (this.count > 0 || existsSync(this.path))) return;
-    const from = this.rewrite ? 0 : this.persisted;
-    const buf = Buffer.allocUnsafe((this.count - from) * ENTRY);
-    for (let i = from; i < this.count; i++) {
-      writeInt64(buf, (i - from) * ENTRY, this.ts[i]!);
-      buf.writeUInt32BE(this.rel[i]!, (i - from) * ENTRY + 8);
-    }
-    const fd = openSync(this.path, this.rewrite ? 'w' : 'a');
-    try {
-      if (this.rewrite) ftruncateSync(fd, 0);
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    } finally {
-      closeSync(fd);
-    }
-    this.persisted = this.count;
-    this.rewrite = false;
+    this.keep(n);
   }
 }
