@@ -1,8 +1,13 @@
-import snappyNative from '@napi-rs/snappy';
+import { createRequire } from 'node:module';
 import type { Codec } from './codec.js';
 
-// Default import: Node's CommonJS export detection misses some of this package's named exports.
-const { compressSync, uncompressSync } = snappyNative;
+type SnappyModule = typeof import('@napi-rs/snappy');
+const require = createRequire(import.meta.url);
+let snappyModule: SnappyModule | undefined;
+// Loaded on first use, like lz4: brokers that never decode a snappy batch do not pay for the module.
+const native = (): SnappyModule => (snappyModule ??= require('@napi-rs/snappy') as SnappyModule);
+const compressSync = (data: Buffer): Buffer => native().compressSync(data);
+const uncompressSync = (data: Buffer): Buffer => native().uncompressSync(data) as Buffer;
 
 /**
  * Java clients (snappy-java) write and expect xerial framing: an 8-byte magic, version and minimum
