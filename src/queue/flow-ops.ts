@@ -3,6 +3,10 @@ import type { JobStore } from './store.js';
 import { COUNTER_ROW_ID, type EventBatch } from './events.js';
 import { finishedError } from './errors.js';
 
+// Built once: `store.stmt` looks statements up by their text.
+const BUMP_SEQ_SQL = `INSERT INTO jobs_event (queue, id, events, id_counter, seq_counter) VALUES (?, ${COUNTER_ROW_ID}, '', 0, 1)
+         ON CONFLICT (queue, id) DO UPDATE SET seq_counter = seq_counter + 1 RETURNING seq_counter`;
+
 /** BullMQ's parent reference plus the child's on-failure flags (failParentOnFailure, ...). */
 export interface ParentRef {
   id: string;
@@ -85,8 +89,7 @@ export class FlowOps {
     if (p.state !== 'waiting-children' && !(force && p.state === 'delayed')) return;
     const seq = (this.store
       .stmt(
-        `INSERT INTO jobs_event (queue, id, events, id_counter, seq_counter) VALUES (?, ${COUNTER_ROW_ID}, '', 0, 1)
-         ON CONFLICT (queue, id) DO UPDATE SET seq_counter = seq_counter + 1 RETURNING seq_counter`,
+        BUMP_SEQ_SQL,
       )
       .get(queue) as { seq_counter: number }).seq_counter;
     const delay = force ? 0 : ((JSON.parse(p.opts) as JobsOptions).delay ?? 0);

@@ -46,6 +46,17 @@ interface MetaFlags {
 
 const NO_DELAY_PENDING = 0;
 
+// Statements whose text is built from constants are built once: `store.stmt` looks statements up
+// by their text, and a template literal evaluated per call is a fresh string to hash and compare.
+const RESERVE_SQL = `INSERT INTO jobs_event (queue, id, events, id_counter, seq_counter) VALUES (?, ${COUNTER_ROW_ID}, '', ?, ?)
+         ON CONFLICT (queue, id) DO UPDATE SET id_counter = id_counter + excluded.id_counter,
+                                           seq_counter = seq_counter + excluded.seq_counter
+         RETURNING id_counter, seq_counter`;
+const CLAIM_SQL = `UPDATE jobs_job SET state = 'active', lock_token = ?, locked_until = ?, processed_on = ?, processed_by = ?,
+                             attempts_started = attempts_started + 1
+         WHERE rid = (SELECT rid FROM jobs_job WHERE queue = ? AND state = 'waiting' ORDER BY priority, seq LIMIT 1)
+         RETURNING ${CLAIM_COLUMNS}`;
+
 /**
  * Every state change of one queue's jobs, each one IMMEDIATE transaction on the shared store
  * that also records the events it emitted, then wakes waiters after commit. Synchronous on
@@ -86,10 +97,7 @@ export class QueueOps {
   reserve(ids: number, seqs: number): { id: number; seq: number } {
     const r = this.store
       .stmt(
-        `INSERT INTO jobs_event (queue, id, events, id_counter, seq_counter) VALUES (?, ${COUNTER_ROW_ID}, '', ?, ?)
-         ON CONFLICT (queue, id) DO UPDATE SET id_counter = id_counter + excluded.id_counter,
-                                           seq_counter = seq_counter + excluded.seq_counter
-         RETURNING id_counter, seq_counter`,
+        RESERVE_SQL,
       )
       .get(this.queue, ids, seqs) as { id_counter: number; seq_counter: number };
     return { id: r.id_counter - ids + 1, seq: r.seq_counter - seqs + 1 };
@@ -246,10 +254,7 @@ export class QueueOps {
     }
     const row = this.store
       .stmt(
-        `UPDATE jobs_job SET state = 'active', lock_token = ?, locked_until = ?, processed_on = ?, processed_by = ?,
-                             attempts_started = attempts_started + 1
-         WHERE rid = (SELECT rid FROM jobs_job WHERE queue = ? AND state = 'waiting' ORDER BY priority, seq LIMIT 1)
-         RETURNING ${CLAIM_COLUMNS}`,
+        CLAIM_SQL,
       )
       .raw()
       .get(c.token, now + c.lockDuration, now, c.workerName, this.queue) as unknown[] | undefined;

@@ -4,6 +4,10 @@ import { rowToJobJson, type JobRow } from './job-row.js';
 import { listRange, publicState } from './queue-ops.js';
 import { COUNTER_ROW_ID, parseEventId } from './events.js';
 
+// Built once: `store.stmt` looks statements up by their text.
+const LATEST_EVENT_SQL = `SELECT max(id) AS m FROM jobs_event WHERE queue = ? AND id < ${COUNTER_ROW_ID}`;
+const EVENTS_AFTER_SQL = `SELECT id, events FROM jobs_event WHERE queue = ? AND id >= ? AND id < ${COUNTER_ROW_ID} ORDER BY id LIMIT ?`;
+
 /** One stream entry as Redis XREAD returns it: `[id, [field, value, ...]]`. */
 export type StreamEntry = [string, string[]];
 
@@ -181,7 +185,7 @@ export class QueueReads {
 
   /** The position just after the newest event: what Redis means by `$`. */
   latestEventId(): string {
-    const r = this.store.stmt(`SELECT max(id) AS m FROM jobs_event WHERE queue = ? AND id < ${COUNTER_ROW_ID}`).get(this.queue) as { m: number | null };
+    const r = this.store.stmt(LATEST_EVENT_SQL).get(this.queue) as { m: number | null };
     return r.m === null ? '0-0' : `${r.m}`;
   }
 
@@ -189,7 +193,7 @@ export class QueueReads {
   eventsAfter(cursor: string, limit: number): StreamEntry[] {
     const { row, index } = parseEventId(cursor);
     const rows = this.store
-      .stmt(`SELECT id, events FROM jobs_event WHERE queue = ? AND id >= ? AND id < ${COUNTER_ROW_ID} ORDER BY id LIMIT ?`)
+      .stmt(EVENTS_AFTER_SQL)
       .all(this.queue, row, limit) as { id: number; events: string }[];
     const out: StreamEntry[] = [];
     for (const r of rows) {
