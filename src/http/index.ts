@@ -16,6 +16,7 @@ import { addRecordRoutes } from './kafka-records.js';
 import { addTopicRoutes } from './kafka-topics.js';
 import { addJobRoutes } from './jobs.js';
 import { amqpQueueMetrics, createMetrics, type KafkaRequestSource } from './metrics.js';
+import type { KafkaTrafficSource } from '../protocol/kafka/traffic.js';
 import { addOverviewRoutes } from './overview.js';
 import { Router, type Reply, type RequestInfo } from './router.js';
 
@@ -28,6 +29,8 @@ export interface HttpDoorDeps {
   groups?: GroupCoordinator;
   /** Finished Kafka requests, for the latency histogram in /metrics. */
   kafkaRequests?: KafkaRequestSource;
+  /** The Kafka door's per-partition produce/fetch counters, for /metrics. */
+  kafkaTraffic?: KafkaTrafficSource;
   /** The AMQP door's look inside (queue counts), served under /api/amqp. */
   amqp?: AmqpView;
   /** The broker's own schedules (src/scheduler/broker-schedules), served under /api/schedules. */
@@ -65,7 +68,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
   const router = new Router();
   const jobs = addJobRoutes(router, ctx.options.dataDir);
   const amqpDoor = deps.amqp;
-  const metrics = createMetrics({ log: ctx.log, groups: deps.groups, connections, kafkaRequests: deps.kafkaRequests, collectors: [() => jobs.metricsText(), ...(amqpDoor ? [async () => amqpQueueMetrics(() => amqpDoor.queues())] : [])] });
+  const metrics = createMetrics({ log: ctx.log, groups: deps.groups, connections, kafkaRequests: deps.kafkaRequests, kafkaTraffic: deps.kafkaTraffic, collectors: [() => jobs.metricsText(), ...(amqpDoor ? [async () => amqpQueueMetrics(() => amqpDoor.queues())] : [])] });
   const auth = createBasicAuth(ctx.options.amqp.users);
 
   addOverviewRoutes(router, { ctx, doors: deps.doors, groups: deps.groups, startedAt });

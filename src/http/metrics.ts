@@ -2,6 +2,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Histogram, Registry } from 'prom-client';
 import type { LogStore } from '../log/types.js';
 import type { GroupCoordinator } from '../protocol/kafka/groups/index.js';
+import type { KafkaTrafficSource } from '../protocol/kafka/traffic.js';
 import { escapeLabel, familyHeader, PromText } from './prom-text.js';
 
 /** One finished Kafka request, as the Kafka door reports it. */
@@ -20,6 +21,8 @@ export interface MetricsDeps {
   /** Open connections per door name. */
   connections: ReadonlyArray<readonly [string, () => number]>;
   kafkaRequests?: KafkaRequestSource;
+  /** Per-partition produce/fetch counters of the Kafka door, read at scrape time. */
+  kafkaTraffic?: KafkaTrafficSource;
   /** More metric families, as Prometheus text, rendered on each scrape (job queues, other doors). */
   collectors?: ReadonlyArray<() => Promise<string>>;
 }
@@ -77,8 +80,15 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     const end: string[] = [familyHeader('railyard_kafka_log_end_offset', 'gauge', 'Log end offset (next offset to be written), by topic and partition.')];
     const start: string[] = [familyHeader('railyard_kafka_log_start_offset', 'gauge', 'Log start offset (first readable offset), by topic and partition.')];
     const size: string[] = [familyHeader('railyard_kafka_log_size_bytes', 'gauge', "Bytes in the partition's segments, by topic and partition.")];
+    // Traffic counters come from the Kafka door; only topics the log still has are shown, so none go stale.
+    const traffic = deps.kafkaTraffic;
+    const bytesIn: string[] = [familyHeader('railyard_kafka_bytes_in_total', 'counter', 'Record-batch bytes produced through the Kafka door, by topic and partition.')];
+    const recordsIn: string[] = [familyHeader('railyard_kafka_records_in_total', 'counter', 'Records produced through the Kafka door, by topic and partition.')];
+    const bytesOut: string[] = [familyHeader('railyard_kafka_bytes_out_total', 'counter', 'Record-batch bytes returned by Kafka fetches, by topic and partition.')];
+    const recordsOut: string[] = [familyHeader('railyard_kafka_records_out_total', 'counter', 'Records in the batches returned by Kafka fetches, by topic and partition.')];
     for (const t of log.topics()) {
       const prefix = `{topic="${escapeLabel(t.name)}",partition="`;
+      const counters = traffic?.(t.name);
       for (let i = 0; i < t.partitions; i++) {
         const p = log.partition(t.name, i);
         if (!p) continue;
@@ -86,8 +96,15 @@ export function createMetrics(deps: MetricsDeps): Metrics {
         end.push('railyard_kafka_log_end_offset' + labels + p.logEndOffset + '\n');
         start.push('railyard_kafka_log_start_offset' + labels + p.logStartOffset + '\n');
         size.push('railyard_kafka_log_size_bytes' + labels + p.sizeBytes() + '\n');
+        if (!traffic) continue;
+        const c = counters?.[i];
+        bytesIn.push('railyard_kafka_bytes_in_total' + labels + (c?.bytesIn ?? 0) + '\n');
+        recordsIn.push('railyard_kafka_records_in_total' + labels + (c?.recordsIn ?? 0) + '\n');
+        bytesOut.push('railyard_kafka_bytes_out_total' + labels + (c?.bytesOut ?? 0) + '\n');
+        recordsOut.push('railyard_kafka_records_out_total' + labels + (c?.recordsOut ?? 0) + '\n');
       }
     }
+    const trafficText = traffic ? bytesIn.join('') + recordsIn.join('') + bytesOut.join('') + recordsOut.join('') : '';
     const lag = new PromText().family('railyard_kafka_consumergroup_lag', 'gauge', 'Log end offset minus the committed offset, by group, topic and partition.');
     if (deps.groups) {
       for (const g of deps.groups.listGroups()) {
@@ -98,7 +115,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
         }
       }
     }
-    return end.join('') + start.join('') + size.join('') + lag.toString();
+    return end.join('') + start.join('') + size.join('') + trafficText + lag.toString();
   };
 
   return {

@@ -32,6 +32,38 @@ describe('/metrics on a running broker', () => {
     expect(find(samples, 'railyard_kafka_request_duration_seconds_count', { api: 'Metadata' })?.value).toBeGreaterThanOrEqual(1);
   });
 
+  it('counts bytes and records produced and fetched per partition from a real kafkajs producer and consumer', async () => {
+    const { Kafka, logLevel } = (await import('kafkajs')).default;
+    const kafka = new Kafka({ brokers: [broker.kafka.bootstrap], logLevel: logLevel.NOTHING });
+    await api('POST', '/api/kafka/topics', { name: 'traffic', partitions: 2 });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'traffic', messages: [{ value: 'a', partition: 0 }, { value: 'b', partition: 0 }, { value: 'c', partition: 0 }] });
+    await producer.send({ topic: 'traffic', messages: [{ value: 'd', partition: 1 }] });
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: 'traffic-g' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'traffic', fromBeginning: true });
+    let seen = 0;
+    const done = new Promise<void>((resolve) => {
+      void consumer.run({ eachMessage: async () => void (++seen === 4 && resolve()) });
+    });
+    await done;
+    await consumer.disconnect();
+
+    const { types, samples } = parsePrometheus(await (await fetch(broker.http.url + '/metrics')).text());
+    const v = (name: string, partition: string) => find(samples, name, { topic: 'traffic', partition })?.value;
+    expect(types.get('railyard_kafka_records_in_total')).toBe('counter');
+    expect(v('railyard_kafka_records_in_total', '0')).toBe(3);
+    expect(v('railyard_kafka_records_in_total', '1')).toBe(1);
+    const size0 = find(samples, 'railyard_kafka_log_size_bytes', { topic: 'traffic', partition: '0' })!.value;
+    // One batch per send, stored verbatim: bytes in equal the partition's log size.
+    expect(v('railyard_kafka_bytes_in_total', '0')).toBe(size0);
+    expect(v('railyard_kafka_records_out_total', '0')).toBe(3);
+    expect(v('railyard_kafka_records_out_total', '1')).toBe(1);
+    expect(v('railyard_kafka_bytes_out_total', '0')).toBe(size0);
+  });
+
   it('serves valid Prometheus text with per-partition offsets and sizes, group lag, process metrics', async () => {
     await api('POST', '/api/kafka/topics', { name: 'm.topic', partitions: 3 });
     await api('POST', '/api/kafka/topics/m.topic/records', { partition: 1, records: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });

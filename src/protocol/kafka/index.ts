@@ -11,6 +11,7 @@ import { createListOffsetsHandler } from './handlers/list-offsets.js';
 import { createMetadataHandler } from './handlers/metadata.js';
 import { createProduceHandler } from './handlers/produce.js';
 import { startKafkaServer, type KafkaServer } from './server.js';
+import { KafkaTraffic, type PartitionTraffic } from './traffic.js';
 
 export interface KafkaRequestSample {
   api: string;
@@ -22,6 +23,8 @@ export interface KafkaDoor extends Door {
   groups: GroupCoordinator;
   /** Subscribes to every request's API name and latency; returns the unsubscribe function. */
   onRequest(listener: (sample: KafkaRequestSample) => void): () => void;
+  /** Bytes and records produced to and fetched from each partition of a topic, by partition index, read at scrape time. */
+  traffic(topic: string): ReadonlyArray<Readonly<PartitionTraffic> | undefined> | undefined;
 }
 
 /**
@@ -31,15 +34,18 @@ export interface KafkaDoor extends Door {
 const MAX_IN_FLIGHT = 64;
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
-function handlerTable(ctx: BrokerContext, groups: GroupCoordinator): HandlerTable {
+function handlerTable(ctx: BrokerContext, groups: GroupCoordinator, traffic: KafkaTraffic): HandlerTable {
   const handlers: KafkaApiHandler[] = [
-    createProduceHandler(ctx),
-    createFetchHandler(ctx),
+    createProduceHandler(ctx, traffic),
+    createFetchHandler(ctx, traffic),
     createListOffsetsHandler(ctx),
     createMetadataHandler(ctx),
     createInitProducerIdHandler(ctx),
     ...groups.handlers,
-    ...createAdminHandlers(ctx, { onTopicDeleted: (name) => groups.forgetTopic(name) }),
+    ...createAdminHandlers(ctx, { onTopicDeleted: (name) => {
+      groups.forgetTopic(name);
+      traffic.forget(name);
+    } }),
   ];
   // ApiVersions reads the finished table, itself included.
   let table: HandlerTable | undefined;
@@ -51,7 +57,8 @@ function handlerTable(ctx: BrokerContext, groups: GroupCoordinator): HandlerTabl
 /** The Kafka door: every API handler behind one pipelined TCP server on `host:kafkaPort`. */
 export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
   const groups = createGroupCoordinator(ctx);
-  const table = handlerTable(ctx, groups);
+  const traffic = new KafkaTraffic();
+  const table = handlerTable(ctx, groups, traffic);
   const requestListeners = new Set<(sample: KafkaRequestSample) => void>();
   const observe = (api: string, durationMs: number) => {
     if (requestListeners.size === 0) return;
@@ -83,6 +90,7 @@ export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
       requestListeners.add(listener);
       return () => void requestListeners.delete(listener);
     },
+    traffic: (topic) => traffic.get(topic),
     connectionCount: () => server.connectionCount(),
     close: async () => {
       await server.close();

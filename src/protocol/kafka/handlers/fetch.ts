@@ -2,6 +2,7 @@ import type { BrokerContext } from '../../../context.js';
 import { LogError, LogErrorCode, type IsolationLevel, type PartitionLog } from '../../../log/types.js';
 import type { KafkaApiHandler } from '../handler.js';
 import type { ReadBuffers } from '../../../log/slab.js';
+import { countRecords, type KafkaTraffic } from '../traffic.js';
 import type {
   FetchRequest,
   FetchRequestFetchPartition,
@@ -36,7 +37,32 @@ interface Target {
  * Record bytes are handed to the encoder as the log's chunks, never copied or re-encoded. Long polls wait for
  * an append on any requested partition, the request's maxWaitMs, or broker shutdown.
  */
-export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchRequest, FetchResponseInput> {
+export function createFetchHandler(ctx: BrokerContext, traffic?: KafkaTraffic): KafkaApiHandler<FetchRequest, FetchResponseInput> {
+  /** Counts what a response actually sends (a long poll may collect several times before answering). */
+  const sent = (res: FetchResponseInput): FetchResponseInput => {
+    if (!traffic) return res;
+    for (const t of res.responses ?? []) {
+      let counters: ReturnType<KafkaTraffic['topic']> | undefined;
+      for (const p of t.partitions ?? []) {
+        const records = p.records;
+        if (!records || records.length === 0) continue;
+        counters ??= traffic.topic(t.topic ?? '');
+        const c = traffic.slot(counters, p.partitionIndex ?? 0);
+        if (Buffer.isBuffer(records)) {
+          c.bytesOut += records.length;
+          c.recordsOut += countRecords(records);
+          continue;
+        }
+        for (let i = 0; i < records.length; i++) {
+          const chunk = records[i]!;
+          c.bytesOut += chunk.length;
+          c.recordsOut += countRecords(chunk);
+        }
+      }
+    }
+    return res;
+  };
+
   const errorCode = (err: unknown, t: Target): number => {
     if (err instanceof LogError) return err.code;
     ctx.logger.error('fetch read failed', { topic: t.topic, partition: t.req.partition, err });
@@ -111,7 +137,7 @@ export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchReq
       const first = collect(targets, req, isolation, rc.readBuffers);
       const satisfied = (c: Collected) => c.hasError || c.bytes >= req.minBytes;
       if (satisfied(first) || req.maxWaitMs <= 0 || targets.length === 0 || ctx.closing.aborted || rc.conn.closed?.aborted) {
-        return first.response;
+        return sent(first.response);
       }
 
       const partitions = [...new Set(targets.map((t) => t.partition!))];
@@ -129,7 +155,7 @@ export function createFetchHandler(ctx: BrokerContext): KafkaApiHandler<FetchReq
           clearTimeout(timer);
           ctx.closing.removeEventListener('abort', onClose);
           rc.conn.closed?.removeEventListener('abort', onClose);
-          resolve(c.response);
+          resolve(sent(c.response));
         };
         const onClose = () => settle(collect(targets, req, isolation, rc.readBuffers));
         const onAppend = () => {

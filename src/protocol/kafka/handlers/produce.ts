@@ -3,6 +3,7 @@ import { LogError, LogErrorCode, type AppendResult } from '../../../log/types.js
 import type { KafkaApiHandler } from '../handler.js';
 import type { ProduceRequest, ProduceResponseInput, ProduceResponseTopicProduceResponseInput } from '../generated/index.js';
 import { resolveTopic } from './metadata.js';
+import { countRecords, type KafkaTraffic } from '../traffic.js';
 
 const UNKNOWN_SERVER_ERROR = -1;
 /** Produce v0–2 carry message format v0/v1, which this broker does not store (Kafka 4 rejects them too). */
@@ -24,7 +25,7 @@ interface PartitionSlot {
  * handed to the log in the same event-loop turn, so the log commits them with one write (and one fsync).
  * Record bytes go to the log as they arrived; the log validates and stores them verbatim.
  */
-export function createProduceHandler(ctx: BrokerContext): KafkaApiHandler<ProduceRequest, ProduceResponseInput> {
+export function createProduceHandler(ctx: BrokerContext, traffic?: KafkaTraffic): KafkaApiHandler<ProduceRequest, ProduceResponseInput> {
   const codeOf = (err: unknown, topic: string, index: number): number => {
     if (err instanceof LogError) return err.code;
     ctx.logger.error('append failed', { topic, partition: index, err });
@@ -53,6 +54,7 @@ export function createProduceHandler(ctx: BrokerContext): KafkaApiHandler<Produc
           const t = resolveTopic(ctx, topic.name, true);
           if (typeof t === 'number') topicError = t;
         }
+        const counters = traffic && topicError === 0 ? traffic.topic(topic.name) : undefined;
         for (const pd of topic.partitionData) {
           const slot: PartitionSlot = { index: pd.index, errorCode: topicError, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
           slots.push(slot);
@@ -66,8 +68,16 @@ export function createProduceHandler(ctx: BrokerContext): KafkaApiHandler<Produc
             slot.errorCode = LogErrorCode.CORRUPT_MESSAGE;
             continue;
           }
+          // Counted now: a loaned frame's bytes may be reused once the append settles.
+          const bytes = pd.records.length;
+          const records = counters ? countRecords(pd.records) : 0;
           const appended = partition.append(pd.records, appendOpts).then(
             (res: AppendResult) => {
+              if (counters) {
+                const c = traffic!.slot(counters, pd.index);
+                c.bytesIn += bytes;
+                c.recordsIn += records;
+              }
               slot.baseOffset = res.baseOffset;
               slot.logAppendTimeMs = res.logAppendTime;
               slot.logStartOffset = res.logStartOffset;
