@@ -68,7 +68,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
   const router = new Router();
   const jobs = addJobRoutes(router, ctx.options.dataDir);
   const amqpDoor = deps.amqp;
-  const metrics = createMetrics({ log: ctx.log, groups: deps.groups, connections, kafkaRequests: deps.kafkaRequests, kafkaTraffic: deps.kafkaTraffic, collectors: [() => jobs.metricsText(), ...(amqpDoor ? [async () => amqpQueueMetrics(() => amqpDoor.queues())] : [])] });
+  const metrics = createMetrics({ log: ctx.log, groups: deps.groups, connections, kafkaRequests: deps.kafkaRequests, kafkaTraffic: deps.kafkaTraffic, scheduleEmits: deps.schedules ? (l) => deps.schedules!.onEmit(l) : undefined, collectors: [() => jobs.metricsText(), ...(amqpDoor ? [async () => amqpQueueMetrics(() => amqpDoor.queues())] : [])] });
   const auth = createBasicAuth(ctx.options.amqp.users);
 
   addOverviewRoutes(router, { ctx, doors: deps.doors, groups: deps.groups, startedAt });

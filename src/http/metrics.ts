@@ -3,6 +3,7 @@ import { Histogram, Registry } from 'prom-client';
 import type { LogStore } from '../log/types.js';
 import type { GroupCoordinator } from '../protocol/kafka/groups/index.js';
 import type { KafkaTrafficSource } from '../protocol/kafka/traffic.js';
+import type { ScheduleEmitSample } from '../scheduler/broker-schedules/broker-scheduler.js';
 import { escapeLabel, familyHeader, PromText } from './prom-text.js';
 
 /** One finished Kafka request, as the Kafka door reports it. */
@@ -15,6 +16,9 @@ export interface KafkaRequestSample {
 /** Subscribes to finished Kafka requests; returns the unsubscribe function. */
 export type KafkaRequestSource = (listener: (sample: KafkaRequestSample) => void) => () => void;
 
+/** Subscribes to broker-schedule emissions; returns the unsubscribe function. */
+export type ScheduleEmitSource = (listener: (sample: ScheduleEmitSample) => void) => () => void;
+
 export interface MetricsDeps {
   log: LogStore;
   groups?: GroupCoordinator;
@@ -23,6 +27,8 @@ export interface MetricsDeps {
   kafkaRequests?: KafkaRequestSource;
   /** Per-partition produce/fetch counters of the Kafka door, read at scrape time. */
   kafkaTraffic?: KafkaTrafficSource;
+  /** Regular broker-schedule emissions, for the lateness histogram. */
+  scheduleEmits?: ScheduleEmitSource;
   /** More metric families, as Prometheus text, rendered on each scrape (job queues, other doors). */
   collectors?: ReadonlyArray<() => Promise<string>>;
 }
@@ -33,6 +39,7 @@ export interface Metrics {
   close(): void;
 }
 
+const LATENESS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
@@ -50,6 +57,15 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     registers: [registry],
   });
   const unsubscribe = deps.kafkaRequests?.((s) => latency.observe({ api: s.api }, s.durationMs / 1000));
+  const lateness = new Histogram({
+    name: 'railyard_schedule_lateness_seconds',
+    help: "Time from a broker schedule's slot to its emission starting, by schedule.",
+    labelNames: ['schedule'] as const,
+    buckets: LATENESS_BUCKETS,
+    registers: [registry],
+  });
+  // A clock stepped back can put an emission before its slot: that is not lateness, so it counts as 0.
+  const unsubscribeSchedules = deps.scheduleEmits?.((s) => lateness.observe({ schedule: s.name }, Math.max(0, s.at - s.slot) / 1000));
   const loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
 
@@ -122,10 +138,12 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     contentType: registry.contentType,
     render: async () => {
       const extra = await Promise.all((deps.collectors ?? []).map((c) => c()));
-      return processText() + logText() + extra.join('') + (await registry.metrics());
+      // prom-client separates its families with blank lines; valid, but the rest of the page has none.
+      return processText() + logText() + extra.join('') + (await registry.metrics()).replace(/\n\n+/g, '\n');
     },
     close: () => {
       unsubscribe?.();
+      unsubscribeSchedules?.();
       loop.disable();
     },
   };

@@ -64,6 +64,24 @@ describe('/metrics on a running broker', () => {
     expect(v('railyard_kafka_bytes_out_total', '0')).toBe(size0);
   });
 
+  it('observes the lateness of a per-second broker schedule', async () => {
+    const put = await api('PUT', '/api/schedules/late-tick', { expression: '* * * * * *', target: { type: 'kafka', topic: 'late-ticks', value: 'x' } });
+    expect(put.status).toBe(201);
+    const count = async () => {
+      const { types, samples } = parsePrometheus(await (await fetch(broker.http.url + '/metrics')).text());
+      expect(types.get('railyard_schedule_lateness_seconds')).toBe('histogram');
+      return find(samples, 'railyard_schedule_lateness_seconds_count', { schedule: 'late-tick' })?.value ?? 0;
+    };
+    const deadline = Date.now() + 5000;
+    while ((await count()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await count()).toBeGreaterThanOrEqual(2);
+    const { samples } = parsePrometheus(await (await fetch(broker.http.url + '/metrics')).text());
+    // The shared timer heap fires at the slot: every emission of an idle broker is well under a second late.
+    const all = find(samples, 'railyard_schedule_lateness_seconds_count', { schedule: 'late-tick' })!.value;
+    expect(find(samples, 'railyard_schedule_lateness_seconds_bucket', { schedule: 'late-tick', le: '1' })?.value).toBe(all);
+    await api('DELETE', '/api/schedules/late-tick');
+  });
+
   it('serves valid Prometheus text with per-partition offsets and sizes, group lag, process metrics', async () => {
     await api('POST', '/api/kafka/topics', { name: 'm.topic', partitions: 3 });
     await api('POST', '/api/kafka/topics/m.topic/records', { partition: 1, records: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });

@@ -25,6 +25,15 @@ interface Active {
   nextSlot: number | null;
 }
 
+/** One regular slot handed to its emitter, as /metrics observes it. */
+export interface ScheduleEmitSample {
+  name: string;
+  /** The slot's time, epoch ms. */
+  slot: number;
+  /** When the emission started, epoch ms; minus `slot` is the lateness. */
+  at: number;
+}
+
 export interface BrokerSchedulerOptions {
   db: Db;
   emitters: Emitters;
@@ -38,6 +47,7 @@ export class BrokerScheduler {
   private readonly active = new Map<string, Active>();
   private running = false;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly emitListeners = new Set<(sample: ScheduleEmitSample) => void>();
 
   constructor(opts: BrokerSchedulerOptions) {
     this.store = new ScheduleStore(opts.db);
@@ -105,6 +115,15 @@ export class BrokerScheduler {
     return { slot: ctx.slot, error };
   }
 
+  /**
+   * Subscribes to regular slot emissions (not catch-up at startup, which is late by the downtime, nor
+   * run-now, which has no slot); returns the unsubscribe function.
+   */
+  onEmit(listener: (sample: ScheduleEmitSample) => void): () => void {
+    this.emitListeners.add(listener);
+    return () => void this.emitListeners.delete(listener);
+  }
+
   list(): (StoredSchedule & { nextRunAt: number | null })[] {
     return this.store.list().map((s) => ({ ...s, nextRunAt: this.active.get(s.name)?.nextSlot ?? null }));
   }
@@ -155,6 +174,10 @@ export class BrokerScheduler {
 
   private emit(name: string, target: ScheduleTarget, slot: number, catchUp: boolean): void {
     const ctx: EmitContext = { name, slot, catchUp };
+    if (!catchUp && this.emitListeners.size > 0) {
+      const sample: ScheduleEmitSample = { name, slot, at: Date.now() };
+      for (const l of this.emitListeners) l(sample);
+    }
     const run = (async () => {
       try {
         await this.dispatch(target, ctx);
