@@ -79,6 +79,37 @@ describe('BrokerScheduler', () => {
     await s.stop();
   });
 
+  it('reports regular emissions to onEmit listeners with their slot, but not catch-up ones', async () => {
+    vi.useFakeTimers({ now: T0, toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date', 'performance'] });
+    const { db: d } = db();
+    const before = new BrokerScheduler({ db: d, emitters: recorder().emitters, logger });
+    before.start();
+    before.put({ name: 'once', expression: '0 * * * * *', target: kafka('a'), catchUp: 'once' });
+    await vi.advanceTimersByTimeAsync(60_000);
+    await before.stop();
+
+    vi.setSystemTime(T0 + 60_000 + 3600_000);
+    const rec = recorder();
+    const after = new BrokerScheduler({ db: d, emitters: rec.emitters, logger });
+    const samples: { name: string; slot: number; at: number }[] = [];
+    const off = after.onEmit((x) => samples.push(x));
+    after.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(rec.seen.map((x) => x.ctx.catchUp)).toEqual([true]);
+    expect(samples).toEqual([]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(samples).toHaveLength(1);
+    expect(samples[0]!.name).toBe('once');
+    expect(samples[0]!.slot % 60_000).toBe(0);
+    expect(samples[0]!.at - samples[0]!.slot).toBeGreaterThanOrEqual(0);
+    expect(samples[0]!.at - samples[0]!.slot).toBeLessThan(1000);
+    off();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(rec.seen.filter((x) => !x.ctx.catchUp)).toHaveLength(2);
+    expect(samples).toHaveLength(1);
+    await after.stop();
+  });
+
   it('after downtime, emits once for missed slots with catch-up "once" and not at all with "skip"', async () => {
     vi.useFakeTimers({ now: T0, toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date', 'performance'] });
     const { db: d } = db();
