@@ -3,6 +3,7 @@ import type { QueueOps } from '../queue/queue-ops.js';
 import type { QueueReads } from '../queue/queue-reads.js';
 import type { JobStore } from '../queue/store.js';
 import { HttpError, badRequest, notFound } from './errors.js';
+import { JobWaitSampler } from './job-wait.js';
 import { PromText } from './prom-text.js';
 import type { Router } from './router.js';
 import { objectBody, oneOf, optionalBoolean, optionalInt, queryInt } from './validate.js';
@@ -19,7 +20,7 @@ const JOB_NOT_EXIST = -1;
 const CLEANABLE = ['completed', 'failed', 'delayed', 'wait', 'prioritized', 'active', 'waiting-children'] as const;
 
 export interface JobsRoutes {
-  /** `railyard_jobs{queue,state}` for /metrics; empty when the job store cannot be loaded. */
+  /** `railyard_jobs{queue,state}` and `railyard_job_wait_seconds{queue}` for /metrics; empty when the job store cannot be loaded. */
   metricsText(): Promise<string>;
   close(): Promise<void>;
 }
@@ -65,6 +66,7 @@ export function addJobRoutes(router: Router, dataDir: string): JobsRoutes {
   let Reads: typeof QueueReads | undefined;
   let Ops: typeof QueueOps | undefined;
   const opsByQueue = new Map<string, QueueOps>();
+  const waits = new JobWaitSampler(Date.now());
   let closed = false;
   // Loaded on first use: the job store's modules need bullmq (an optional peer of the broker), and a
   // broker whose jobs nobody looks at should not pay for loading it.
@@ -150,11 +152,12 @@ export function addJobRoutes(router: Router, dataDir: string): JobsRoutes {
       return '';
     }
     const t = new PromText().family('railyard_jobs', 'gauge', 'Jobs in each BullMQ queue of the data dir, by state.');
-    for (const name of queueNames()) {
+    const names = queueNames();
+    for (const name of names) {
       const c = counts(new Reads!(open(), name));
       for (const state of JOB_STATES) t.sample('railyard_jobs', { queue: name, state }, c[state]);
     }
-    return t.toString();
+    return t.toString() + (await waits.text(open(), names));
   };
 
   return {

@@ -82,6 +82,36 @@ describe('/metrics on a running broker', () => {
     await api('DELETE', '/api/schedules/late-tick');
   });
 
+  it('samples job wait time per queue from jobs a BullMQ worker ran, once each', async () => {
+    const { Queue, Worker } = await import('bullmq');
+    const { createRailyardBackend } = await import('../../src/jobs.js');
+    const queue = new Queue('waits', { connection: { dataDir: broker.dataDir } }, createRailyardBackend);
+    await queue.add('early', { n: 1 });
+    await queue.add('early', { n: 2 });
+    // Due in 400 ms; its wait counts from then, not from when it was added.
+    await queue.add('delayed', { n: 3 }, { delay: 400 });
+    await new Promise((r) => setTimeout(r, 250));
+    let finished = 0;
+    const done = new Promise<void>((resolve) => {
+      const worker = new Worker('waits', async () => 'ok', { connection: { dataDir: broker.dataDir } } as never, createRailyardBackend);
+      worker.on('completed', () => {
+        if (++finished === 3) resolve(worker.close());
+      });
+    });
+    await done;
+    await queue.close();
+
+    const scrape = async () => parsePrometheus(await (await fetch(broker.http.url + '/metrics')).text());
+    const { types, samples } = await scrape();
+    expect(types.get('railyard_job_wait_seconds')).toBe('histogram');
+    expect(find(samples, 'railyard_job_wait_seconds_count', { queue: 'waits' })?.value).toBe(3);
+    // The two early jobs waited at least the 250 ms before the worker started; the delayed one hardly at all.
+    expect(find(samples, 'railyard_job_wait_seconds_sum', { queue: 'waits' })?.value).toBeGreaterThanOrEqual(0.45);
+    expect(find(samples, 'railyard_job_wait_seconds_bucket', { queue: 'waits', le: '0.1' })?.value).toBe(1);
+    // A second scrape observes nothing twice.
+    expect(find((await scrape()).samples, 'railyard_job_wait_seconds_count', { queue: 'waits' })?.value).toBe(3);
+  });
+
   it('serves valid Prometheus text with per-partition offsets and sizes, group lag, process metrics', async () => {
     await api('POST', '/api/kafka/topics', { name: 'm.topic', partitions: 3 });
     await api('POST', '/api/kafka/topics/m.topic/records', { partition: 1, records: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
