@@ -1,6 +1,7 @@
 // Usage: npx tsx bench/amqp/run.ts [AMQP_URL]   (BENCH_SCALE=0.1 for a quick run)
 // Without a URL it starts Railyard in a child process on a temporary data dir.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatTable, runAll } from './scenarios.js';
 
@@ -24,11 +25,25 @@ async function main(): Promise<void> {
   let url = process.argv[2] ?? process.env.RAILYARD_AMQP_URL;
   let proc: ChildProcess | undefined;
   if (!url) ({ url, proc } = await startRailyard());
+  // Broker CPU seconds (user+system) over the run: on a shared, loaded machine wall-clock rates
+  // swing by 2x between runs, while the broker's own CPU per message stays comparable.
+  const cpu = (): number => {
+    if (!proc?.pid) return NaN;
+    const f = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
   try {
+    const cpu0 = cpu();
+    const client0 = process.cpuUsage();
     const results = await runAll(url, scale);
+    const used = cpu() - cpu0;
+    const c = process.cpuUsage(client0);
+    const clientUsed = (c.user + c.system) / 1e6;
     console.log(formatTable(`AMQP bench against ${url} (scale ${scale})`, results));
     if (proc?.pid) {
-      const { readFileSync } = await import('node:fs');
+      const msgs = results.reduce((a, r) => a + r.messages, 0);
+      console.log(`broker CPU over the run: ${used.toFixed(2)} s, ${((used / msgs) * 1e6).toFixed(1)} µs per message; client (this process and its workers) ${clientUsed.toFixed(2)} s`);
       const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1];
       if (rss) console.log(`broker RSS after the run: ${Math.round(Number(rss) / 1024)} MB`);
     }

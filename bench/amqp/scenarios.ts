@@ -184,6 +184,20 @@ export function formatTable(label: string, results: Result[]): string {
 
 export async function runAll(url: string, scale = 1): Promise<Result[]> {
   const s = (n: number) => Math.max(100, Math.round(n * scale));
+  // BENCH_ONLY=a (or "a,d") runs a subset, e.g. to drive a profiled broker with one scenario.
+  const only = process.env.BENCH_ONLY;
+  if (only) {
+    const pick: Record<string, () => Promise<Result>> = {
+      a: () => transientPubSub(url, s(200_000)),
+      b: () => persistentConfirms(url, s(50_000)),
+      c: () => drainPrefilled(url, s(100_000)),
+      d: () => latency(url, 5000, Math.max(1, Math.round(5 * scale))),
+      e: () => fanout(url, s(50_000)),
+    };
+    const out: Result[] = [];
+    for (const k of only.split(',')) out.push(await pick[k.trim()]!());
+    return out;
+  }
   return [
     await transientPubSub(url, s(200_000)),
     await persistentConfirms(url, s(50_000)),
