@@ -232,6 +232,17 @@ describe('AMQP management on the HTTP door', () => {
       expect(find('railyard_amqp_queue_published_total')).toBe(2);
       expect(find('railyard_amqp_queue_delivered_total')).toBe(0);
       expect(find('railyard_amqp_queue_acked_total')).toBe(0);
+
+      // One delivered and acked: the deliver and ack counters move, the depth drops.
+      const got = await ch.get('metered', { noAck: false });
+      expect(got).not.toBe(false);
+      if (got !== false) ch.ack(got);
+      await ch.checkQueue('metered'); // a round trip, so the ack has been handled
+      const after = parsePrometheus(await (await fetch(`${base}/metrics`)).text()).samples;
+      const again = (name: string) => after.find((s) => s.name === name && s.labels.queue === 'metered' && s.labels.vhost === '/')?.value;
+      expect(again('railyard_amqp_queue_messages_ready')).toBe(1);
+      expect(again('railyard_amqp_queue_delivered_total')).toBe(1);
+      expect(again('railyard_amqp_queue_acked_total')).toBe(1);
     } finally {
       await conn.close();
     }
