@@ -23,9 +23,16 @@ const done = new Promise((resolve) => {
 const body = Buffer.alloc(1024);
 const t0 = performance.now();
 let sent = 0;
+const lag = [];
 // Paced in 1 ms ticks so the offered load is steady, not bursts.
 await new Promise((resolve) => {
+  let expected = t0;
   const tick = () => {
+    // How late this thread's own timer fired: when it is comparable to the measured p99, the tail
+    // is the client being descheduled (machine load), not the broker.
+    const now = performance.now();
+    lag.push(Math.max(0, now - expected));
+    expected = now + 1;
     const due = Math.min(n, Math.floor(((performance.now() - t0) / 1000) * ratePerSec));
     while (sent < due) {
       body.writeDoubleBE(performance.now(), 0);
@@ -42,4 +49,4 @@ const total = (performance.now() - t0) / 1000;
 await pub.deleteQueue(queue);
 await pubConn.close();
 await subConn.close();
-parentPort.postMessage({ samples: Float64Array.from(samples), seconds: total });
+parentPort.postMessage({ samples: Float64Array.from(samples), seconds: total, lag: Float64Array.from(lag) });

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     const c = process.cpuUsage(client0);
     const clientUsed = (c.user + c.system) / 1e6;
     console.log(formatTable(`AMQP bench against ${url} (scale ${scale})`, results));
+    for (const r of results) if (r.clientLagP99 !== undefined) console.log(`${r.scenario}: client timer lag p99 ${r.clientLagP99.toFixed(1)} ms`);
     if (proc?.pid) {
       const msgs = results.reduce((a, r) => a + r.messages, 0);
       console.log(`broker CPU over the run: ${used.toFixed(2)} s, ${((used / msgs) * 1e6).toFixed(1)} µs per message; client (this process and its workers) ${clientUsed.toFixed(2)} s`);

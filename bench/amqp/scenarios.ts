@@ -12,6 +12,8 @@ export interface Result {
   rate: number;
   p50?: number;
   p99?: number;
+  /** (d) only: 99th percentile of the publishing thread's own timer lateness, in ms. */
+  clientLagP99?: number;
 }
 
 const BODY = Buffer.alloc(1024, 0x61);
@@ -128,14 +130,16 @@ export async function latency(url: string, ratePerSec = 5000, seconds = 5): Prom
 
 async function measureLatency(url: string, ratePerSec: number, seconds: number): Promise<Result> {
   const w = new Worker(new URL('./latency-worker.mjs', import.meta.url), { workerData: { url, ratePerSec, seconds, queue: qname('d') } });
-  const { samples, seconds: total } = await new Promise<{ samples: Float64Array; seconds: number }>((resolve, reject) => {
+  const { samples, seconds: total, lag } = await new Promise<{ samples: Float64Array; seconds: number; lag: Float64Array }>((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
   });
   const sorted = Array.from(samples).sort((a, b) => a - b);
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
   const n = sorted.length;
-  return { scenario: `(d) latency at ${ratePerSec}/s`, messages: n, seconds: total, rate: n / total, p50: pct(0.5), p99: pct(0.99) };
+  const lagSorted = Array.from(lag).sort((a, b) => a - b);
+  const clientLagP99 = lagSorted[Math.min(lagSorted.length - 1, Math.floor(0.99 * lagSorted.length))] ?? 0;
+  return { scenario: `(d) latency at ${ratePerSec}/s`, messages: n, seconds: total, rate: n / total, p50: pct(0.5), p99: pct(0.99), clientLagP99 };
 }
 
 export async function fanout(url: string, n = 50_000, queues = 4): Promise<Result> {
