@@ -122,7 +122,7 @@ export class QueueReads {
     });
   }
 
-  private ordered(where: string, order: string, dir: 'ASC' | 'DESC', start: number, end: number): string[] {
+  private ordered(where: string, order: string, start: number, end: number): string[] {
     if (start >= 0 && end >= -1) {
       const limit = end === -1 ? -1 : end - start + 1;
       if (limit === 0 || limit < -1) return [];
@@ -136,13 +136,13 @@ export class QueueReads {
 
   private listPage(where: string, cols: string, start: number, end: number, asc: boolean): string[] {
     const desc = cols.split(',').map((c) => `${c.trim()} DESC`).join(', ');
-    if (!asc) return this.ordered(where, desc, 'DESC', start, end);
-    return this.ordered(where, cols, 'ASC', start, end).reverse();
+    if (!asc) return this.ordered(where, desc, start, end);
+    return this.ordered(where, cols, start, end).reverse();
   }
 
   private setPage(where: string, cols: readonly string[], start: number, end: number, asc: boolean): string[] {
     const order = cols.map((c) => `${c} ${asc ? 'ASC' : 'DESC'}`).join(', ');
-    return this.ordered(where, order, asc ? 'ASC' : 'DESC', start, end);
+    return this.ordered(where, order, start, end);
   }
 
   logs(id: string, start: number, end: number, asc: boolean): { logs: string[]; count: number } {
