@@ -112,12 +112,14 @@ export function createMetrics(deps: MetricsDeps): Metrics {
         end.push('railyard_kafka_log_end_offset' + labels + p.logEndOffset + '\n');
         start.push('railyard_kafka_log_start_offset' + labels + p.logStartOffset + '\n');
         size.push('railyard_kafka_log_size_bytes' + labels + p.sizeBytes() + '\n');
-        if (!traffic) continue;
+        // A partition nobody has produced to or fetched from since the start has no traffic series yet
+        // (as with any labelled counter): idle partitions cost the scrape nothing here.
         const c = counters?.[i];
-        bytesIn.push('railyard_kafka_bytes_in_total' + labels + (c?.bytesIn ?? 0) + '\n');
-        recordsIn.push('railyard_kafka_records_in_total' + labels + (c?.recordsIn ?? 0) + '\n');
-        bytesOut.push('railyard_kafka_bytes_out_total' + labels + (c?.bytesOut ?? 0) + '\n');
-        recordsOut.push('railyard_kafka_records_out_total' + labels + (c?.recordsOut ?? 0) + '\n');
+        if (!c) continue;
+        bytesIn.push('railyard_kafka_bytes_in_total' + labels + c.bytesIn + '\n');
+        recordsIn.push('railyard_kafka_records_in_total' + labels + c.recordsIn + '\n');
+        bytesOut.push('railyard_kafka_bytes_out_total' + labels + c.bytesOut + '\n');
+        recordsOut.push('railyard_kafka_records_out_total' + labels + c.recordsOut + '\n');
       }
     }
     const trafficText = traffic ? bytesIn.join('') + recordsIn.join('') + bytesOut.join('') + recordsOut.join('') : '';
