@@ -95,7 +95,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
       },
     });
     cleanups.push(() => schedules.stop());
-    const http = await startHttpDoor({ ...ctx, logger: logger.child('http') }, { doors, groups: kafka.groups, schedules, amqp, kafkaRequests: (l) => kafka.onRequest(l), kafkaTraffic: (topic) => kafka.traffic(topic) });
+    const http = await startHttpDoor({ ...ctx, logger: logger.child('http') }, { doors, groups: kafka.groups, schedules, amqp, kafkaRequests: (l) => kafka.onRequest(l), kafkaTraffic: (topic) => kafka.traffic(topic), onKafkaTopicDeleted: (topic) => kafka.forgetTopic(topic) });
     cleanups.push(() => http.close());
     // Runs first (cleanups run in reverse): parked long polls answer at once instead of at their timeout.
     cleanups.push(() => abort.abort());

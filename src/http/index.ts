@@ -31,6 +31,8 @@ export interface HttpDoorDeps {
   kafkaRequests?: KafkaRequestSource;
   /** The Kafka door's per-partition produce/fetch counters, for /metrics. */
   kafkaTraffic?: KafkaTrafficSource;
+  /** Called after the API deletes a topic (the Kafka door drops its traffic counters for it). */
+  onKafkaTopicDeleted?: (name: string) => void;
   /** The AMQP door's look inside (queue counts), served under /api/amqp. */
   amqp?: AmqpView;
   /** The broker's own schedules (src/scheduler/broker-schedules), served under /api/schedules. */
@@ -73,7 +75,7 @@ export async function startHttpDoor(ctx: BrokerContext, deps: HttpDoorDeps): Pro
 
   addOverviewRoutes(router, { ctx, doors: deps.doors, groups: deps.groups, startedAt });
   router.add('GET', '/metrics', async () => ({ status: 200, text: { contentType: metrics.contentType, data: await metrics.render() } }));
-  addTopicRoutes(router, { log: ctx.log, groups: deps.groups });
+  addTopicRoutes(router, { log: ctx.log, groups: deps.groups, onTopicDeleted: deps.onKafkaTopicDeleted });
   addRecordRoutes(router, ctx.log);
   if (deps.groups) addGroupRoutes(router, ctx.log, deps.groups);
   if (deps.amqp) addAmqpRoutes(router, deps.amqp);

@@ -12,6 +12,8 @@ export interface TopicRoutesDeps {
   log: LogStore;
   /** Present when the Kafka door runs; deleting a topic drops the groups' offsets for it, as DeleteTopics does. */
   groups?: GroupCoordinator;
+  /** Told of each topic deleted here, so per-topic state kept elsewhere (the Kafka door's traffic counters) goes too. */
+  onTopicDeleted?: (name: string) => void;
 }
 
 /** Kafka topics: list, detail with every effective config, create, delete, alter configs. */
@@ -53,6 +55,7 @@ export function addTopicRoutes(router: Router, deps: TopicRoutesDeps): void {
       throw fromLogError(err);
     }
     deps.groups?.forgetTopic(info.name);
+    deps.onTopicDeleted?.(info.name);
     return { status: 200, body: { deleted: info.name } };
   });
 

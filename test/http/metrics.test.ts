@@ -62,6 +62,12 @@ describe('/metrics on a running broker', () => {
     expect(v('railyard_kafka_records_out_total', '0')).toBe(3);
     expect(v('railyard_kafka_records_out_total', '1')).toBe(1);
     expect(v('railyard_kafka_bytes_out_total', '0')).toBe(size0);
+
+    // Deleted and re-created through the API: the counters start again.
+    await api('DELETE', '/api/kafka/topics/traffic');
+    await api('POST', '/api/kafka/topics', { name: 'traffic', partitions: 2 });
+    const again = parsePrometheus(await (await fetch(broker.http.url + '/metrics')).text()).samples;
+    expect(again.some((s) => s.name.startsWith('railyard_kafka_records_') && s.labels.topic === 'traffic')).toBe(false);
   });
 
   it('observes the lateness of a per-second broker schedule', async () => {

@@ -25,6 +25,8 @@ export interface KafkaDoor extends Door {
   onRequest(listener: (sample: KafkaRequestSample) => void): () => void;
   /** Bytes and records produced to and fetched from each partition of a topic, by partition index, read at scrape time. */
   traffic(topic: string): ReadonlyArray<Readonly<PartitionTraffic> | undefined> | undefined;
+  /** Drops a topic's traffic counters when it is deleted outside the door (the HTTP API), so a re-created topic starts at zero. */
+  forgetTopic(topic: string): void;
 }
 
 /**
@@ -91,6 +93,7 @@ export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
       return () => void requestListeners.delete(listener);
     },
     traffic: (topic) => traffic.get(topic),
+    forgetTopic: (topic) => traffic.forget(topic),
     connectionCount: () => server.connectionCount(),
     close: async () => {
       await server.close();
