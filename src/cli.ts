@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
+// A larger young generation: at thousands of messages per second the default one is collected several
+// times a second, and those pauses were most of the AMQP door's p99 latency (bench/README.md).
 import { readFileSync } from 'node:fs';
 import { startBroker } from './broker.js';
 import { RailyardError } from './errors.js';
