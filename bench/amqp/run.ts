@@ -7,7 +7,8 @@ import { formatTable, runAll } from './scenarios.js';
 
 export async function startRailyard(): Promise<{ url: string; proc: ChildProcess }> {
   const child = fileURLToPath(new URL('./broker-child.ts', import.meta.url));
-  const proc = spawn(process.execPath, ['--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The same young-generation size the `railyard` command runs with (src/cli.ts).
+  const proc = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
