@@ -5,6 +5,7 @@ import { COUNTER_ROW_ID, EventBatch } from './events.js';
 import { finishedError } from './errors.js';
 import { CLAIM_COLUMNS, claimedRowToJobJson, type JobRow } from './job-row.js';
 import { FlowOps, type ParentRef } from './flow-ops.js';
+import { DedupOps } from './dedup.js';
 
 /** What a claim returns to BullMQ's worker: `[job, id, rateLimitDelay, delayUntil]`. */
 export type ClaimResult = [JobJson | null, string, number, number];
@@ -66,6 +67,7 @@ export class QueueOps {
   readonly jobsTopic: string;
   readonly eventsTopic: string;
   readonly flows: FlowOps;
+  readonly dedup: DedupOps;
   private flagsCache: MetaFlags | undefined;
   private flagsBatch = -1;
   private flagsVersion = -1;
@@ -80,6 +82,7 @@ export class QueueOps {
     this.eventsTopic = `${queue}\0events`;
     store.setMaxEvents(queue, maxEvents);
     this.flows = new FlowOps(store);
+    this.dedup = new DedupOps(store, queue);
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -169,12 +172,15 @@ export class QueueOps {
    * Inserts one job (inside the caller's transaction). Events go to this queue by name, so a
    * flow spanning queues can insert all its nodes in one operation.
    */
-  insertJob(ev: EventBatch, job: JobJson, id: string, seq: number, now: number, waitChildren = false): string {
+  insertJob(ev: EventBatch, job: JobJson, id: string, seq: number, now: number, waitChildren = false, dedupExpireAt?: number | null): string {
     const opts: JobsOptions = job.opts ?? {};
     const dedupId = job.deduplicationId ?? opts.deduplication?.id ?? null;
-    if (dedupId !== null) {
-      const winner = this.deduplicate(ev, dedupId, opts, id, now);
-      if (winner !== null) return winner;
+    // `dedupExpireAt` given: the job was already let through (keepLastIfActive's requeue).
+    let expireAt = dedupExpireAt ?? null;
+    if (dedupId !== null && dedupExpireAt === undefined) {
+      const decision = this.dedup.decide(ev, dedupId, job, id, now);
+      if ('winner' in decision) return decision.winner;
+      expireAt = decision.expireAt;
     }
     const delay = Math.max(0, opts.delay ?? job.delay ?? 0);
     const priority = opts.priority ?? 0;
@@ -196,12 +202,7 @@ export class QueueOps {
       return id;
     }
     if (parent) this.flows.link(this.queue, id, parent);
-    if (dedupId !== null) {
-      const ttl = opts.deduplication?.ttl;
-      this.store
-        .stmt('INSERT OR REPLACE INTO jobs_dedup (queue, dedup_id, job_id, expire_at) VALUES (?, ?, ?, ?)')
-        .run(this.queue, dedupId, id, ttl && ttl > 0 ? now + ttl : null);
-    }
+    if (dedupId !== null) this.dedup.claimKey(dedupId, id, expireAt);
     ev.pushTo(this.queue, 'added', { jobId: id, name: job.name });
     if (state === 'waiting-children') {
       ev.pushTo(this.queue, 'waiting-children', { jobId: id });
@@ -211,26 +212,6 @@ export class QueueOps {
     else ev.pushTo(this.queue, 'waiting', { jobId: id });
     ev.wakeElsewhere.add(this.queue);
     return id;
-  }
-
-  /** Returns the id of the job already holding `dedupId`, or null when this job may be added. */
-  private deduplicate(ev: EventBatch, dedupId: string, opts: JobsOptions, id: string, now: number): string | null {
-    const held = this.store
-      .stmt('SELECT job_id, expire_at FROM jobs_dedup WHERE queue = ? AND dedup_id = ?')
-      .get(this.queue, dedupId) as { job_id: string; expire_at: number | null } | undefined;
-    if (!held) return null;
-    if (held.expire_at !== null && held.expire_at <= now) return null;
-    if (held.expire_at === null) {
-      // Without a ttl the key lives while its job is unfinished; a finished or removed job frees it.
-      const holder = this.row(held.job_id);
-      if (!holder || holder.state === 'completed' || holder.state === 'failed') return null;
-    }
-    const d = opts.deduplication;
-    if (d?.extend && d.ttl && d.ttl > 0) {
-      this.store.stmt('UPDATE jobs_dedup SET expire_at = ? WHERE queue = ? AND dedup_id = ?').run(now + d.ttl, this.queue, dedupId);
-    }
-    ev.pushTo(this.queue, 'deduplicated', { jobId: held.job_id, deduplicationId: dedupId, deduplicatedJobId: id });
-    return held.job_id;
   }
 
   // ---------------------------------------------------------------- claiming
@@ -432,7 +413,9 @@ export class QueueOps {
     o: FinishOptions,
   ): { next: ClaimResult | undefined; finishedOn: number } {
     if (row.dedup_id !== null) {
-      this.store.stmt('DELETE FROM jobs_dedup WHERE queue = ? AND dedup_id = ? AND job_id = ? AND expire_at IS NULL').run(this.queue, row.dedup_id, row.id);
+      this.dedup.finished(ev, row.dedup_id, row.id, now, (e, job, id, expireAt) => {
+        this.insertJob(e, job, id, this.nextSeq(), now, false, expireAt);
+      });
     }
     this.retain(row.rid, state, now, o.keep);
     // A freed slot under a global concurrency limit may let a parked worker claim.
@@ -805,7 +788,7 @@ export class QueueOps {
       if (n >= count) return 1;
       this.store.stmt('DELETE FROM jobs_dep WHERE parent_queue = ?').run(this.queue);
       this.dropFlags();
-      for (const t of ['jobs_meta', 'jobs_event', 'jobs_dedup', 'jobs_metrics', 'jobs_scheduler', 'jobs_log', 'jobs_queue']) {
+      for (const t of ['jobs_meta', 'jobs_event', 'jobs_dedup', 'jobs_dedup_next', 'jobs_metrics', 'jobs_scheduler', 'jobs_log', 'jobs_queue']) {
         this.store.stmt(`DELETE FROM ${t} WHERE queue = ?`).run(this.queue);
       }
       return 0;
@@ -824,7 +807,7 @@ export class QueueOps {
         throw finishedError({ code: ErrorCode.JobBelongsToJobScheduler, jobId: id, command: 'removeJob' });
       }
       this.store.stmt('DELETE FROM jobs_job WHERE rid = ?').run(row.rid);
-      if (row.dedup_id !== null) this.store.stmt('DELETE FROM jobs_dedup WHERE queue = ? AND dedup_id = ? AND job_id = ?').run(this.queue, row.dedup_id, id);
+      if (row.dedup_id !== null) this.dedup.removed(row.dedup_id, id);
       ev.push('removed', { jobId: id, prev: publicState(row) });
       return 1;
     });

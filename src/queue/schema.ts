@@ -169,7 +169,21 @@ INSERT INTO jobs_event (queue, id, events, id_counter, seq_counter)
   SELECT queue, ${COUNTER_ROW_ID}, '', id_counter, seq_counter FROM jobs_queue WHERE id_counter > 0 OR seq_counter > 0;
 `;
 
-export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
+/**
+ * deduplication.keepLastIfActive: the job added while the id's job is active, held back (one per
+ * id, the latest wins) until that job finishes, as BullMQ's JSON job.
+ */
+const V5 = `
+CREATE TABLE jobs_dedup_next (
+  queue    TEXT NOT NULL,
+  dedup_id TEXT NOT NULL,
+  job_id   TEXT NOT NULL,
+  job      TEXT NOT NULL,
+  PRIMARY KEY (queue, dedup_id)
+) WITHOUT ROWID;
+`;
+
+export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
 
 export function migrateJobs(db: Db): void {
   migrate(db, 'jobs', JOBS_MIGRATIONS);

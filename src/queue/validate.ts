@@ -1,6 +1,5 @@
 import type { JobJson } from 'bullmq';
 import { InvalidArgumentError } from '../errors.js';
-import { UnsupportedOperationError } from './errors.js';
 
 function nonNegative(name: string, v: unknown): void {
   if (v === undefined) return;
@@ -28,9 +27,12 @@ export function validateJob(job: JobJson): void {
       throw new InvalidArgumentError('opts.backoff', b, "a delay in ms or { type: 'fixed' | 'exponential' | <custom>, delay? }");
     } else nonNegative('opts.backoff.delay', b.delay);
   }
-  const d = o.deduplication as { replace?: boolean; keepLastIfActive?: boolean } | undefined;
-  if (d?.replace || d?.keepLastIfActive) {
-    throw new UnsupportedOperationError('deduplication.replace / keepLastIfActive', 'only plain deduplication (with ttl and extend) is stored');
+  const d = o.deduplication;
+  if (d !== undefined) {
+    if (typeof d !== 'object' || d === null || typeof d.id !== 'string' || d.id === '') {
+      throw new InvalidArgumentError('opts.deduplication.id', (d as { id?: unknown } | null)?.id, 'a non-empty string');
+    }
+    nonNegative('opts.deduplication.ttl', d.ttl);
   }
   if (typeof job.data !== 'string') {
     throw new InvalidArgumentError('data', job.data, 'JSON-serializable data');

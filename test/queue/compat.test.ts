@@ -325,6 +325,82 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     expect(c.id).not.toBe(a.id);
   });
 
+  it('deduplication.replace swaps a delayed holder for the new job; other holders stand', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const seen: string[] = [];
+    qe.on('removed', ({ jobId, prev }) => seen.push(`removed ${jobId} ${prev}`));
+    qe.on('deduplicated', ({ jobId, deduplicatedJobId }) => seen.push(`dedup ${jobId} ${deduplicatedJobId}`));
+    const de = { id: 'r', replace: true, ttl: 60_000 };
+    const a = await q.add('x', { v: 1 }, { delay: 60_000, deduplication: de });
+    const b = await q.add('x', { v: 2 }, { delay: 60_000, deduplication: de });
+    expect(b.id).not.toBe(a.id);
+    expect(await q.getJob(a.id!)).toBeUndefined();
+    expect((await q.getJob(b.id!))!.data).toEqual({ v: 2 });
+    expect(await q.getDeduplicationJobId('r')).toBe(b.id);
+    expect(await q.getDelayedCount()).toBe(1);
+    await until(() => seen.length === 2);
+    expect(seen).toEqual([`removed ${a.id} delayed`, `dedup ${b.id} ${a.id}`]);
+    // A waiting holder is not replaced: the add returns it.
+    const w1 = await q.add('y', { v: 1 }, { deduplication: { id: 'w', replace: true } });
+    const w2 = await q.add('y', { v: 2 }, { deduplication: { id: 'w', replace: true } });
+    expect(w2.id).toBe(w1.id);
+    expect((await q.getJob(w1.id!))!.data).toEqual({ v: 1 });
+    expect(await q.getWaitingCount()).toBe(1);
+  });
+
+  it('deduplication.keepLastIfActive runs the last add made while the holder was active', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const ran: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    t.worker(name, async (job) => {
+      ran.push((job.data as { v: number }).v);
+      if (ran.length === 1) await gate;
+      return (job.data as { v: number }).v;
+    });
+    const de = { id: 'k', keepLastIfActive: true };
+    const a = await q.add('x', { v: 1 }, { deduplication: de });
+    await until(async () => (await a.getState()) === 'active');
+    const b = await q.add('x', { v: 2 }, { deduplication: de });
+    const c = await q.add('x', { v: 3 }, { deduplication: de });
+    expect(b.id).toBe(a.id);
+    expect(c.id).toBe(a.id);
+    expect(await q.getWaitingCount()).toBe(0);
+    release();
+    await a.waitUntilFinished(qe);
+    await until(() => ran.length === 2);
+    await until(async () => (await q.getCompletedCount()) === 2);
+    expect(ran).toEqual([1, 3]);
+    const done = await q.getCompleted();
+    const next = done.find((j) => j.id !== a.id)!;
+    expect(next.data).toEqual({ v: 3 });
+    expect(next.id).toBe('3');
+    // A waiting holder (nothing active) deduplicates as usual, nothing is kept for later.
+    const d1 = await q.add('z', { v: 4 }, { deduplication: { id: 'z', keepLastIfActive: true }, delay: 60_000 });
+    const d2 = await q.add('z', { v: 5 }, { deduplication: { id: 'z', keepLastIfActive: true } });
+    expect(d2.id).toBe(d1.id);
+    expect(await q.getDelayedCount()).toBe(1);
+    expect(await q.getWaitingCount()).toBe(0);
+  });
+
+  it('deduplication.reschedule moves a delayed holder to the new delay', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    const a = await q.add('x', { v: 1 }, { delay: 60_000, deduplication: { id: 's', reschedule: true } });
+    const b = await q.add('x', { v: 2 }, { delay: 100, deduplication: { id: 's', reschedule: true } });
+    expect(b.id).toBe(a.id);
+    const stored = (await q.getJob(a.id!))!;
+    expect(stored.delay).toBe(100);
+    expect(stored.data).toEqual({ v: 1 });
+    t.worker(name, async (job) => (job.data as { v: number }).v);
+    expect(await a.waitUntilFinished(qe)).toBe(1);
+  });
+
   it('enforces global concurrency across workers', async () => {
     const name = t.fresh();
     const q = t.queue(name);
