@@ -26,6 +26,7 @@ import { QueueReads } from './queue-reads.js';
 import { UnsupportedOperationError, finishedError } from './errors.js';
 import { SchedulerOps } from './scheduler-ops.js';
 import { validateJob } from './validate.js';
+import { WorkerRegistry, type Registration } from './worker-registry.js';
 
 /** `connection` for the Railyard backend: the data dir whose `railyard.db` holds the jobs. */
 export interface RailyardConnectionOptions {
@@ -75,6 +76,8 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   private unsubscribers: (() => void)[] = [];
   private subscribedJobs = false;
   private subscribedEvents = false;
+  /** This Worker's or QueueEvents' entry in the store's client list (getWorkers / getQueueEvents). */
+  private registration: Promise<Registration> | undefined;
 
   constructor(
     readonly name: string,
@@ -97,18 +100,29 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     if (blocking) this.startCursor = this.reads.latestEventId();
   }
 
-  static create(name: string, opts: QueueBaseOptions<RailyardConnectionOptions>, blocking: boolean): RailyardQueueBackend {
+  static create(name: string, opts: QueueBaseOptions<RailyardConnectionOptions>, blocking: boolean, worker = false): RailyardQueueBackend {
     const dataDir = opts?.connection?.dataDir;
     if (typeof dataDir !== 'string' || dataDir === '') {
       throw new InvalidArgumentError('connection.dataDir', dataDir, 'the Railyard data dir, a non-empty path');
     }
-    return new RailyardQueueBackend(name, opts, JobStore.acquire(dataDir), true, blocking);
+    const backend = new RailyardQueueBackend(name, opts, JobStore.acquire(dataDir), true, blocking);
+    // A worker is listed from its creation on, as Redis names a worker's blocking connection
+    // when it opens it (unnamed workers as the bare client name, named ones with `:w:<name>`).
+    if (worker) backend.list(backend.clientName(backend.opts.name ? `:w:${backend.opts.name}` : ''));
+    return backend;
+  }
+
+  private list(clientName: string): void {
+    this.registration = WorkerRegistry.of(this.store).register(this.name, clientName);
+    // Surfaces through waitUntilReady/setName/close; never as an unhandled rejection.
+    this.registration.catch(() => undefined);
   }
 
   // ------------------------------------------------------------ lifecycle
 
   async waitUntilReady(): Promise<void> {
     if (this.closing) throw new Error('Connection is closed.');
+    await this.registration;
   }
 
   async close(_force?: boolean): Promise<void> {
@@ -118,6 +132,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
         this.eventWaiter?.();
         for (const u of this.unsubscribers) u();
         this.unsubscribers = [];
+        await this.registration?.then((r) => r.close()).catch(() => undefined);
         if (this.owner) await this.store.release();
         this.emit('close');
       })();
@@ -130,8 +145,14 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     this.eventWaiter?.();
   }
 
-  async setName(_name: string): Promise<void> {
-    // SQLite connections have no name; workers are not discoverable through the store.
+  /** Redis `CLIENT SETNAME`: lists this client (QueueEvents names itself so) or renames it. */
+  async setName(name: string): Promise<void> {
+    if (this.closing || !this.owner) return;
+    if (this.registration) await (await this.registration).rename(name);
+    else {
+      this.list(name);
+      await this.registration;
+    }
   }
 
   forQueue(queueName: string, _prefix?: string): IQueueBackend {
@@ -148,7 +169,8 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   clientName(suffix = ''): string {
-    return `${this.name}${suffix}`;
+    // Base64 as on Redis, so a queue name with spaces or colons still parses in a client list.
+    return `railyard:${Buffer.from(this.name).toString('base64')}${suffix}`;
   }
 
   // ------------------------------------------------------------ adding
@@ -571,7 +593,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   async getClientList(): Promise<string[]> {
-    throw new UnsupportedOperationError('getWorkers / getQueueEvents (client list)', 'workers and listeners are not registered in the SQLite store');
+    return [WorkerRegistry.clientList(this.store, this.name)];
   }
 
   /** BullMQ pages a parent's `<queue>:<id>:dependencies` (pending) and `:processed` children. */
@@ -756,4 +778,4 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
  * `new Queue('mail', { connection: { dataDir: '.railyard' } }, createRailyardBackend)`.
  */
 export const createRailyardBackend: BackendFactory<RailyardQueueBackend, RailyardConnectionOptions> = (name, opts, factoryOpts) =>
-  RailyardQueueBackend.create(name, opts, factoryOpts?.blocking ?? false);
+  RailyardQueueBackend.create(name, opts, factoryOpts?.blocking ?? false, factoryOpts?.withBlockingConnection ?? false);

@@ -183,7 +183,25 @@ CREATE TABLE jobs_dedup_next (
 ) WITHOUT ROWID;
 `;
 
-export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
+/**
+ * Workers and QueueEvents listeners of every process (see WorkerRegistry): one row per client,
+ * listed while `expires_at` (renewed by its process's heartbeat) is in the future.
+ */
+const V6 = `
+CREATE TABLE jobs_client (
+  id         INTEGER PRIMARY KEY,
+  queue      TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  pid        INTEGER NOT NULL,
+  host       TEXT NOT NULL,
+  started    INTEGER NOT NULL,
+  heartbeat  INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_client_queue ON jobs_client (queue, expires_at);
+`;
+
+export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
 
 export function migrateJobs(db: Db): void {
   migrate(db, 'jobs', JOBS_MIGRATIONS);

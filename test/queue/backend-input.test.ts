@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { createRailyardBackend, UnsupportedOperationError } from '../../src/jobs.js';
+import { createRailyardBackend } from '../../src/jobs.js';
 import { DataDirError, InvalidArgumentError } from '../../src/errors.js';
 
 describe('Railyard backend input checks', () => {
@@ -51,12 +51,6 @@ describe('Railyard backend input checks', () => {
       expect((err as InvalidArgumentError).argument).toBe(argument);
     }
     expect(await q.count()).toBe(0);
-    await q.close();
-  });
-
-  it('says plainly that workers are not discoverable', async () => {
-    const q = new Queue('q', { connection: { dataDir } }, createRailyardBackend);
-    await expect(q.getWorkers()).rejects.toBeInstanceOf(UnsupportedOperationError);
     await q.close();
   });
 });

@@ -401,6 +401,33 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     expect(await a.waitUntilFinished(qe)).toBe(1);
   });
 
+  it('lists live workers and queue-event listeners, and drops closed ones', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    expect(await q.getWorkers()).toEqual([]);
+    const w1 = t.worker(name, async () => 'ok');
+    const w2 = t.worker(name, async () => 'ok', { name: 'mailer' });
+    await w1.waitUntilReady();
+    await w2.waitUntilReady();
+    await t.events(name);
+    await until(async () => (await q.getWorkersCount()) === 2);
+    const workers = await q.getWorkers();
+    expect(workers.map((w) => w['name'])).toEqual([name, name]);
+    for (const w of workers) {
+      expect(w['id']).toMatch(/^\d+$/);
+      expect(w['addr']).toMatch(/:\d+$/);
+      expect(Number(w['age'])).toBeGreaterThanOrEqual(0);
+    }
+    expect(workers.filter((w) => w['rawname']!.endsWith(':w:mailer'))).toHaveLength(1);
+    await until(async () => (await q.getQueueEvents()).length === 1);
+    expect((await q.getQueueEvents())[0]!['name']).toBe(name);
+    // Another queue's clients are not this queue's.
+    expect(await t.queue(t.fresh()).getWorkersCount()).toBe(0);
+    await w2.close();
+    await until(async () => (await q.getWorkersCount()) === 1);
+    expect((await q.getWorkers())[0]!['rawname']!.endsWith(':w:mailer')).toBe(false);
+  });
+
   it('enforces global concurrency across workers', async () => {
     const name = t.fresh();
     const q = t.queue(name);
