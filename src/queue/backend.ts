@@ -596,27 +596,43 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     return [WorkerRegistry.clientList(this.store, this.name)];
   }
 
-  /** BullMQ pages a parent's `<queue>:<id>:dependencies` (pending) and `:processed` children. */
+  /**
+   * The sets and hashes of a parent that Redis lets BullMQ page: `<queue>:<id>:dependencies`
+   * (pending children, a set), `:processed` (children's return values) and `:failed` (ignored
+   * children's failure reasons), both hashes whose values come back JSON-parsed, or, as from
+   * Redis, with the parse error in `err` when a value is not JSON (a plain-text reason).
+   */
   async paginate(
     key: string,
     opts: { start: number; end: number; fetchJobs?: boolean },
-  ): Promise<{ cursor: string; items: { id: string; v?: string; err?: string }[]; total: number; jobs?: JobJson[] }> {
+  ): Promise<{ cursor: string; items: { id: string; v?: unknown; err?: string }[]; total: number; jobs?: JobJson[] }> {
     const inner = key.startsWith(`${this.name}:`) ? key.slice(this.name.length + 1) : key;
-    const processed = inner.endsWith(':processed');
-    if (!processed && !inner.endsWith(':dependencies')) {
-      throw new UnsupportedOperationError(`paginate(${key})`, 'only dependency and processed-children keys can be paged');
+    const suffix = inner.slice(inner.lastIndexOf(':') + 1);
+    const status = ({ dependencies: 'pending', processed: 'processed', failed: 'ignored' } as const)[suffix as 'dependencies' | 'processed' | 'failed'];
+    if (!inner.includes(':') || status === undefined) {
+      throw new UnsupportedOperationError(`paginate(${key})`, "only a parent's :dependencies, :processed and :failed children can be paged");
     }
     const parentId = inner.slice(0, inner.lastIndexOf(':'));
-    const status = processed ? 'processed' : 'pending';
     const f = this.ops.flows;
     const total = f.count(this.name, parentId, status);
     const start = Math.max(opts.start ?? 0, 0);
     const limit = opts.end !== undefined && opts.end >= 0 ? opts.end - start + 1 : -1;
     const rows = f.deps(this.name, parentId, status, start, limit);
-    const items = rows.map((r) => (processed ? { id: r.child_key, v: r.value ?? 'null' } : { id: r.child_key }));
-    const result: { cursor: string; items: { id: string; v?: string }[]; total: number; jobs?: JobJson[] } = { cursor: '0', items, total };
+    const item = (r: { child_key: string; value: string | null }): { id: string; v?: unknown; err?: string } => {
+      if (status === 'pending') return { id: r.child_key };
+      try {
+        return { id: r.child_key, v: JSON.parse(r.value ?? 'null') as unknown };
+      } catch (err) {
+        return { id: r.child_key, err: (err as Error).message };
+      }
+    };
+    const result: { cursor: string; items: { id: string; v?: unknown; err?: string }[]; total: number; jobs?: JobJson[] } = {
+      cursor: '0',
+      items: rows.map(item),
+      total,
+    };
     if (opts.fetchJobs) {
-      result.jobs = rows.map((r) => this.opsFor(r.child_queue)).map((ops, i) => new QueueReads(this.store, ops.queue).job(rows[i]!.child_id)).filter((j): j is JobJson => j !== undefined);
+      result.jobs = rows.map((r) => new QueueReads(this.store, r.child_queue).job(r.child_id)).filter((j): j is JobJson => j !== undefined);
     }
     return result;
   }

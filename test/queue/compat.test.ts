@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UnrecoverableError, WaitingChildrenError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingChildrenError, Worker, type IQueueBackend, type Job } from 'bullmq';
 import { sleep, targets, until, type Target } from './targets.js';
 
 describe.each(targets())('BullMQ on $name', ({ make }) => {
@@ -426,6 +426,49 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     await w2.close();
     await until(async () => (await q.getWorkersCount()) === 1);
     expect((await q.getWorkers())[0]!['rawname']!.endsWith(':w:mailer')).toBe(false);
+  });
+
+  it("pages a parent's pending, processed and ignored children with Queue.getDependencies", async () => {
+    const parentQ = t.fresh();
+    const childQ = t.fresh();
+    const q = t.queue(parentQ);
+    const flow = t.flow();
+    const tree = await flow.add({
+      name: 'parent',
+      queueName: parentQ,
+      children: [
+        { name: 'a', queueName: childQ, data: { n: 1 } },
+        { name: 'b', queueName: childQ, data: { n: 2 } },
+        { name: 'c', queueName: childQ, data: { n: 3 } },
+        { name: 'bad', queueName: childQ, data: { n: 0 }, opts: { ignoreDependencyOnFailure: true } },
+      ],
+    });
+    const pid = tree.job.id!;
+    const pending = await q.getDependencies(pid, 'pending', 0, -1);
+    expect(pending.total).toBe(4);
+    expect(pending.items).toHaveLength(4);
+    expect(pending.jobs.map((j) => j.name).sort()).toEqual(['a', 'b', 'bad', 'c']);
+    for (const i of pending.items) expect(i.id).toMatch(new RegExp(`${childQ}:[^:]+$`));
+    const two = await q.getDependencies(pid, 'pending', 0, 1);
+    expect(two.items).toHaveLength(2);
+    expect(two.total).toBe(4);
+    t.worker(childQ, async (job) => {
+      const n = (job.data as { n: number }).n;
+      if (n === 0) throw new Error('bad child');
+      return { n };
+    });
+    await until(async () => (await q.getDependencies(pid, 'processed', 0, -1)).total === 3);
+    const processed = await q.getDependencies(pid, 'processed', 0, -1);
+    expect(processed.items.map((i) => (i as { v: { n: number } }).v.n).sort()).toEqual([1, 2, 3]);
+    expect(processed.jobs).toHaveLength(3);
+    await until(async () => (await q.getDependencies(pid, 'pending', 0, -1)).total === 0);
+    expect((await tree.job.getDependenciesCount()).ignored).toBe(1);
+    // The ignored failures hash pages too; a plain-text reason is not JSON, so it comes as `err`.
+    const backend = (q as unknown as { backend: IQueueBackend }).backend;
+    const ignored = await backend.paginate(q.toKey(`${pid}:failed`), { start: 0, end: -1 });
+    expect(ignored.total).toBe(1);
+    expect(ignored.items[0]!.id).toMatch(new RegExp(`${childQ}:[^:]+$`));
+    expect(typeof ignored.items[0]!.err).toBe('string');
   });
 
   it('enforces global concurrency across workers', async () => {
