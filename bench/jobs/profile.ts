@@ -1,22 +1,148 @@
-// Runs one bench scenario on the SQLite backend alone, for `node --cpu-prof --import tsx`:
-//   node --cpu-prof --cpu-prof-dir /tmp/prof --import tsx bench/jobs/profile.ts add|c1|c50 [count]
+// Runs one bench scenario on the SQLite backend alone and says where its time goes:
+//   node --import tsx bench/jobs/profile.ts add|c1|c50 [count] [--sql] [--cpuprofile FILE]
+//
+// Always: jobs/s and process CPU per job over the measured phase (adding for `add`, processing
+// for c1/c50; a shared machine's load moves jobs/s far more than CPU per job).
+// --sql: wall time inside every statement, by SQL text, with calls per job, and how many
+//   operations each group commit carried. Adds a timer call per statement (~0.1 µs).
+// --cpuprofile: V8 profile of the measured phase only (no module loading), written to FILE and
+//   summarised by owner: BullMQ's Worker/Job code, our backend, better-sqlite3 calls (a native
+//   call's time is counted in the JS function that made it, so our statement-issuing functions
+//   carry SQLite time), GC.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import Database from 'better-sqlite3';
 import { railyardAdapter } from './adapters.js';
 
-const step = process.argv[2] ?? 'add';
-const count = Number(process.argv[3] ?? '20000');
+const args = process.argv.slice(2);
+const flag = (name: string): boolean => args.includes(`--${name}`);
+const value = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const positional = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--cpuprofile'));
+const step = positional[0] ?? 'add';
+const count = Number(positional[1] ?? '20000');
+const profileOut = value('cpuprofile');
+
+interface SqlTime {
+  calls: number;
+  ms: number;
+  max: number;
+  slow: number;
+}
+const sql = new Map<string, SqlTime>();
+let measuring = false;
+if (flag('sql')) {
+  // Every statement of the store goes through these three prototype methods.
+  const probe = new Database(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<'run' | 'get' | 'all', (...a: unknown[]) => unknown>;
+  probe.close();
+  for (const m of ['run', 'get', 'all'] as const) {
+    const orig = proto[m];
+    proto[m] = function (this: { source: string }, ...a: unknown[]) {
+      if (!measuring) return orig.apply(this, a);
+      const t = performance.now();
+      try {
+        return orig.apply(this, a);
+      } finally {
+        const d = performance.now() - t;
+        const key = this.source.replace(/\s+/g, ' ').slice(0, 90);
+        let s = sql.get(key);
+        if (!s) sql.set(key, (s = { calls: 0, ms: 0, max: 0, slow: 0 }));
+        s.calls++;
+        s.ms += d;
+        if (d > s.max) s.max = d;
+        if (d > 1) s.slow++;
+      }
+    };
+  }
+}
+
+const session = profileOut ? new Session() : undefined;
+async function startPhase(): Promise<{ t: number; cpu: NodeJS.CpuUsage }> {
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 100 });
+    await session.post('Profiler.start');
+  }
+  measuring = true;
+  return { t: performance.now(), cpu: process.cpuUsage() };
+}
+async function endPhase(start: { t: number; cpu: NodeJS.CpuUsage }): Promise<void> {
+  measuring = false;
+  const ms = performance.now() - start.t;
+  const cpu = process.cpuUsage(start.cpu);
+  console.log(
+    `${step}: ${Math.round(count / (ms / 1000))} jobs/s; CPU ${((cpu.user + cpu.system) / count).toFixed(1)} µs/job ` +
+      `(user ${(cpu.user / count).toFixed(1)}, sys ${(cpu.system / count).toFixed(1)}; all threads)`,
+  );
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(profileOut!, JSON.stringify(profile));
+    summarise(profile);
+  }
+  if (sql.size > 0) {
+    const rows = [...sql].sort((a, b) => b[1].ms - a[1].ms);
+    const total = rows.reduce((s, [, v]) => s + v.ms, 0);
+    console.log(`SQL: ${((total * 1000) / count).toFixed(1)} µs/job in statements`);
+    for (const [k, v] of rows.slice(0, 25)) {
+      console.log(
+        `${((v.ms * 1000) / count).toFixed(2).padStart(7)} µs/job ${(v.calls / count).toFixed(2).padStart(5)} calls/job ` +
+          `max ${v.max.toFixed(1).padStart(5)} ms >1ms ${String(v.slow).padStart(3)}  ${k}`,
+      );
+    }
+    const begins = sql.get('BEGIN IMMEDIATE')?.calls ?? 0;
+    if (begins > 0) console.log(`group commits: ${begins}, ${(count / begins).toFixed(1)} jobs per commit`);
+  }
+}
+
+/** Self time of the profile's samples grouped by who owns the code. */
+function summarise(profile: { nodes: { id: number; callFrame: { url: string; functionName: string }; children?: number[] }[]; samples?: number[]; timeDeltas?: number[] }): void {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const owner = (id: number): string => {
+    let n = byId.get(id)!;
+    const f = n.callFrame.functionName;
+    if (f === '(idle)' || f === '(garbage collector)' || f === '(program)') return f;
+    // Native frames (fs calls, microtask plumbing) belong to the JS code that called them.
+    while (n.callFrame.url === '' && parent.has(n.id)) n = byId.get(parent.get(n.id)!)!;
+    const u = n.callFrame.url;
+    if (u.includes('/node_modules/bullmq/')) return 'bullmq';
+    if (u.includes('/src/queue/')) return `ours ${u.slice(u.indexOf('/src/queue/') + 11)}`;
+    if (u.startsWith('node:')) return `node ${u.slice(5)}`;
+    return u === '' ? 'native' : u.slice(u.lastIndexOf('/') + 1);
+  };
+  const totals = new Map<string, number>();
+  let all = 0;
+  const deltas = profile.timeDeltas ?? [];
+  (profile.samples ?? []).forEach((id, i) => {
+    const d = deltas[i] ?? 0;
+    all += d;
+    const k = owner(id);
+    totals.set(k, (totals.get(k) ?? 0) + d);
+  });
+  console.log(`profile: ${(all / 1000).toFixed(0)} ms sampled, by owner (self time, µs/job):`);
+  for (const [k, v] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+    console.log(`${(v / count).toFixed(2).padStart(7)}  ${((v / all) * 100).toFixed(1).padStart(5)}%  ${k}`);
+  }
+}
+
 const a = railyardAdapter();
 const q = a.queue('p');
-const t0 = performance.now();
 if (step === 'add') {
+  const s = await startPhase();
   for (let i = 0; i < count; i++) await q.add('x', { i });
+  await endPhase(s);
 } else {
   for (let i = 0; i < count; i += 1000) await q.addBulk(Array.from({ length: Math.min(1000, count - i) }, () => ({ name: 'x', data: {} })));
   let done = 0;
-  const s = performance.now();
+  const s = await startPhase();
   const w = a.worker('p', async () => undefined, { concurrency: step === 'c50' ? 50 : 1 });
   w.on('completed', () => done++);
   while (done < count) await new Promise((r) => setTimeout(r, 2));
-  console.log(`processed ${Math.round(count / ((performance.now() - s) / 1000))} jobs/s`);
+  await endPhase(s);
 }
-console.log(`${step}: ${Math.round(count / ((performance.now() - t0) / 1000))} jobs/s overall`);
 await a.close();
