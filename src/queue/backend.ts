@@ -27,6 +27,7 @@ import { UnsupportedOperationError, finishedError } from './errors.js';
 import { SchedulerOps } from './scheduler-ops.js';
 import { validateJob } from './validate.js';
 import { WorkerRegistry, type Registration } from './worker-registry.js';
+import { releaseLock, takeLock } from './lock-ops.js';
 
 /** `connection` for the Railyard backend: the data dir whose `railyard.db` holds the jobs. */
 export interface RailyardConnectionOptions {
@@ -363,6 +364,16 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
 
   async extendLocks(jobIds: string[], tokens: string[], duration: number): Promise<string[]> {
     return this.ops.extendLocks(jobIds, tokens, duration);
+  }
+
+  /** Bull's `job.takeLock()` (not part of BullMQ's interface; used by the Bull facade). */
+  async takeLock(jobId: string, token: string, duration: number): Promise<boolean> {
+    return takeLock(this.ops, jobId, token, duration);
+  }
+
+  /** Bull's `job.releaseLock()`: false when `token` does not hold the lock. */
+  async releaseLock(jobId: string, token: string): Promise<boolean> {
+    return releaseLock(this.ops, jobId, token);
   }
 
   // ------------------------------------------------------------ job fields

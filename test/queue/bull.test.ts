@@ -29,6 +29,9 @@ type AnyQueue = {
   removeRepeatableByKey(key: string): Promise<void>;
   getMetrics(type: 'completed' | 'failed'): Promise<{ meta: { count: number } }>;
   getCompletedCount(): Promise<number>;
+  getNextJob(): Promise<any>;
+  removeJobs(pattern: string): Promise<void>;
+  getWorkers(): Promise<Record<string, string>[]>;
   close(): Promise<void>;
 };
 
@@ -308,6 +311,69 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     await q.close();
     await running;
     expect(settled).toBe(true);
+  });
+
+  it('processes by hand: getNextJob, moveToCompleted fetching the next, moveToFailed retrying then failing', async () => {
+    const q = t.queue({ settings: { drainDelay: 1 } });
+    const a = await q.add({ n: 1 });
+    const b = await q.add({ n: 2 }, { attempts: 2 });
+    const job = await q.getNextJob();
+    expect(String(job.id)).toBe(String(a.id));
+    expect(job.data).toEqual({ n: 1 });
+    expect(await job.getState()).toBe('active');
+    // A job locked by this queue cannot be locked again.
+    expect(await job.takeLock()).toBe(false);
+    const next = await job.moveToCompleted('done');
+    expect(String(next[1])).toBe(String(b.id));
+    const doneA = await q.getJob(a.id);
+    expect(await doneA.getState()).toBe('completed');
+    expect(doneA.returnvalue).toBe('done');
+    expect(await (await q.getJob(b.id)).getState()).toBe('active');
+    await (await q.getJob(b.id)).moveToFailed({ message: 'nope' }, true);
+    expect(await (await q.getJob(b.id)).getState()).toBe('waiting');
+    const again = await q.getNextJob();
+    expect(String(again.id)).toBe(String(b.id));
+    await again.moveToFailed({ message: 'nope again' });
+    const failed = await q.getJob(b.id);
+    expect(await failed.getState()).toBe('failed');
+    expect(failed.failedReason).toBe('nope again');
+    expect(failed.attemptsMade).toBe(2);
+    const c = await q.add({ n: 3 });
+    const last = await q.getNextJob();
+    expect(await last.moveToCompleted(3, false, true)).toBe(0);
+    expect((await q.getJob(c.id)).returnvalue).toBe(3);
+    expect(await q.getNextJob()).toBeFalsy();
+  });
+
+  it('takes and releases job locks by hand', async () => {
+    const q = t.queue();
+    const added = await q.add({});
+    const job = await q.getJob(added.id);
+    expect(await job.takeLock()).toBe(1);
+    expect(await job.takeLock()).toBe(false);
+    await job.releaseLock();
+    await expect(job.releaseLock()).rejects.toThrow(`Could not release lock for job ${job.id}`);
+    expect(await job.takeLock()).toBe(1);
+    await job.releaseLock();
+  });
+
+  it('removes the jobs whose id matches a glob pattern', async () => {
+    const q = t.queue();
+    const ids = ['user-1', 'user-2', 'user-10', 'order-1', 'user-x'];
+    for (const id of ids) await q.add({ id }, { jobId: id, ...(id === 'user-x' ? { delay: 60_000 } : {}) });
+    await q.removeJobs('user-?');
+    const left = async (): Promise<boolean[]> => Promise.all(ids.map(async (id) => (await q.getJob(id)) !== null));
+    expect(await left()).toEqual([false, false, true, true, false]);
+    await q.removeJobs('[ou]*-1*');
+    expect(await left()).toEqual([false, false, false, false, false]);
+  });
+
+  it('lists the processing workers', async () => {
+    const q = t.queue();
+    void q.process(async () => 'ok');
+    await q.add({});
+    await until(async () => (await q.getWorkers()).length > 0);
+    expect(typeof (await q.getWorkers())[0]!['addr']).toBe('string');
   });
 
   it('fails a job that runs past its timeout', async () => {

@@ -1,5 +1,6 @@
-import type { Job as MqJob, JobProgress } from 'bullmq';
+import { UnrecoverableError, type Job as MqJob, type JobJson, type JobProgress } from 'bullmq';
 import type { BullJobOptions } from './options.js';
+import type { RailyardQueueBackend } from '../backend.js';
 import { UnsupportedOperationError } from '../errors.js';
 
 export type BullJobStatus = 'completed' | 'waiting' | 'active' | 'delayed' | 'failed' | 'paused' | 'stuck';
@@ -7,6 +8,10 @@ export type BullJobStatus = 'completed' | 'waiting' | 'active' | 'delayed' | 'fa
 /** What a Bull job needs from its queue facade. */
 export interface BullJobHost {
   readonly name: string;
+  /** The queue instance's lock token (Bull: `queue.token`). */
+  readonly token: string;
+  readonly lockDuration: number;
+  readonly backend: RailyardQueueBackend;
   isPaused(): Promise<boolean>;
   finished(job: MqJob): Promise<unknown>;
   emitRemoved(job: BullJob): void;
@@ -140,6 +145,49 @@ export class BullJob<T = unknown> {
     return this.mq.extendLock(this.mq.token, duration);
   }
 
+  // ------------------------------------------------------------ manual processing (getNextJob)
+
+  /** The token that locks this job: the worker's that took it, else the queue instance's. */
+  private get lockToken(): string {
+    return this.mq.token ?? this.host.token;
+  }
+
+  /**
+   * Completes the job (it must be active and, unless `ignoreLock`, locked by this queue) and,
+   * unless `notFetch`, moves the next waiting job to active under the same lock, returning
+   * `[jobData, jobId]` for it (BullMQ's job JSON), or 0 when none was (Bull's own value; its
+   * typings say null).
+   */
+  async moveToCompleted(returnValue?: unknown, ignoreLock = false, notFetch = false): Promise<[JobJson, string] | 0> {
+    const next = await this.mq.moveToCompleted(returnValue === undefined ? null : returnValue, ignoreLock ? '0' : this.lockToken, !notFetch);
+    return nextOf(next);
+  }
+
+  /**
+   * Fails this attempt: retried (with its backoff) while attempts remain and the job was not
+   * discarded, failed for good otherwise. No next job is fetched, as in Bull.
+   */
+  async moveToFailed(errorInfo: { message: string }, ignoreLock = false): Promise<void> {
+    const message = errorInfo?.message ?? 'Unknown reason';
+    const err = this.discarded ? new UnrecoverableError(message) : errorInfo instanceof Error ? errorInfo : new Error(message);
+    await this.mq.moveToFailed(err, ignoreLock ? '0' : this.lockToken, false);
+  }
+
+  /** Locks the job for this queue unless a live lock holds it: 1 when taken, false otherwise. */
+  async takeLock(): Promise<number | false> {
+    return (await this.host.backend.takeLock(this.id, this.lockToken, this.host.lockDuration)) ? 1 : false;
+  }
+
+  /** Releases this queue's lock; throws when this queue does not hold it, as Bull does. */
+  async releaseLock(): Promise<void> {
+    if (!(await this.host.backend.releaseLock(this.id, this.lockToken))) throw new Error(`Could not release lock for job ${this.id}`);
+  }
+
+  /** Names the lock (Bull: its Redis key); informational here, the lock lives on the job row. */
+  lockKey(): string {
+    return `${this.host.name}:${this.id}:lock`;
+  }
+
   toJSON(): {
     id: string;
     name: string;
@@ -171,4 +219,10 @@ export class BullJob<T = unknown> {
       processedOn: this.processedOn ?? null,
     };
   }
+}
+
+/** BullMQ's fetch-next result (`[jobJson, id, ...]`) as Bull's `[jobData, jobId]`, or 0. */
+function nextOf(next: void | unknown[]): [JobJson, string] | 0 {
+  if (!Array.isArray(next) || !next[0]) return 0;
+  return [next[0] as JobJson, String(next[1])];
 }

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { Queue as MqQueue, QueueEvents as MqQueueEvents, Worker as MqWorker, UnrecoverableError, type Job as MqJob, type JobProgress, type JobType, type MinimalJob } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { Queue as MqQueue, QueueEvents as MqQueueEvents, Worker as MqWorker, UnrecoverableError, type Job as MqJob, type JobProgress, type JobType, type MinimalJob, type WorkerOptions } from 'bullmq';
 import { createRailyardBackend, type RailyardConnectionOptions, type RailyardQueueBackend } from '../backend.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { UnsupportedOperationError } from '../errors.js';
 import { BullJob, type BullJobStatus } from './job.js';
+import { globToRegExp } from './glob.js';
 import {
   assertJsonData,
   repeatKey,
@@ -64,6 +66,10 @@ export class Queue<T = unknown> extends EventEmitter {
   private concurrency = 0;
   private readonly running = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
+  /** Bull locks jobs with one token per queue instance; jobs taken by getNextJob carry this one. */
+  private readonly token = randomUUID();
+  /** The BullMQ Worker behind getNextJob (manual processing), created on first use. */
+  private manual: Worker | undefined;
 
   constructor(name: string, dataDirOrOpts?: string | BullQueueOptions, maybeOpts?: BullQueueOptions) {
     super();
@@ -207,12 +213,23 @@ export class Queue<T = unknown> extends EventEmitter {
   }
 
   private createWorker(): Worker {
+    const w = new MqWorker(this.name, (job: MqJob) => this.dispatch(job), this.workerOptions(), createRailyardBackend);
+    w.on('completed', (job: MqJob, result: unknown) => this.emit('completed', this.wrap(job), result));
+    w.on('failed', (job: MqJob | undefined, err: Error) => job && this.emit('failed', this.wrap(job), err));
+    w.on('progress', (job: MqJob, progress: unknown) => this.emit('progress', this.wrap(job), progress));
+    w.on('drained', () => this.emit('drained'));
+    w.on('error', (err: Error) => this.emit('error', err));
+    w.on('stalled', (jobId: string) => {
+      void this.mq.getJob(jobId).then((job) => job && this.emit('stalled', this.wrap(job)));
+    });
+    return w;
+  }
+
+  /** BullMQ Worker options from Bull's settings, shared by the processing and the manual worker. */
+  private workerOptions(): WorkerOptions<RailyardConnectionOptions> {
     const s = this.opts.settings ?? {};
     const strategies = s.backoffStrategies;
-    const w = new MqWorker(
-      this.name,
-      (job: MqJob) => this.dispatch(job),
-      {
+    return {
         connection: this.connection,
         autorun: false,
         concurrency: 1,
@@ -235,18 +252,7 @@ export class Queue<T = unknown> extends EventEmitter {
               },
             }
           : {}),
-      },
-      createRailyardBackend,
-    );
-    w.on('completed', (job: MqJob, result: unknown) => this.emit('completed', this.wrap(job), result));
-    w.on('failed', (job: MqJob | undefined, err: Error) => job && this.emit('failed', this.wrap(job), err));
-    w.on('progress', (job: MqJob, progress: unknown) => this.emit('progress', this.wrap(job), progress));
-    w.on('drained', () => this.emit('drained'));
-    w.on('error', (err: Error) => this.emit('error', err));
-    w.on('stalled', (jobId: string) => {
-      void this.mq.getJob(jobId).then((job) => job && this.emit('stalled', this.wrap(job)));
-    });
-    return w;
+    };
   }
 
   private dispatch(mqJob: MqJob): Promise<unknown> {
@@ -443,6 +449,7 @@ export class Queue<T = unknown> extends EventEmitter {
     if (!this.closing) {
       this.closing = (async () => {
         if (this.worker) await this.worker.close(doNotWaitJobs);
+        if (this.manual) await this.manual.close(true);
         if (this.eventsReady) await (await this.eventsReady).close();
         await this.mq.close();
         this.emit('close');
@@ -453,15 +460,35 @@ export class Queue<T = unknown> extends EventEmitter {
 
   // ------------------------------------------------------------ Redis-only API
 
-  getNextJob(): Promise<never> {
-    return Promise.reject(new UnsupportedOperationError('Queue.getNextJob', 'manual job fetching is not part of the Bull facade; use BullMQ Worker.getNextJob'));
+  // ------------------------------------------------------------ manual processing
+
+  /**
+   * Moves the next job to active, locked by this queue instance, and returns it (Bull's manual
+   * processing); waits up to `settings.drainDelay` seconds (5) when there is none, then resolves
+   * undefined. Finish it with `job.moveToCompleted()` / `job.moveToFailed()`.
+   */
+  async getNextJob(): Promise<BullJob<T> | undefined> {
+    if (this.closing) return undefined;
+    this.manual ??= new MqWorker(this.name, undefined, { ...this.workerOptions(), autorun: false }, createRailyardBackend);
+    const job = await this.manual.getNextJob(this.token, { block: true });
+    return job ? this.wrap(job) : undefined;
   }
-  getWorkers(): Promise<never> {
-    return Promise.reject(new UnsupportedOperationError('Queue.getWorkers', 'workers are not registered in the SQLite store'));
+
+  /** The workers (processing queues) of every process on this data dir, as BullMQ lists them. */
+  async getWorkers(): Promise<{ [index: string]: string }[]> {
+    return this.mq.getWorkers();
   }
-  removeJobs(_pattern: string): Promise<never> {
-    return Promise.reject(new UnsupportedOperationError('Queue.removeJobs', 'pattern removal walks Redis keys'));
+
+  /**
+   * Removes the jobs whose id matches a Redis glob pattern (`*`, `?`, `[...]`), in any state,
+   * except active jobs whose lock is live, as Bull's `removeJobs`.
+   */
+  async removeJobs(pattern: string): Promise<void> {
+    const match = globToRegExp(pattern);
+    const jobs = await this.mq.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed', 'waiting-children']);
+    for (const job of jobs) if (job.id !== undefined && match.test(job.id)) await this.mq.remove(job.id);
   }
+
   multi(): never {
     throw new UnsupportedOperationError('Queue.multi', 'there is no Redis pipeline');
   }
@@ -471,6 +498,9 @@ export class Queue<T = unknown> extends EventEmitter {
   private wrap(job: MqJob): BullJob<T> {
     return new BullJob<T>(job, {
       name: this.name,
+      token: this.token,
+      lockDuration: this.opts.settings?.lockDuration ?? 30_000,
+      backend: this.mq.backend,
       isPaused: () => this.mq.isPaused(),
       finished: (j) => this.finishedOf(j),
       emitRemoved: (j) => this.emit('removed', j),
