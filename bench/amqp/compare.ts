@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatTable, latency, runAll, type Result } from './scenarios.js';
-import { startRailyard } from './run.js';
+import { brokerCosts, startRailyard } from './run.js';
 
 const tools = fileURLToPath(new URL('../../../shared/tools/', import.meta.url));
 
@@ -32,7 +32,7 @@ const scale = Number(process.env.BENCH_SCALE ?? 1);
 const railyard = await startRailyard();
 let rabbit: { url: string; stop: () => void } | undefined;
 try {
-  const ours = await runAll(railyard.url, scale);
+  const ours = await runAll(railyard.url, scale, brokerCosts(railyard.proc));
   console.log(formatTable(`Railyard ${railyard.url}`, ours));
   const given = process.argv[2];
   rabbit = given ? { url: given, stop: () => undefined } : startRabbit();

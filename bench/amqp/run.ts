@@ -3,19 +3,55 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { formatTable, runAll } from './scenarios.js';
+import { formatTable, runAll, type Measure } from './scenarios.js';
+import type { BrokerSample } from './broker-child.js';
+
+/** Asks the broker child for its CPU, allocation and GC counters (see broker-child.ts). */
+function sample(proc: ChildProcess): Promise<BrokerSample> {
+  return new Promise((resolve) => {
+    proc.once('message', (m) => resolve(m as BrokerSample));
+    proc.send('sample');
+  });
+}
+
+/** Puts the broker's CPU and heap allocated per message, GC counts and heap size next to each result. */
+export function brokerCosts(proc: ChildProcess): Measure {
+  return async (run) => {
+    const a = await sample(proc);
+    const r = await run();
+    const b = await sample(proc);
+    const mb = (n: number) => n / (1024 * 1024);
+    r.broker = {
+      cpuUsPerMsg: ((b.cpu - a.cpu) / r.messages) * 1e6,
+      heapBytesPerMsg: (b.allocated - a.allocated) / r.messages,
+      scavenges: b.scavenges - a.scavenges,
+      markSweeps: b.markSweeps - a.markSweeps,
+      maxGcMs: b.maxGcMs,
+      usedHeapMB: mb(b.usedHeap),
+      oldSpaceMB: mb(b.oldSpace),
+    };
+    return r;
+  };
+}
 
 export async function startRailyard(): Promise<{ url: string; proc: ChildProcess }> {
   const child = fileURLToPath(new URL('./broker-child.ts', import.meta.url));
   // The same young-generation size the `railyard` command runs with (src/cli.ts).
-  const proc = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_BROKER_FLAGS adds Node flags to the broker child, e.g. "--cpu-prof --trace-gc".
+  const extra = (process.env.BENCH_BROKER_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const proc = spawn(process.execPath, ['--max-semi-space-size=32', ...extra, '--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
+    const onData = (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n').find((l) => l.startsWith('amqp://'));
-      if (line) resolve(line.trim());
-    });
+      if (!line) return;
+      // Whatever the broker prints later (--trace-gc, say) goes to our stderr, away from the table.
+      proc.stdout!.off('data', onData);
+      proc.stdout!.pipe(process.stderr);
+      resolve(line.trim());
+    };
+    proc.stdout!.on('data', onData);
     proc.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
   });
   return { url, proc };
@@ -37,7 +73,7 @@ async function main(): Promise<void> {
   try {
     const cpu0 = cpu();
     const client0 = process.cpuUsage();
-    const results = await runAll(url, scale);
+    const results = await runAll(url, scale, proc ? brokerCosts(proc) : undefined);
     const used = cpu() - cpu0;
     const c = process.cpuUsage(client0);
     const clientUsed = (c.user + c.system) / 1e6;

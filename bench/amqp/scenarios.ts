@@ -14,7 +14,23 @@ export interface Result {
   p99?: number;
   /** (d) only: 99th percentile of the publishing thread's own timer lateness, in ms. */
   clientLagP99?: number;
+  /** Broker-side costs over the scenario, when the bench started the broker itself (run.ts). */
+  broker?: BrokerCost;
 }
+
+export interface BrokerCost {
+  cpuUsPerMsg: number;
+  heapBytesPerMsg: number;
+  scavenges: number;
+  markSweeps: number;
+  maxGcMs: number;
+  /** Heap in use and old space once the scenario finished. */
+  usedHeapMB: number;
+  oldSpaceMB: number;
+}
+
+/** Wraps each scenario run, e.g. to sample the broker process before and after it. */
+export type Measure = (run: () => Promise<Result>) => Promise<Result>;
 
 const BODY = Buffer.alloc(1024, 0x61);
 /** Nagle off on the client too: otherwise small acks wait for the peer's delayed ACK (same for every broker). */
@@ -183,10 +199,27 @@ export function formatTable(label: string, results: Result[]): string {
         (r.p99 === undefined ? '' : r.p99.toFixed(2)).padStart(9),
     );
   }
+  const costed = results.filter((r) => r.broker);
+  if (costed.length > 0) {
+    lines.push('broker side'.padEnd(46) + 'µs/msg'.padStart(9) + 'B/msg'.padStart(8) + 'scav'.padStart(6) + 'm-s'.padStart(5) + 'max GC'.padStart(8) + 'heap MB'.padStart(9) + 'old MB'.padStart(8));
+    for (const r of costed) {
+      const b = r.broker!;
+      lines.push(
+        r.scenario.padEnd(46) +
+          b.cpuUsPerMsg.toFixed(2).padStart(9) +
+          Math.round(b.heapBytesPerMsg).toString().padStart(8) +
+          String(b.scavenges).padStart(6) +
+          String(b.markSweeps).padStart(5) +
+          b.maxGcMs.toFixed(2).padStart(8) +
+          b.usedHeapMB.toFixed(1).padStart(9) +
+          b.oldSpaceMB.toFixed(1).padStart(8),
+      );
+    }
+  }
   return lines.join('\n');
 }
 
-export async function runAll(url: string, scale = 1): Promise<Result[]> {
+export async function runAll(url: string, scale = 1, measure: Measure = (run) => run()): Promise<Result[]> {
   const s = (n: number) => Math.max(100, Math.round(n * scale));
   // BENCH_ONLY=a (or "a,d") runs a subset, e.g. to drive a profiled broker with one scenario.
   const only = process.env.BENCH_ONLY;
@@ -199,14 +232,14 @@ export async function runAll(url: string, scale = 1): Promise<Result[]> {
       e: () => fanout(url, s(50_000)),
     };
     const out: Result[] = [];
-    for (const k of only.split(',')) out.push(await pick[k.trim()]!());
+    for (const k of only.split(',')) out.push(await measure(pick[k.trim()]!));
     return out;
   }
   return [
-    await transientPubSub(url, s(200_000)),
-    await persistentConfirms(url, s(50_000)),
-    await drainPrefilled(url, s(100_000)),
-    await latency(url, 5000, Math.max(1, Math.round(5 * scale))),
-    await fanout(url, s(50_000)),
+    await measure(() => transientPubSub(url, s(200_000))),
+    await measure(() => persistentConfirms(url, s(50_000))),
+    await measure(() => drainPrefilled(url, s(100_000))),
+    await measure(() => latency(url, 5000, Math.max(1, Math.round(5 * scale)))),
+    await measure(() => fanout(url, s(50_000))),
   ];
 }
