@@ -12,11 +12,12 @@ import {
   SYNTAX_ERROR,
   UNEXPECTED_FRAME,
 } from './generated/constants.js';
-import { METHOD_IDS, type BasicPublish, type Method } from './generated/methods.js';
+import { METHOD_IDS, type Method } from './generated/methods.js';
 import { decodeBasicProperties, encodeBasicProperties, type BasicProperties } from './generated/properties.js';
-import { Reader, WireSyntaxError, Writer, fieldNumber, type FieldTable } from './wire.js';
+import { WireSyntaxError, Writer, fieldNumber, type FieldTable } from './wire.js';
 import { parseExpiration, type Consumer, type ConsumerChannel, type Queue } from './queue.js';
-import { wireNames, type Message, type QueuedMessage } from './message.js';
+import { EMPTY_BODY, encodeNames, wireNames, type Message, type QueuedMessage } from './message.js';
+import { UnackedWindow } from './unacked.js';
 import type { Connection } from './connection.js';
 import type { VirtualHost } from './vhost.js';
 import type { ReplyTarget } from './server.js';
@@ -24,6 +25,12 @@ import type { ReplyTarget } from './server.js';
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 /** RabbitMQ's default `max_message_size` (128 MiB): bodies are held whole in memory. */
 const MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
+/**
+ * Bodies up to this size get their buffer when the content header announces them, and body frames
+ * are copied straight into it. Larger ones are gathered frame by frame, so a header announcing a
+ * huge body that never comes does not reserve the memory.
+ */
+const PREALLOCATE_BODY = 1024 * 1024;
 
 export interface ChannelStats {
   id: number;
@@ -42,13 +49,65 @@ interface Unacked {
   readonly consumer: Consumer | undefined;
 }
 
-interface PendingContent {
-  readonly method: BasicPublish;
-  props?: BasicProperties;
-  rawProps?: Buffer;
-  bodySize: number;
-  chunks: Buffer[];
-  received: number;
+/** The publish whose content is arriving; one per channel, reused for every message. */
+class PendingContent {
+  active = false;
+  exchange = '';
+  routingKey = '';
+  mandatory = false;
+  /** Exchange and routing key as basic.deliver encodes them. */
+  names: Buffer = EMPTY_BODY;
+  props: BasicProperties | undefined;
+  rawProps: Buffer | undefined;
+  bodySize = 0;
+  received = 0;
+  /** The whole body, allocated on the header (up to PREALLOCATE_BODY)... */
+  body: Buffer | undefined;
+  /** ...or copies of its frames, for larger bodies. */
+  chunks: Buffer[] | undefined;
+
+  start(exchange: string, routingKey: string, mandatory: boolean, names: Buffer): void {
+    this.active = true;
+    this.exchange = exchange;
+    this.routingKey = routingKey;
+    this.mandatory = mandatory;
+    this.names = names;
+    this.props = undefined;
+    this.rawProps = undefined;
+    this.bodySize = 0;
+    this.received = 0;
+    this.body = undefined;
+    this.chunks = undefined;
+  }
+
+  /** Forgets the message (its buffers go with it). */
+  clear(): void {
+    this.active = false;
+    this.props = undefined;
+    this.rawProps = undefined;
+    this.body = undefined;
+    this.chunks = undefined;
+  }
+}
+
+/**
+ * Where the mandatory/immediate bits of basic.publish arguments at `buf[pos, end)` are (after the
+ * ticket, exchange and routing key), or -1 when the arguments are truncated.
+ */
+export function publishBitsAt(buf: Buffer, pos: number, end: number): number {
+  const exAt = pos + 2;
+  if (exAt >= end) return -1;
+  const rkAt = exAt + 1 + buf[exAt]!;
+  if (rkAt >= end) return -1;
+  const bitsAt = rkAt + 1 + buf[rkAt]!;
+  return bitsAt < end ? bitsAt : -1;
+}
+
+/** `a` equals `buf[start, end)`: a byte loop, as the ranges compared are a few dozen bytes. */
+function sameBytes(a: Buffer, buf: Buffer, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[start + i]) return false;
+  return true;
 }
 
 function ids(m: Method): [number, number] {
@@ -59,10 +118,10 @@ function ids(m: Method): [number, number] {
 /** One AMQP channel: publishing, consuming, acknowledgements, confirms and transactions. */
 export class Channel implements ConsumerChannel, ReplyTarget {
   private closing = false;
-  private pending: PendingContent | undefined;
+  private readonly pending = new PendingContent();
   private readonly consumers = new Map<string, Consumer>();
-  /** Delivery tag -> delivered message; Map order is tag order, which multiple-acks rely on. */
-  private readonly unacked = new Map<number, Unacked>();
+  /** Delivered messages awaiting an ack, in tag order (which multiple-acks rely on). */
+  private readonly unacked = new UnackedWindow();
   private deliveryTag = 0;
   private prefetchCount = 0;
   private globalPrefetch = 0;
@@ -80,6 +139,24 @@ export class Channel implements ConsumerChannel, ReplyTarget {
   private replyToken: string | undefined;
   /** Last content header's properties (copied bytes and decoded form), shared by messages that repeat them. */
   private lastProps: { raw: Buffer; props: BasicProperties } | undefined;
+  /**
+   * Last basic.publish's exchange and routing key, as strings and as the bytes they arrived in
+   * (which are also how basic.deliver encodes them): publishers mostly repeat them, and
+   * decoding and re-encoding them per message was a large share of the broker's garbage.
+   */
+  private lastNames: Buffer = EMPTY_BODY;
+  private lastExchange = '';
+  private lastRoutingKey = '';
+  /** Queues an acknowledgement freed credit on, dispatched once the whole ack is processed. */
+  private ackedQueue: Queue | undefined;
+  private ackedMore: Set<Queue> | undefined;
+  private readonly onAcked = (entry: QueuedMessage, queue: Queue, consumer: Consumer | undefined): void => {
+    queue.forget(entry);
+    queue.counters.acked++;
+    if (consumer) consumer.unacked--;
+    if (this.ackedQueue === undefined) this.ackedQueue = queue;
+    else if (this.ackedQueue !== queue) (this.ackedMore ??= new Set()).add(queue);
+  };
 
   constructor(
     readonly id: number,
@@ -97,7 +174,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
       else if (m.kind === 'channel.close') this.conn.sendMethod(this.id, { kind: 'channel.close-ok' });
       return;
     }
-    if (this.pending) throw new AmqpError(UNEXPECTED_FRAME, `expected content header for class 60, got non content header frame instead`, ...ids(m));
+    if (this.pending.active) throw new AmqpError(UNEXPECTED_FRAME, `expected content header for class 60, got non content header frame instead`, ...ids(m));
     try {
       const r = this.handle(m);
       if (r) return r.catch((err: unknown) => this.softFail(err));
@@ -112,26 +189,47 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     else throw err;
   }
 
-  onContentHeader(payload: Buffer): void {
+  /**
+   * basic.publish, decoded here rather than into a method object: it is the one method that comes
+   * once per message. `buf[pos, end)` holds its arguments (after class and method id).
+   */
+  onPublish(buf: Buffer, pos: number, bitsAt: number): void {
+    if (this.closing) return;
+    if (this.pending.active) throw new AmqpError(UNEXPECTED_FRAME, `expected content header for class 60, got non content header frame instead`, 60, 40);
+    const namesAt = pos + 2;
+    const bits = buf[bitsAt]!;
+    if (!sameBytes(this.lastNames, buf, namesAt, bitsAt)) {
+      const exEnd = namesAt + 1 + buf[namesAt]!;
+      this.lastExchange = buf.toString('utf8', namesAt + 1, exEnd);
+      this.lastRoutingKey = buf.toString('utf8', exEnd + 1, bitsAt);
+      this.lastNames = Buffer.from(buf.subarray(namesAt, bitsAt));
+    }
+    try {
+      this.startPublish(this.lastExchange, this.lastRoutingKey, (bits & 1) !== 0, this.lastNames);
+    } catch (err) {
+      this.softFail(err);
+    }
+  }
+
+  onContentHeader(buf: Buffer, start: number, end: number): void {
     if (this.closing) return;
     const p = this.pending;
-    if (!p || p.rawProps !== undefined) throw new AmqpError(UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+    if (!p.active || p.rawProps !== undefined) throw new AmqpError(UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
     try {
-      const r = new Reader(payload);
+      const r = this.conn.reader.reset(buf, start, end);
       const classId = r.u16();
       r.u16();
       const bodySize = r.u64();
       if (classId !== 60) throw new AmqpError(UNEXPECTED_FRAME, `content header for class ${classId}, expected 60`);
-      const start = r.pos;
-      const raw = payload.subarray(start);
+      const propsAt = r.pos;
       // Publishers mostly repeat the same properties: reuse the previous decode and its copy.
       const last = this.lastProps;
-      if (last && last.raw.equals(raw)) {
+      if (last && sameBytes(last.raw, buf, propsAt, end)) {
         p.props = last.props;
         p.rawProps = last.raw;
       } else {
         p.props = decodeBasicProperties(r);
-        p.rawProps = Buffer.from(payload.subarray(start, r.pos));
+        p.rawProps = Buffer.from(buf.subarray(propsAt, r.pos));
         this.lastProps = { raw: p.rawProps, props: p.props };
       }
       p.bodySize = bodySize;
@@ -140,31 +238,38 @@ export class Channel implements ConsumerChannel, ReplyTarget {
       throw err;
     }
     if (p.bodySize > MAX_MESSAGE_SIZE) {
-      this.pending = undefined;
+      p.clear();
       this.closeWithError(new AmqpError(PRECONDITION_FAILED, `message size ${p.bodySize} is larger than configured max size ${MAX_MESSAGE_SIZE}`, 60, 40));
       return;
     }
-    if (p.bodySize === 0) this.completeContent();
+    if (p.bodySize === 0) {
+      p.body = EMPTY_BODY;
+      this.completeContent();
+    } else if (p.bodySize <= PREALLOCATE_BODY) p.body = Buffer.allocUnsafe(p.bodySize);
+    else p.chunks = [];
   }
 
-  onContentBody(payload: Buffer): void {
+  onContentBody(buf: Buffer, start: number, end: number): void {
     if (this.closing) return;
     const p = this.pending;
-    if (!p || p.rawProps === undefined) throw new AmqpError(UNEXPECTED_FRAME, `expected content header for class 60, got non content header frame instead`);
-    p.chunks.push(payload);
-    p.received += payload.length;
-    if (p.received > p.bodySize) throw new AmqpError(UNEXPECTED_FRAME, `content body larger than announced: ${p.received} > ${p.bodySize}`);
+    if (!p.active || p.rawProps === undefined) throw new AmqpError(UNEXPECTED_FRAME, `expected content header for class 60, got non content header frame instead`);
+    const n = end - start;
+    if (p.received + n > p.bodySize) throw new AmqpError(UNEXPECTED_FRAME, `content body larger than announced: ${p.received + n} > ${p.bodySize}`);
+    // The frame is a range of a reused read buffer: copy it now.
+    if (p.body) buf.copy(p.body, p.received, start, end);
+    else p.chunks!.push(Buffer.from(buf.subarray(start, end)));
+    p.received += n;
     if (p.received === p.bodySize) this.completeContent();
   }
 
   private completeContent(): void {
-    const p = this.pending!;
-    this.pending = undefined;
-    // Frames are views into the read chunk; copy once so queued messages do not pin whole socket reads.
-    const body = p.chunks.length === 1 ? Buffer.from(p.chunks[0]!) : Buffer.concat(p.chunks, p.received);
-    const msg: Message = { exchange: p.method.exchange, routingKey: p.method.routingKey, props: p.props!, rawProps: p.rawProps!, body };
+    const p = this.pending;
+    const body = p.body ?? Buffer.concat(p.chunks!, p.received);
+    const msg: Message = { exchange: p.exchange, routingKey: p.routingKey, props: p.props!, rawProps: p.rawProps!, body, wireNames: p.names };
+    const mandatory = p.mandatory;
+    p.clear();
     try {
-      this.publish(p.method, msg);
+      this.publish(msg, mandatory);
     } catch (err) {
       if (err instanceof AmqpError && !err.hard) this.closeWithError(err);
       else throw err;
@@ -269,13 +374,14 @@ export class Channel implements ConsumerChannel, ReplyTarget {
         return;
       }
       case 'basic.publish':
-        this.startPublish(m);
+        this.startPublish(m.exchange, m.routingKey, m.mandatory, encodeNames(m.exchange, m.routingKey));
         return;
       case 'basic.get':
         this.get(m.queue, m.noAck);
         return;
       case 'basic.ack':
-        this.inTx(() => this.ack(m.deliveryTag, m.multiple), m.deliveryTag, m.multiple);
+        if (this.tx) this.inTx(() => this.ack(m.deliveryTag, m.multiple), m.deliveryTag, m.multiple);
+        else this.ack(m.deliveryTag, m.multiple);
         return;
       case 'basic.nack':
         this.inTx(() => this.settle(m.deliveryTag, m.multiple, m.requeue), m.deliveryTag, m.multiple);
@@ -328,17 +434,17 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     return new AmqpError(PRECONDITION_FAILED, `unknown delivery tag ${tag}`, 60, 80);
   }
 
-  private startPublish(m: BasicPublish): void {
-    const x = this.vhost.exchanges.get(m.exchange);
+  private startPublish(exchange: string, routingKey: string, mandatory: boolean, names: Buffer): void {
+    const x = this.vhost.exchanges.get(exchange);
     if (!x) {
       // The content still follows; swallow it before closing so the frame sequence stays valid.
-      throw new AmqpError(NOT_FOUND, `no exchange '${m.exchange}' in vhost '${this.vhost.name}'`, 60, 40);
+      throw new AmqpError(NOT_FOUND, `no exchange '${exchange}' in vhost '${this.vhost.name}'`, 60, 40);
     }
-    if (x.def.internal) throw new AmqpError(ACCESS_REFUSED, `cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`, 60, 40);
-    this.pending = { method: m, bodySize: 0, chunks: [], received: 0 };
+    if (x.def.internal) throw new AmqpError(ACCESS_REFUSED, `cannot publish to internal exchange '${exchange}' in vhost '${this.vhost.name}'`, 60, 40);
+    this.pending.start(exchange, routingKey, mandatory, names);
   }
 
-  private publish(m: BasicPublish, msg: Message): void {
+  private publish(msg: Message, mandatory: boolean): void {
     parseExpiration(msg.props.expiration);
     if (msg.props.replyTo === REPLY_TO) {
       if (this.replyToken === undefined) throw new AmqpError(PRECONDITION_FAILED, 'fast reply consumer does not exist', 60, 40);
@@ -349,22 +455,32 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     }
     const seq = this.confirm ? ++this.publishSeq : 0;
     if (this.tx) {
-      this.tx.push(() => this.route(m, msg, 0));
+      this.tx.push(() => this.route(msg, mandatory, 0));
       return;
     }
-    this.route(m, msg, seq);
+    this.route(msg, mandatory, seq);
   }
 
-  private route(m: BasicPublish, msg: Message, seq: number): void {
+  private route(msg: Message, mandatory: boolean, seq: number): void {
     const vh = this.vhost;
-    const x = vh.exchanges.get(m.exchange);
+    const { exchange, routingKey } = msg;
+    const x = vh.exchanges.get(exchange);
     let rejected = false;
     let routed = false;
     let durable: Array<Promise<void>> | undefined;
     if (x) {
-      if (m.exchange === '' && m.routingKey.startsWith(REPLY_TO + '.')) {
-        const t = this.conn.server.replyTargets.get(m.routingKey.slice(REPLY_TO.length + 1));
-        routed = t !== undefined && t.target.deliverDirect(t.consumerTag, m.exchange, m.routingKey, msg.rawProps, msg.body);
+      if (exchange === '' && routingKey.startsWith(REPLY_TO + '.')) {
+        const t = this.conn.server.replyTargets.get(routingKey.slice(REPLY_TO.length + 1));
+        routed = t !== undefined && t.target.deliverDirect(t.consumerTag, exchange, routingKey, msg.rawProps, msg.body);
+      } else if (exchange === '') {
+        // The default exchange reaches at most the queue named by the key: no set of queues needed.
+        const q = vh.queues.get(routingKey);
+        if (q) {
+          routed = true;
+          const r = q.enqueue(msg);
+          if (r === 'rejected') rejected = true;
+          else if (r !== 'queued' && seq > 0) durable = [r];
+        }
       } else {
         const delay = vh.delayOf(x, msg.props);
         if (delay > 0) {
@@ -372,7 +488,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
           if (held && seq > 0) (durable ??= []).push(held);
           routed = true;
         } else {
-          const queues = vh.route(x, m.routingKey, msg.props.headers);
+          const queues = vh.route(x, routingKey, msg.props.headers);
           routed = queues.size > 0;
           for (const q of queues) {
             const r = q.enqueue(msg);
@@ -382,8 +498,8 @@ export class Channel implements ConsumerChannel, ReplyTarget {
         }
       }
     }
-    if (!routed && m.mandatory) {
-      this.conn.sendContent(this.id, { kind: 'basic.return', replyCode: NO_ROUTE, replyText: 'NO_ROUTE', exchange: m.exchange, routingKey: m.routingKey }, msg.rawProps, msg.body);
+    if (!routed && mandatory) {
+      this.conn.sendContent(this.id, { kind: 'basic.return', replyCode: NO_ROUTE, replyText: 'NO_ROUTE', exchange, routingKey }, msg.rawProps, msg.body);
     }
     if (seq > 0) {
       if (rejected) this.nacks.add(seq);
@@ -470,7 +586,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     }
     q.counters.delivered++;
     const tag = ++this.deliveryTag;
-    if (!noAck) this.unacked.set(tag, { entry: e, queue: q, consumer: undefined });
+    if (!noAck) this.unacked.add(tag, e, q, undefined);
     else q.forget(e);
     this.conn.sendContent(
       this.id,
@@ -491,7 +607,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
   deliver(c: Consumer, e: QueuedMessage, q: Queue): void {
     const tag = ++this.deliveryTag;
     if (!c.noAck) {
-      this.unacked.set(tag, { entry: e, queue: q, consumer: c });
+      this.unacked.add(tag, e, q, c);
       c.unacked++;
     }
     this.conn.sendDeliver(this.id, c.tagBytes, tag, e.redelivered, wireNames(e.msg), e.msg.rawProps, e.msg.body);
@@ -509,32 +625,30 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     if (!this.closing && this.conn.cancelNotify) this.send({ kind: 'basic.cancel', consumerTag: c.tag, nowait: true });
   }
 
-  /** Takes the acknowledged deliveries out of `unacked`: one tag, or every tag up to it. */
+  /** Takes the acknowledged deliveries out of `unacked` (one tag, or every tag up to it) and visits them. */
+  private takeAcked(tag: number, multiple: boolean, visit: (entry: QueuedMessage, queue: Queue, consumer: Consumer | undefined) => void): void {
+    if (multiple) {
+      if (this.unacked.takeUpTo(tag, visit) === 0 && tag !== 0) throw this.unknownTag(tag);
+    } else if (!this.unacked.take(tag, visit)) throw this.unknownTag(tag);
+  }
+
+  /** Takes the acknowledged deliveries out of `unacked` as records, for the less travelled paths. */
   private take(tag: number, multiple: boolean): Unacked[] {
     const out: Unacked[] = [];
-    if (multiple) {
-      for (const [t, u] of this.unacked) {
-        if (tag !== 0 && t > tag) break;
-        out.push(u);
-        this.unacked.delete(t);
-      }
-      if (out.length === 0 && tag !== 0) throw this.unknownTag(tag);
-      return out;
-    }
-    const u = this.unacked.get(tag);
-    if (!u) throw this.unknownTag(tag);
-    this.unacked.delete(tag);
-    out.push(u);
+    this.takeAcked(tag, multiple, (entry, queue, consumer) => out.push({ entry, queue, consumer }));
     return out;
   }
 
   private ack(tag: number, multiple: boolean): void {
-    const done = this.take(tag, multiple);
-    for (const u of done) {
-      u.queue.forget(u.entry);
-      u.queue.counters.acked++;
-    }
-    this.released(done);
+    // Throws only when nothing was taken.
+    this.takeAcked(tag, multiple, this.onAcked);
+    const q = this.ackedQueue;
+    const more = this.ackedMore;
+    this.ackedQueue = undefined;
+    this.ackedMore = undefined;
+    q?.dispatch();
+    if (more) for (const other of more) other.dispatch();
+    if (this.globalPrefetch !== 0) this.resume();
   }
 
   private settle(tag: number, multiple: boolean, requeue: boolean): void {
@@ -572,9 +686,8 @@ export class Channel implements ConsumerChannel, ReplyTarget {
   }
 
   private requeueAll(): void {
-    const all = [...this.unacked.values()];
-    this.unacked.clear();
-    this.requeue(all);
+    if (this.unacked.size === 0) return;
+    this.requeue(this.take(0, true));
   }
 
   /** What the management API shows of this channel. */
@@ -584,7 +697,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
 
   /** Adds this channel's unacknowledged deliveries to per-queue totals. */
   countUnacked(into: Map<Queue, number>): void {
-    for (const u of this.unacked.values()) into.set(u.queue, (into.get(u.queue) ?? 0) + 1);
+    this.unacked.forEach((_e, q) => into.set(q, (into.get(q) ?? 0) + 1));
   }
 
   /** Lets every queue this channel consumes from deliver again (credit, flow or socket drained). */
@@ -603,7 +716,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
   /** Channel is going away: consumers cancelled, unacknowledged messages back to their queues. */
   release(): void {
     this.closing = true;
-    this.pending = undefined;
+    this.pending.clear();
     this.tx = undefined;
     if (this.replyToken !== undefined) this.conn.server.replyTargets.delete(this.replyToken);
     const consumers = [...this.consumers.values()];

@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { FrameParser, HEARTBEAT_FRAME, FRAME_OVERHEAD, type Frame } from './frames.js';
+import { FrameParser, HEARTBEAT_FRAME, FRAME_OVERHEAD, type Frame, type FrameSink } from './frames.js';
 import { AmqpError } from './errors.js';
 import {
   ACCESS_REFUSED,
@@ -19,16 +19,17 @@ import {
   UNEXPECTED_FRAME,
   CONNECTION_FORCED,
 } from './generated/constants.js';
-import { KNOWN_CLASSES, decodeMethodArgs, encodeMethod, type Method } from './generated/methods.js';
+import { KNOWN_CLASSES, METHOD_IDS, decodeMethodArgs, encodeMethod, type Method } from './generated/methods.js';
 import { Reader, WireSyntaxError, Writer, str, type FieldTable, type FieldValue } from './wire.js';
 import { MECHANISMS, parseCredentials, verifyPassword } from './auth.js';
-import { Channel } from './channel.js';
+import { Channel, publishBitsAt } from './channel.js';
 import type { AmqpServer, AlarmListener } from './server.js';
 import type { VirtualHost } from './vhost.js';
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
 /** Flush the output buffer early past this size so one dispatch loop cannot buffer without bound. */
 const FLUSH_AT = 256 * 1024;
+const BASIC_PUBLISH = METHOD_IDS['basic.publish'];
 
 type State = 'header' | 'start-ok' | 'tune-ok' | 'open' | 'opened' | 'closing' | 'closed';
 
@@ -57,13 +58,35 @@ function serverProperties(): FieldTable {
   ]);
 }
 
+/** Writes a frame header at `p`; returns where the payload starts. */
+function frameStart(b: Buffer, p: number, type: number, channel: number, size: number): number {
+  b[p] = type;
+  b[p + 1] = channel >>> 8;
+  b[p + 2] = channel & 0xff;
+  return putU32(b, p + 3, size);
+}
+
+/** Big-endian, with plain stores (cheaper than Buffer's checked writers on the delivery path). */
+function putU32(b: Buffer, p: number, v: number): number {
+  b[p] = v >>> 24;
+  b[p + 1] = (v >>> 16) & 0xff;
+  b[p + 2] = (v >>> 8) & 0xff;
+  b[p + 3] = v & 0xff;
+  return p + 4;
+}
+
+/** A non-negative integer below 2^53 as a 64-bit big-endian number. */
+function putU64(b: Buffer, p: number, v: number): number {
+  return putU32(b, putU32(b, p, Math.floor(v / 0x1_0000_0000)), v >>> 0);
+}
+
 function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false;
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
 /** One client connection: handshake, framing, heartbeats, channel multiplexing, output batching. */
-export class Connection implements AlarmListener {
+export class Connection implements AlarmListener, FrameSink {
   private state: State = 'header';
   private readonly parser = new FrameParser(FRAME_MIN_SIZE);
   private readonly channels = new Map<number, Channel>();
@@ -89,6 +112,9 @@ export class Connection implements AlarmListener {
   /** Blocked by a resource alarm after trying to publish. */
   private alarmBlocked = false;
   private readonly backlog: Frame[] = [];
+  /** Decodes every method and content header of this connection, one at a time. */
+  readonly reader = new Reader(Buffer.alloc(0));
+  private readonly flushNow = (): void => this.flush();
 
   constructor(
     readonly socket: net.Socket,
@@ -113,14 +139,17 @@ export class Connection implements AlarmListener {
       if (this.state === 'header' || this.state === 'closed' || chunk.length === 0) return;
     }
     try {
-      this.parser.push(chunk, (f) => {
-        if (this.paused) this.backlog.push(f);
-        else this.onFrame(f);
-      });
+      this.parser.push(chunk, this);
     } catch (err) {
       this.fail(err);
     }
     this.flushConfirms();
+  }
+
+  onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
+    // The range is only valid during this call; a held frame keeps a copy.
+    if (this.paused) this.backlog.push({ type, channel, payload: Buffer.from(buf.subarray(start, end)) });
+    else this.handleFrame(type, channel, buf, start, end);
   }
 
   /** Holds later frames (and reading) until an asynchronous method finished, keeping methods in order. */
@@ -140,7 +169,10 @@ export class Connection implements AlarmListener {
   private unpause(): void {
     this.paused = false;
     try {
-      while (!this.paused && this.backlog.length > 0 && this.state !== 'closed') this.onFrame(this.backlog.shift()!);
+      while (!this.paused && this.backlog.length > 0 && this.state !== 'closed') {
+        const f = this.backlog.shift()!;
+        this.handleFrame(f.type, f.channel, f.payload, 0, f.payload.length);
+      }
     } catch (err) {
       this.backlog.length = 0;
       this.fail(err);
@@ -210,47 +242,59 @@ export class Connection implements AlarmListener {
     return Buffer.alloc(0);
   }
 
-  private onFrame(f: Frame): void {
+  private handleFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
     if (this.state === 'closed') return;
-    if (f.type === FRAME_HEARTBEAT) {
-      if (f.channel !== 0) throw new AmqpError(FRAME_ERROR, `heartbeat frame on channel ${f.channel}`);
+    if (type === FRAME_HEARTBEAT) {
+      if (channel !== 0) throw new AmqpError(FRAME_ERROR, `heartbeat frame on channel ${channel}`);
       return;
     }
-    if (f.channel === 0) {
-      if (f.type !== FRAME_METHOD) throw new AmqpError(UNEXPECTED_FRAME, `content frame on channel 0`);
-      this.onConnectionMethod(this.decode(f.payload));
+    if (channel === 0) {
+      if (type !== FRAME_METHOD) throw new AmqpError(UNEXPECTED_FRAME, `content frame on channel 0`);
+      this.onConnectionMethod(this.decode(buf, start, end));
       return;
     }
     if (this.state !== 'opened' && this.state !== 'closing') {
-      throw new AmqpError(CHANNEL_ERROR, `expected 'connection.open' before channel ${f.channel} frames`);
+      throw new AmqpError(CHANNEL_ERROR, `expected 'connection.open' before channel ${channel} frames`);
     }
-    let ch = this.channels.get(f.channel);
-    if (f.type === FRAME_METHOD) {
-      const m = this.decode(f.payload);
-      if (this.state === 'closing') return;
-      if (!ch) {
-        if (m.kind !== 'channel.open') throw new AmqpError(CHANNEL_ERROR, `expected 'channel.open' on channel ${f.channel}`, 20, 10);
-        if (this.channelMax !== 0 && f.channel > this.channelMax) {
-          throw new AmqpError(NOT_ALLOWED, `channel ${f.channel} above channel_max ${this.channelMax}`, 20, 10);
-        }
-        ch = new Channel(f.channel, this);
-        this.channels.set(f.channel, ch);
-        this.sendMethod(f.channel, { kind: 'channel.open-ok', channelId: Buffer.alloc(0) });
+    let ch = this.channels.get(channel);
+    if (type === FRAME_METHOD) {
+      const publish = end - start >= 4 && buf.readUInt32BE(start) === BASIC_PUBLISH;
+      // Truncated arguments take the generic decoder, which reports them.
+      const bitsAt = publish && ch && this.state === 'opened' ? publishBitsAt(buf, start + 4, end) : -1;
+      if (bitsAt >= 0) {
+        this.alarmCheck();
+        ch!.onPublish(buf, start + 4, bitsAt);
         return;
       }
-      if (m.kind === 'basic.publish' && this.server.alarms.reason !== null && !this.alarmBlocked) this.blockForAlarm(this.server.alarms.reason);
+      const m = this.decode(buf, start, end);
+      if (this.state === 'closing') return;
+      if (!ch) {
+        if (m.kind !== 'channel.open') throw new AmqpError(CHANNEL_ERROR, `expected 'channel.open' on channel ${channel}`, 20, 10);
+        if (this.channelMax !== 0 && channel > this.channelMax) {
+          throw new AmqpError(NOT_ALLOWED, `channel ${channel} above channel_max ${this.channelMax}`, 20, 10);
+        }
+        ch = new Channel(channel, this);
+        this.channels.set(channel, ch);
+        this.sendMethod(channel, { kind: 'channel.open-ok', channelId: Buffer.alloc(0) });
+        return;
+      }
       const wait = ch.onMethod(m);
       if (wait) this.pauseUntil(wait);
       return;
     }
     if (this.state === 'closing') return;
-    if (!ch) throw new AmqpError(CHANNEL_ERROR, `frame on channel ${f.channel}, which is not open`);
-    if (f.type === FRAME_HEADER) ch.onContentHeader(f.payload);
-    else if (f.type === FRAME_BODY) ch.onContentBody(f.payload);
+    if (!ch) throw new AmqpError(CHANNEL_ERROR, `frame on channel ${channel}, which is not open`);
+    if (type === FRAME_HEADER) ch.onContentHeader(buf, start, end);
+    else if (type === FRAME_BODY) ch.onContentBody(buf, start, end);
   }
 
-  private decode(payload: Buffer): Method {
-    const r = new Reader(payload);
+  /** A publisher is blocked (and stops being read) once it publishes while an alarm is on. */
+  private alarmCheck(): void {
+    if (this.server.alarms.reason !== null && !this.alarmBlocked) this.blockForAlarm(this.server.alarms.reason);
+  }
+
+  private decode(buf: Buffer, start: number, end: number): Method {
+    const r = this.reader.reset(buf, start, end);
     try {
       const classId = r.u16();
       const methodId = r.u16();
@@ -433,44 +477,54 @@ export class Connection implements AlarmListener {
    * short strings, so a delivery costs a few copies rather than a generic encode.
    */
   sendDeliver(channel: number, consumerTag: Buffer, deliveryTag: number, redelivered: boolean, names: Buffer, rawProps: Buffer, body: Buffer): void {
-    const w = this.out;
     const size = 4 + consumerTag.length + 8 + 1 + names.length;
-    w.ensure(size + 8);
-    w.u8(FRAME_METHOD);
-    w.u16(channel);
-    w.u32(size);
-    w.u16(60);
-    w.u16(60);
-    w.bytes(consumerTag);
-    w.u64(deliveryTag);
-    w.u8(redelivered ? 1 : 0);
-    w.bytes(names);
-    w.u8(FRAME_END);
+    const w = this.out;
+    // The three frames are written in one go with plain stores: the generic writer's per-field
+    // checks and calls were a visible share of the broker's CPU per delivery.
+    w.ensure(FRAME_OVERHEAD + size + this.contentSize(rawProps, body));
+    const b = w.buf;
+    let p = frameStart(b, w.pos, FRAME_METHOD, channel, size);
+    b[p] = 0;
+    b[p + 1] = 60;
+    b[p + 2] = 0;
+    b[p + 3] = 60;
+    p += consumerTag.copy(b, p + 4) + 4;
+    p = putU64(b, p, deliveryTag);
+    b[p++] = redelivered ? 1 : 0;
+    p += names.copy(b, p);
+    b[p++] = FRAME_END;
+    w.pos = p;
     this.writeContent(channel, rawProps, body);
     this.afterWrite();
   }
 
+  /** Bytes the header and body frames of a message take. */
+  private contentSize(rawProps: Buffer, body: Buffer): number {
+    const maxBody = this.frameMax - FRAME_OVERHEAD;
+    const bodyFrames = Math.ceil(body.length / maxBody);
+    return FRAME_OVERHEAD + 12 + rawProps.length + bodyFrames * FRAME_OVERHEAD + body.length;
+  }
+
   private writeContent(channel: number, rawProps: Buffer, body: Buffer): void {
     const w = this.out;
-    const headerSize = 12 + rawProps.length;
-    w.ensure(7 + headerSize + 1);
-    w.u8(FRAME_HEADER);
-    w.u16(channel);
-    w.u32(headerSize);
-    w.u16(60);
-    w.u16(0);
-    w.u64(body.length);
-    w.bytes(rawProps);
-    w.u8(FRAME_END);
+    w.ensure(this.contentSize(rawProps, body));
+    const b = w.buf;
+    let p = frameStart(b, w.pos, FRAME_HEADER, channel, 12 + rawProps.length);
+    b[p] = 0;
+    b[p + 1] = 60;
+    b[p + 2] = 0;
+    b[p + 3] = 0;
+    p = putU64(b, p + 4, body.length);
+    p += rawProps.copy(b, p);
+    b[p++] = FRAME_END;
     const maxBody = this.frameMax - FRAME_OVERHEAD;
     for (let off = 0; off < body.length; off += maxBody) {
       const end = Math.min(body.length, off + maxBody);
-      w.u8(FRAME_BODY);
-      w.u16(channel);
-      w.u32(end - off);
-      w.bytes(body.subarray(off, end));
-      w.u8(FRAME_END);
+      p = frameStart(b, p, FRAME_BODY, channel, end - off);
+      p += body.copy(b, p, off, end);
+      b[p++] = FRAME_END;
     }
+    w.pos = p;
   }
 
   private sendMethodNoFlush(channel: number, m: Method): void {
@@ -492,7 +546,7 @@ export class Connection implements AlarmListener {
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      queueMicrotask(this.flushNow);
     }
   }
 

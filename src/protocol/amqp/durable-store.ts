@@ -57,7 +57,7 @@ function decodeMessage(b: Buffer): { msg: Message; expiresAt: number } {
   const exchange = r.shortstr();
   const routingKey = r.shortstr();
   const exp = r.u64();
-  const rawProps = Buffer.from(r.longstr());
+  const rawProps = r.longstr();
   const body = Buffer.from(b.subarray(r.pos));
   const props = decodeBasicProperties(new Reader(rawProps));
   return { msg: { exchange, routingKey, props, rawProps, body }, expiresAt: exp === 0 ? Infinity : exp };

@@ -8,21 +8,21 @@ export interface Message {
   /** Property flags and property list exactly as the publisher sent them (re-encoded only when changed). */
   readonly rawProps: Buffer;
   readonly body: Buffer;
-  /** Exchange and routing key encoded as two short strings, filled on first delivery. */
+  /** Exchange and routing key encoded as two short strings: as published, or filled on first delivery. */
   wireNames?: Buffer;
 }
 
 /** The deliver/get-ok fields `exchange` and `routing-key`, encoded once per message. */
 export function wireNames(m: Message): Buffer {
-  if (m.wireNames) return m.wireNames;
-  const ex = Buffer.from(m.exchange);
-  const rk = Buffer.from(m.routingKey);
-  const b = Buffer.allocUnsafe(2 + ex.length + rk.length);
-  b[0] = ex.length;
-  ex.copy(b, 1);
-  b[1 + ex.length] = rk.length;
-  rk.copy(b, 2 + ex.length);
-  m.wireNames = b;
+  return (m.wireNames ??= encodeNames(m.exchange, m.routingKey));
+}
+
+/** `exchange` and `routingKey` as two short strings (both at most 255 bytes, as they arrived in one). */
+export function encodeNames(exchange: string, routingKey: string): Buffer {
+  const b = Buffer.allocUnsafe(2 + Buffer.byteLength(exchange) + Buffer.byteLength(routingKey));
+  const exLen = b.write(exchange, 1);
+  b[0] = exLen;
+  b[1 + exLen] = b.write(routingKey, 2 + exLen);
   return b;
 }
 

@@ -24,21 +24,39 @@ export type FieldValue =
 /** Insertion-ordered, so encoding reproduces the client's field order. */
 export type FieldTable = Map<string, FieldValue>;
 
+/**
+ * Reads one payload. Everything it returns is detached from the buffer (strings, copied long
+ * strings), so the buffer may be reused once decoding is done: frames are ranges of a socket read or
+ * of the frame parser's reassembly buffer, and decoded arguments and headers outlive both.
+ */
 export class Reader {
   pos: number;
+  buf: Buffer;
+  end: number;
+  /** Where the payload starts in `buf`; error messages count from it. */
+  private base: number;
   private bitByte = 0;
   private bitIndex = 8;
 
-  constructor(
-    readonly buf: Buffer,
-    pos = 0,
-    readonly end = buf.length,
-  ) {
+  constructor(buf: Buffer, pos = 0, end = buf.length, base = pos) {
+    this.buf = buf;
     this.pos = pos;
+    this.end = end;
+    this.base = base;
+  }
+
+  /** Points this reader at another payload, so a connection decodes every frame with one reader. */
+  reset(buf: Buffer, start: number, end: number): this {
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
+    this.base = start;
+    this.bitIndex = 8;
+    return this;
   }
 
   private need(n: number): void {
-    if (this.pos + n > this.end) throw new WireSyntaxError(`payload truncated: need ${n} bytes at ${this.pos}, have ${this.end - this.pos}`);
+    if (this.pos + n > this.end) throw new WireSyntaxError(`payload truncated: need ${n} bytes at ${this.pos - this.base}, have ${this.end - this.pos}`);
     this.bitIndex = 8;
   }
 
@@ -93,7 +111,7 @@ export class Reader {
   longstr(): Buffer {
     const len = this.u32();
     this.need(len);
-    const b = this.buf.subarray(this.pos, this.pos + len);
+    const b = Buffer.from(this.buf.subarray(this.pos, this.pos + len));
     this.pos += len;
     return b;
   }
@@ -102,7 +120,7 @@ export class Reader {
     const len = this.u32();
     this.need(len);
     const end = this.pos + len;
-    const sub = new Reader(this.buf, this.pos, end);
+    const sub = new Reader(this.buf, this.pos, end, this.base);
     const out: FieldTable = new Map();
     while (sub.pos < end) {
       const key = sub.shortstr();
@@ -174,7 +192,7 @@ export class Reader {
         const len = this.u32();
         this.need(len);
         const end = this.pos + len;
-        const sub = new Reader(this.buf, this.pos, end);
+        const sub = new Reader(this.buf, this.pos, end, this.base);
         const items: FieldValue[] = [];
         while (sub.pos < end) items.push(sub.fieldValue());
         this.pos = end;

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import amqp from 'amqplib';
 import { PROTOCOL_HEADER, RawClient, clientProps, frame, methodFrame } from './raw-client.js';
+import { Writer } from '../../../src/protocol/amqp/wire.js';
+import { encodeBasicProperties } from '../../../src/protocol/amqp/generated/properties.js';
 import { startTarget, type TestTarget } from './helpers.js';
 
 let target: TestTarget;
@@ -196,12 +198,16 @@ describe('bad input closes only the offending connection', () => {
     expect(await closeCode(c)).toBe(505);
   });
 
-  it('truncated method arguments → 502', async () => {
+  // basic.publish is decoded apart from the other methods (it comes once per message), so both paths are checked.
+  it.each([
+    ['queue.declare cut off inside the queue name', [0, 50, 0, 10, 0, 0, 20, 97, 98]],
+    ['basic.publish cut off inside the routing key', [0, 60, 0, 40, 0, 0, 0, 5, 97]],
+    ['basic.publish without its bits', [0, 60, 0, 40, 0, 0, 0, 1, 97]],
+  ])('truncated method arguments → 502 (%s)', async (_what, payload) => {
     const c = await RawClient.connect(port, host);
     await c.handshake();
     await c.openChannel(1);
-    // queue.declare cut off inside the queue name
-    c.write(frame(1, 1, Buffer.from([0, 50, 0, 10, 0, 0, 20, 97, 98])));
+    c.write(frame(1, 1, Buffer.from(payload)));
     // RabbitMQ reports this as 501 FRAME_ERROR ("cannot decode"); 502 SYNTAX_ERROR is the spec's code for it.
     expect(await closeCode(c)).toBe(external ? 501 : 502);
   });
@@ -221,6 +227,46 @@ describe('bad input closes only the offending connection', () => {
     expect(close.replyCode).toBe(406);
     expect(close.replyText).toContain('is larger than configured max size 134217728');
     c.close();
+  });
+
+  it('messages arrive whole however their frames are split across reads', async () => {
+    const conn = await amqp.connect(target.url);
+    const ch = await conn.createChannel();
+    const { queue } = await ch.assertQueue('', { exclusive: true });
+    const c = await RawClient.connect(port, host);
+    await c.handshake();
+    await c.openChannel(1);
+    // Different properties and routing per message, so nothing is served from the previous message's copy.
+    const sent = Array.from({ length: 6 }, (_, i) => ({ body: Buffer.alloc(50 + i * 700, 97 + i), tag: `m${i}`.repeat(i + 1) }));
+    const frames: Buffer[] = [];
+    for (const [n, m] of sent.entries()) {
+      frames.push(methodFrame(1, { kind: 'basic.publish', ticket: 0, exchange: n % 2 ? 'amq.direct' : '', routingKey: queue, mandatory: false, immediate: false }));
+      const w = new Writer();
+      w.u16(60);
+      w.u16(0);
+      w.u64(m.body.length);
+      encodeBasicProperties(w, { headers: new Map([['tag', { type: 'S', value: Buffer.from(m.tag) }]]), messageId: m.tag });
+      frames.push(frame(2, 1, w.take()));
+      frames.push(frame(3, 1, m.body));
+    }
+    await ch.bindQueue(queue, 'amq.direct', queue);
+    const stream = Buffer.concat(frames);
+    // Writes of 7 bytes with a pause between, so the broker reads frames in pieces.
+    for (let off = 0; off < stream.length; off += 7) {
+      c.write(stream.subarray(off, off + 7));
+      if (off % 70 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    const got: Array<{ body: Buffer; tag: string; id: string }> = [];
+    await new Promise<void>((resolve) => {
+      void ch.consume(queue, (msg) => {
+        if (!msg) return;
+        got.push({ body: msg.content, tag: String(msg.properties.headers?.tag), id: String(msg.properties.messageId) });
+        if (got.length === sent.length) resolve();
+      }, { noAck: true });
+    });
+    expect(got).toEqual(sent.map((m) => ({ body: m.body, tag: m.tag, id: m.tag })));
+    c.close();
+    await conn.close();
   });
 
   it('frame on a channel that was never opened → 504', async () => {
