@@ -6,7 +6,10 @@ import { randomUUID } from 'node:crypto';
 import Bull from 'bull';
 import { Queue as FacadeQueue } from '../../src/jobs-bull.js';
 import { InvalidArgumentError } from '../../src/errors.js';
+import { fileURLToPath } from 'node:url';
 import { sleep, until } from './targets.js';
+
+const fixture = (file: string): string => fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
 
 /**
  * The shared surface of Bull 4 and the facade, as these scenarios use it. Run against the
@@ -376,6 +379,26 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     expect(typeof (await q.getWorkers())[0]!['addr']).toBe('string');
   });
 
+  it('runs processor files in child processes (sandboxed), promise and done styles', async () => {
+    const q = t.queue() as AnyQueue & { getJobLogs(id: any): Promise<{ logs: string[] }> };
+    void q.process('p', 2, fixture('bull-processor.cjs'));
+    void q.process('d', fixture('bull-processor-done.cjs'));
+    const a = await q.add('p', { n: 21 });
+    const r = await a.finished();
+    expect(r.double).toBe(42);
+    expect(r.pid).not.toBe(process.pid);
+    expect((await q.getJob(a.id)).progress()).toBe(30);
+    expect((await q.getJobLogs(a.id)).logs).toEqual(['child log']);
+    const b = await q.add('d', { n: 1 });
+    expect(await b.finished()).toBe(2);
+    const c = await q.add('p', { fail: true }, { attempts: 2 });
+    await expect(c.finished()).rejects.toThrow('child failed');
+    expect((await q.getJob(c.id)).attemptsMade).toBe(2);
+    const d = await q.add('p', { discard: true }, { attempts: 3 });
+    await expect(d.finished()).rejects.toThrow('discarded');
+    expect((await q.getJob(d.id)).attemptsMade).toBe(1);
+  });
+
   it('fails a job that runs past its timeout', async () => {
     const q = t.queue();
     void q.process(async () => {
@@ -419,6 +442,20 @@ describe('Bull facade input checks', () => {
     }
     await q.add({}, { backoff: { type: 'jitter' } });
     expect(await q.getJobCounts()).toMatchObject({ waiting: 1 });
+  });
+
+  it('refuses a missing processor file, and mixing files with functions on one queue', async () => {
+    const missing = (() => {
+      try {
+        void q.process('/nonexistent/processor.js');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(missing).toBeInstanceOf(InvalidArgumentError);
+    expect((missing as InvalidArgumentError).argument).toBe('handler');
+    void q.process('a', async () => 1);
+    expect(() => void q.process('b', fixture('bull-processor.cjs'))).toThrow(InvalidArgumentError);
   });
 
   it('refuses a foreign SQLite file in the data dir', async () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UnrecoverableError, WaitingChildrenError, Worker, type IQueueBackend, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingChildrenError, Worker, type IQueueBackend, type Job, type Processor } from 'bullmq';
+import { fileURLToPath } from 'node:url';
 import { sleep, targets, until, type Target } from './targets.js';
 
 describe.each(targets())('BullMQ on $name', ({ make }) => {
@@ -469,6 +470,22 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     expect(ignored.total).toBe(1);
     expect(ignored.items[0]!.id).toMatch(new RegExp(`${childQ}:[^:]+$`));
     expect(typeof ignored.items[0]!.err).toBe('string');
+  });
+
+  it('runs a sandboxed processor file in a child process', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const qe = await t.events(name);
+    t.worker(name, fileURLToPath(new URL('./fixtures/sandboxed.cjs', import.meta.url)) as unknown as Processor);
+    const ok = await q.add('x', { n: 21 });
+    const result = (await ok.waitUntilFinished(qe)) as { n: number; pid: number };
+    expect(result.n).toBe(42);
+    expect(result.pid).not.toBe(process.pid);
+    const stored = (await q.getJob(ok.id!))!;
+    expect(stored.progress).toBe(42);
+    expect((await q.getJobLogs(ok.id!)).logs).toEqual(['from the child']);
+    const bad = await q.add('x', { fail: true });
+    await expect(bad.waitUntilFinished(qe)).rejects.toThrow('child failed');
   });
 
   it('enforces global concurrency across workers', async () => {

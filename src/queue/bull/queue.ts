@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import { UnsupportedOperationError } from '../errors.js';
 import { BullJob, type BullJobStatus } from './job.js';
 import { globToRegExp } from './glob.js';
+import { SandboxFiles } from './sandbox.js';
 import {
   assertJsonData,
   repeatKey,
@@ -62,7 +63,9 @@ export class Queue<T = unknown> extends EventEmitter {
   private worker: Worker | undefined;
   private workerRun: Promise<void> | undefined;
   private eventsReady: Promise<QueueEvents> | undefined;
-  private readonly handlers = new Map<string, Handler<T>>();
+  /** Handlers by job name: functions run here, paths (processor files) in child processes. */
+  private readonly handlers = new Map<string, Handler<T> | string>();
+  private sandbox: SandboxFiles | undefined;
   private concurrency = 0;
   private readonly running = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
@@ -179,21 +182,28 @@ export class Queue<T = unknown> extends EventEmitter {
 
   // ------------------------------------------------------------ processing
 
-  process(handler: Handler<T>): Promise<void>;
-  process(concurrency: number, handler: Handler<T>): Promise<void>;
-  process(name: string, handler: Handler<T>): Promise<void>;
-  process(name: string, concurrency: number, handler: Handler<T>): Promise<void>;
-  process(a: string | number | Handler<T>, b?: number | Handler<T>, c?: Handler<T>): Promise<void> {
+  process(handler: Handler<T> | string): Promise<void>;
+  process(concurrency: number, handler: Handler<T> | string): Promise<void>;
+  process(name: string, handler: Handler<T> | string): Promise<void>;
+  process(name: string, concurrency: number, handler: Handler<T> | string): Promise<void>;
+  process(a: string | number | Handler<T>, b?: number | Handler<T> | string, c?: Handler<T> | string): Promise<void> {
     const args = [a, b, c].filter((x) => x !== undefined);
     const handler = args.pop();
-    if (typeof handler !== 'function') {
-      throw new InvalidArgumentError('handler', handler, 'a function (sandboxed processor files are not supported)');
+    // Bull's overloads: a string last argument is a processor file (sandboxed), not a name.
+    const file = typeof handler === 'string' ? SandboxFiles.resolve(handler) : undefined;
+    if (file === undefined && typeof handler !== 'function') {
+      throw new InvalidArgumentError('handler', handler, 'a function or the path of an existing processor file');
     }
     const name = typeof args[0] === 'string' ? (args.shift() as string) : DEFAULT_NAME;
     const concurrency = typeof args[0] === 'number' ? (args.shift() as number) : 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError('concurrency', concurrency, 'an integer >= 1');
     if (this.handlers.has(name)) throw new Error(`Cannot define the same handler twice ${name}`);
-    this.handlers.set(name, handler as Handler<T>);
+    // One BullMQ Worker runs every handler of the queue: in this process or in child processes.
+    if (this.handlers.size > 0 && (this.sandbox !== undefined) !== (file !== undefined)) {
+      throw new InvalidArgumentError('handler', handler, "the same kind as this queue's other handlers (all functions, or all processor files)");
+    }
+    if (file !== undefined) (this.sandbox ??= new SandboxFiles()).add(name, file);
+    this.handlers.set(name, file ?? (handler as Handler<T>));
     this.concurrency += concurrency;
     if (this.worker) {
       this.worker.concurrency = this.concurrency;
@@ -213,7 +223,12 @@ export class Queue<T = unknown> extends EventEmitter {
   }
 
   private createWorker(): Worker {
-    const w = new MqWorker(this.name, (job: MqJob) => this.dispatch(job), this.workerOptions(), createRailyardBackend);
+    const sandbox = this.sandbox;
+    const w = sandbox
+      ? new MqWorker(this.name, sandbox.wrapper, this.workerOptions(), createRailyardBackend)
+      : new MqWorker(this.name, (job: MqJob) => this.dispatch(job), this.workerOptions(), createRailyardBackend);
+    // Sandboxed jobs do not pass through dispatch(), which emits `active` for in-process ones.
+    if (sandbox) w.on('active', (job: MqJob) => this.emit('active', this.wrap(job), undefined));
     w.on('completed', (job: MqJob, result: unknown) => this.emit('completed', this.wrap(job), result));
     w.on('failed', (job: MqJob | undefined, err: Error) => job && this.emit('failed', this.wrap(job), err));
     w.on('progress', (job: MqJob, progress: unknown) => this.emit('progress', this.wrap(job), progress));
@@ -259,7 +274,8 @@ export class Queue<T = unknown> extends EventEmitter {
     const handler = this.handlers.get(mqJob.name) ?? this.handlers.get('*');
     const job = this.wrap(mqJob);
     let run: Promise<unknown>;
-    if (!handler) {
+    // Files never get here: a queue with processor files runs them all in the sandbox.
+    if (!handler || typeof handler === 'string') {
       run = Promise.reject(new Error(`Missing process handler for job type ${mqJob.name}`));
     } else if (handler.length >= 2) {
       run = new Promise((resolve, reject) => {
@@ -450,6 +466,7 @@ export class Queue<T = unknown> extends EventEmitter {
       this.closing = (async () => {
         if (this.worker) await this.worker.close(doNotWaitJobs);
         if (this.manual) await this.manual.close(true);
+        this.sandbox?.remove();
         if (this.eventsReady) await (await this.eventsReady).close();
         await this.mq.close();
         this.emit('close');
