@@ -12,17 +12,39 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+interface QueueSlot {
+  events: string[][];
+  wake: boolean;
+}
+
+interface BatchOutcome {
+  results: { ok: boolean; value: unknown }[];
+  perQueue: Map<string, QueueSlot>;
+}
+
+/** Microtask flushes in a row before the next flush waits for the end of the event-loop turn. */
+const MAX_MICRO_FLUSHES = 4;
+
 /** Called after a batch commits, once per queue it touched. */
 export type AfterCommit = (queue: string, hadEvents: boolean, wakeWorkers: boolean) => void;
 
 /**
  * Group commit for job-store writes: operations issued together (50 workers finishing jobs in
- * one event-loop turn, a burst of adds) share one IMMEDIATE transaction and one commit, each in
- * its own savepoint so one failing operation does not undo the others. Events of a batch are
- * written as one row per queue.
+ * one event-loop turn, a burst of adds) share one IMMEDIATE transaction and one commit. Events of
+ * a batch are written as one row per queue.
+ *
+ * One failing operation must not undo the others. Savepoints give that, but cost two statements
+ * per operation, and operations rarely fail; so a batch first runs without them, and only when an
+ * operation throws is the whole transaction rolled back and the batch run again with each
+ * operation in its own savepoint. Operations are functions of the store's state (no JS state
+ * survives a run that is rolled back), so nothing of the first run is seen.
  *
  * A lone operation is flushed in a microtask (no added latency); once batches carry more than
- * one operation, flushing waits for the end of the event-loop turn so the batch can fill.
+ * one operation, flushing waits for the end of the event-loop turn so the batch can fill. Callers
+ * that chain operations through promise reactions (workers finishing a job and handed the next)
+ * would otherwise each meet an empty microtask flush and commit alone, turn after turn, and
+ * keep timers and I/O from running meanwhile: a run of microtask flushes ends at the end of
+ * the turn.
  */
 export class GroupCommit {
   private pending: Pending[] = [];
@@ -30,6 +52,8 @@ export class GroupCommit {
   batchId = 0;
   private scheduled = false;
   private lastBatch = 1;
+  /** Microtask flushes since the last end-of-turn flush. */
+  private microFlushes = 0;
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
@@ -41,6 +65,8 @@ export class GroupCommit {
   constructor(
     private readonly db: Db,
     private readonly afterCommit: AfterCommit,
+    /** Called when writes are rolled back: whatever JS state was derived from them is stale. */
+    private readonly onRollback: () => void = () => undefined,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -60,8 +86,15 @@ export class GroupCommit {
       this.pending.push({ queue, fn, resolve: resolve as (v: unknown) => void, reject });
       if (this.scheduled) return;
       this.scheduled = true;
-      if (this.lastBatch > 1) setImmediate(() => this.flush());
-      else queueMicrotask(() => this.flush());
+      if (this.lastBatch > 1 || this.microFlushes >= MAX_MICRO_FLUSHES) {
+        setImmediate(() => {
+          this.microFlushes = 0;
+          this.flush();
+        });
+      } else {
+        this.microFlushes++;
+        queueMicrotask(() => this.flush());
+      }
     });
   }
 
@@ -71,19 +104,36 @@ export class GroupCommit {
     this.pending = [];
     this.lastBatch = batch.length;
     if (batch.length === 0) return;
+    const outcome = this.runBatch(batch, Date.now(), false);
+    for (const [queue, q] of outcome.perQueue) this.afterCommit(queue, q.events.length > 0, q.wake);
+    batch.forEach((p, i) => {
+      const r = outcome.results[i]!;
+      if (r.ok) p.resolve(r.value);
+      else p.reject(r.value);
+    });
+  }
+
+  /**
+   * Runs `batch` in one transaction and commits it. Without `isolate`, the first operation that
+   * throws rolls the whole transaction back and the batch runs again isolated (a lone operation's
+   * failure is its own: it is simply rejected); isolated, each operation runs in a savepoint and
+   * a failing one is undone alone.
+   */
+  private runBatch(batch: Pending[], now: number, isolate: boolean): BatchOutcome {
     this.batchId++;
     const results: { ok: boolean; value: unknown }[] = [];
-    const perQueue = new Map<string, { events: string[][]; wake: boolean }>();
+    const perQueue = new Map<string, QueueSlot>();
+    const slot = (queue: string): QueueSlot => {
+      let q = perQueue.get(queue);
+      if (!q) perQueue.set(queue, (q = { events: [], wake: false }));
+      return q;
+    };
     try {
       this.begin.run();
     } catch (err) {
-      for (const p of batch) p.reject(err);
-      return;
+      return { results: batch.map(() => ({ ok: false, value: err })), perQueue: new Map() };
     }
     try {
-      const now = Date.now();
-      // A lone operation needs no savepoint: if it fails, rolling back the transaction undoes it.
-      const isolate = batch.length > 1;
       for (const p of batch) {
         const ev = new EventBatch();
         if (isolate) this.savepoint.run();
@@ -91,22 +141,24 @@ export class GroupCommit {
           const value = p.fn(ev, now);
           if (isolate) this.release.run();
           results.push({ ok: true, value });
-          const slot = (queue: string): { events: string[][]; wake: boolean } => {
-            let q = perQueue.get(queue);
-            if (!q) perQueue.set(queue, (q = { events: [], wake: false }));
-            return q;
-          };
-          const own = slot(p.queue);
-          for (const e of ev.events) own.events.push(e);
-          if (ev.wakeWorkers) own.wake = true;
-          for (const [queue, events] of ev.elsewhere) slot(queue).events.push(...events);
-          for (const queue of ev.wakeElsewhere) slot(queue).wake = true;
         } catch (err) {
-          if (!isolate) throw err;
+          if (!isolate) {
+            // (An error SQLite answers with a rollback of its own has already ended it.)
+            if (this.db.inTransaction) this.rollback.run();
+            this.onRollback();
+            return batch.length === 1 ? { results: [{ ok: false, value: err }], perQueue: new Map() } : this.runBatch(batch, now, true);
+          }
           this.rollbackTo.run();
           this.release.run();
+          this.onRollback();
           results.push({ ok: false, value: err });
+          continue;
         }
+        const own = slot(p.queue);
+        for (const e of ev.events) own.events.push(e);
+        if (ev.wakeWorkers) own.wake = true;
+        for (const [queue, events] of ev.elsewhere) slot(queue).events.push(...events);
+        for (const queue of ev.wakeElsewhere) slot(queue).wake = true;
       }
       for (const [queue, q] of perQueue) {
         if (q.events.length > 0) this.insertEvents.run({ q: queue, floor: now * 1000, e: JSON.stringify(q.events) });
@@ -114,14 +166,9 @@ export class GroupCommit {
       this.commit.run();
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
-      for (const p of batch) p.reject(err);
-      return;
+      this.onRollback();
+      return { results: batch.map(() => ({ ok: false, value: err })), perQueue: new Map() };
     }
-    for (const [queue, q] of perQueue) this.afterCommit(queue, q.events.length > 0, q.wake);
-    batch.forEach((p, i) => {
-      const r = results[i]!;
-      if (r.ok) p.resolve(r.value);
-      else p.reject(r.value);
-    });
+    return { results, perQueue };
   }
 }

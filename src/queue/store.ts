@@ -36,7 +36,12 @@ export class JobStore {
     this.checkpointer = new Checkpointer(this.db.name);
     migrateJobs(this.db);
     this.waker = new Waker(dataDir);
-    this.group = new GroupCommit(this.db, (q, e, w) => this.afterCommit(q, e, w));
+    this.group = new GroupCommit(
+      this.db,
+      (q, e, w) => this.afterCommit(q, e, w),
+      // Flags cached by operations that were rolled back may reflect undone meta writes.
+      () => this.metaWrites++,
+    );
   }
 
   /** Changes whenever another connection commits (SQLite's `PRAGMA data_version`). */
