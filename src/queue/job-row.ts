@@ -66,20 +66,26 @@ export function rowToJobJson(row: JobRow): JobJson {
 }
 
 /**
- * The columns a claim hands to BullMQ, in the order {@link claimedRowToJobJson} reads them.
- * Claims read rows as arrays: better-sqlite3 builds a ~30-key object per row with dynamic keys,
- * which cost about as much as the claim's UPDATE itself.
+ * What a claim reads of the row it takes: its rowid, then the columns
+ * {@link claimedRowToJobJson} turns into the job handed to BullMQ, in that order. Claims read rows
+ * as arrays: better-sqlite3 builds a ~30-key object per row with dynamic keys, which cost about
+ * as much as the claim's UPDATE itself.
  */
 export const CLAIM_COLUMNS =
-  'id, name, data, opts, progress, attempts_made, attempts_started, timestamp, delay, priority, failed_reason, stacktrace, ' +
+  'rid, id, name, data, opts, progress, attempts_made, attempts_started, timestamp, delay, priority, failed_reason, stacktrace, ' +
   'returnvalue, stalled_counter, processed_on, finished_on, repeat_job_key, dedup_id, deferred_failure, processed_by, parent, parent_key';
 
-export function claimedRowToJobJson(r: unknown[]): JobJson {
+export function claimedRowId(r: unknown[]): number {
+  return r[0] as number;
+}
+
+/** The job as the claim leaves it: read before the claim's UPDATE, so that UPDATE's changes are applied here. */
+export function claimedRowToJobJson(r: unknown[], claimedAt: number, workerName: string | null): JobJson {
   const row = {
-    id: r[0], name: r[1], data: r[2], opts: r[3], progress: r[4], attempts_made: r[5], attempts_started: r[6],
-    timestamp: r[7], delay: r[8], priority: r[9], failed_reason: r[10], stacktrace: r[11], returnvalue: r[12],
-    stalled_counter: r[13], processed_on: r[14], finished_on: r[15], repeat_job_key: r[16], dedup_id: r[17],
-    deferred_failure: r[18], processed_by: r[19], parent: r[20], parent_key: r[21],
+    id: r[1], name: r[2], data: r[3], opts: r[4], progress: r[5], attempts_made: r[6], attempts_started: (r[7] as number) + 1,
+    timestamp: r[8], delay: r[9], priority: r[10], failed_reason: r[11], stacktrace: r[12], returnvalue: r[13],
+    stalled_counter: r[14], processed_on: claimedAt, finished_on: r[16], repeat_job_key: r[17], dedup_id: r[18],
+    deferred_failure: r[19], processed_by: workerName, parent: r[21], parent_key: r[22],
   } as unknown as JobRow;
   return rowToJobJson(row);
 }
