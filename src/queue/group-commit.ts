@@ -23,7 +23,7 @@ interface BatchOutcome {
 }
 
 /** Microtask flushes in a row before the next flush waits for the end of the event-loop turn. */
-const MAX_MICRO_FLUSHES = 4;
+const MAX_MICRO_FLUSHES = 16;
 
 /** Called after a batch commits, once per queue it touched. */
 export type AfterCommit = (queue: string, hadEvents: boolean, wakeWorkers: boolean) => void;
