@@ -28,6 +28,7 @@ import { SchedulerOps } from './scheduler-ops.js';
 import { validateJob } from './validate.js';
 import { WorkerRegistry, type Registration } from './worker-registry.js';
 import { releaseLock, takeLock } from './lock-ops.js';
+import { takeGroupSlot } from './group-limit.js';
 
 /** `connection` for the Railyard backend: the data dir whose `railyard.db` holds the jobs. */
 export interface RailyardConnectionOptions {
@@ -369,6 +370,11 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   /** Bull's `job.takeLock()` (not part of BullMQ's interface; used by the Bull facade). */
   async takeLock(jobId: string, token: string, duration: number): Promise<boolean> {
     return takeLock(this.ops, jobId, token, duration);
+  }
+
+  /** Bull's `limiter.groupKey`: 0 when a job of `group` may run now, else ms until it may. */
+  async groupRateLimit(group: string, max: number, duration: number): Promise<number> {
+    return takeGroupSlot(this.ops, group, max, duration);
   }
 
   /** Bull's `job.releaseLock()`: false when `token` does not hold the lock. */

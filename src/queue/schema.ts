@@ -201,7 +201,18 @@ CREATE TABLE jobs_client (
 CREATE INDEX jobs_client_queue ON jobs_client (queue, expires_at);
 `;
 
-export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
+/** Bull's `limiter.groupKey`: one fixed rate-limit window per (queue, group) (see group-limit.ts). */
+const V7 = `
+CREATE TABLE jobs_group_limit (
+  queue TEXT NOT NULL,
+  grp   TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  until INTEGER NOT NULL,
+  PRIMARY KEY (queue, grp)
+) WITHOUT ROWID;
+`;
+
+export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7];
 
 export function migrateJobs(db: Db): void {
   migrate(db, 'jobs', JOBS_MIGRATIONS);

@@ -399,6 +399,21 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     expect((await q.getJob(d.id)).attemptsMade).toBe(1);
   });
 
+  it('rate-limits each limiter.groupKey group on its own', async () => {
+    const q = t.queue({ limiter: { max: 1, duration: 400, groupKey: 'customer' } });
+    const starts: Record<string, number[]> = { a: [], b: [] };
+    void q.process(4, async (job: any) => {
+      starts[job.data.customer as string]!.push(Date.now());
+    });
+    for (const customer of ['a', 'a', 'b', 'b']) await q.add({ customer });
+    await until(() => starts['a']!.length === 2 && starts['b']!.length === 2, 5000);
+    // One job per group per 400 ms; the groups do not wait for each other.
+    expect(starts['a']![1]! - starts['a']![0]!).toBeGreaterThanOrEqual(300);
+    expect(starts['b']![1]! - starts['b']![0]!).toBeGreaterThanOrEqual(300);
+    expect(Math.abs(starts['a']![0]! - starts['b']![0]!)).toBeLessThan(300);
+    expect(await q.getCompletedCount()).toBe(4);
+  });
+
   it('fails a job that runs past its timeout', async () => {
     const q = t.queue();
     void q.process(async () => {
@@ -456,6 +471,28 @@ describe('Bull facade input checks', () => {
     expect((missing as InvalidArgumentError).argument).toBe('handler');
     void q.process('a', async () => 1);
     expect(() => void q.process('b', fixture('bull-processor.cjs'))).toThrow(InvalidArgumentError);
+  });
+
+  it('refuses a bad limiter when the queue is made, and processor files with a groupKey', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ max: 0, duration: 100 }, 'limiter.max'],
+      [{ max: 1, duration: -1 }, 'limiter.duration'],
+      [{ max: 1, duration: 100, groupKey: '' }, 'limiter.groupKey'],
+    ];
+    for (const [limiter, argument] of cases) {
+      const err = (() => {
+        try {
+          new FacadeQueue('lim', { dataDir, limiter: limiter as { max: number; duration: number } });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).argument).toBe(argument);
+    }
+    const grouped = new FacadeQueue('grouped', { dataDir, limiter: { max: 1, duration: 100, groupKey: 'g' } });
+    expect(() => void grouped.process(fixture('bull-processor.cjs'))).toThrow(InvalidArgumentError);
+    await grouped.close();
   });
 
   it('refuses a foreign SQLite file in the data dir', async () => {

@@ -37,7 +37,8 @@ export interface BullQueueOptions {
   /** The Railyard data dir; default `RAILYARD_DATA_DIR` or `./.railyard`. */
   dataDir?: string;
   prefix?: string;
-  limiter?: { max: number; duration: number; bounceBack?: boolean };
+  /** `groupKey`: the limit applies per value of that job-data field (Bull's group rate limit). */
+  limiter?: { max: number; duration: number; bounceBack?: boolean; groupKey?: string };
   defaultJobOptions?: BullJobOptions;
   metrics?: { maxDataPoints?: number };
   settings?: {
@@ -53,6 +54,18 @@ export interface BullQueueOptions {
 }
 
 const BUILTIN_BACKOFF = new Set(['fixed', 'exponential']);
+
+/** Checks `limiter` when the queue is created, so a bad limit fails there, not at the first job. */
+export function validateLimiter(l: BullQueueOptions['limiter']): void {
+  if (l === undefined) return;
+  if (!Number.isInteger(l.max) || l.max < 1) throw new InvalidArgumentError('limiter.max', l.max, 'an integer >= 1');
+  if (typeof l.duration !== 'number' || !Number.isFinite(l.duration) || l.duration <= 0) {
+    throw new InvalidArgumentError('limiter.duration', l.duration, 'a window in ms > 0');
+  }
+  if (l.groupKey !== undefined && (typeof l.groupKey !== 'string' || l.groupKey === '')) {
+    throw new InvalidArgumentError('limiter.groupKey', l.groupKey, 'the name of a job-data field');
+  }
+}
 
 function nonNegative(name: string, v: unknown): void {
   if (v === undefined) return;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { Queue as MqQueue, QueueEvents as MqQueueEvents, Worker as MqWorker, UnrecoverableError, type Job as MqJob, type JobProgress, type JobType, type MinimalJob, type WorkerOptions } from 'bullmq';
+import { DelayedError, Queue as MqQueue, QueueEvents as MqQueueEvents, Worker as MqWorker, UnrecoverableError, type Job as MqJob, type JobProgress, type JobType, type MinimalJob, type WorkerOptions } from 'bullmq';
 import { createRailyardBackend, type RailyardConnectionOptions, type RailyardQueueBackend } from '../backend.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { UnsupportedOperationError } from '../errors.js';
@@ -12,6 +12,7 @@ import {
   repeatKey,
   toBullmqOptions,
   validateBullOptions,
+  validateLimiter,
   type BullJobOptions,
   type BullQueueOptions,
   type BullRepeatOptions,
@@ -81,6 +82,7 @@ export class Queue<T = unknown> extends EventEmitter {
     }
     this.name = name;
     const opts: BullQueueOptions = typeof dataDirOrOpts === 'string' ? { ...maybeOpts, dataDir: dataDirOrOpts } : { ...dataDirOrOpts };
+    validateLimiter(opts.limiter);
     this.opts = opts;
     this.connection = { dataDir: opts.dataDir ?? process.env['RAILYARD_DATA_DIR'] ?? '.railyard' };
     this.mq = new MqQueue(name, { connection: this.connection }, createRailyardBackend);
@@ -202,6 +204,9 @@ export class Queue<T = unknown> extends EventEmitter {
     if (this.handlers.size > 0 && (this.sandbox !== undefined) !== (file !== undefined)) {
       throw new InvalidArgumentError('handler', handler, "the same kind as this queue's other handlers (all functions, or all processor files)");
     }
+    if (file !== undefined && this.opts.limiter?.groupKey) {
+      throw new InvalidArgumentError('limiter.groupKey', this.opts.limiter.groupKey, 'only with handler functions: processor files run without a per-group limit');
+    }
     if (file !== undefined) (this.sandbox ??= new SandboxFiles()).add(name, file);
     this.handlers.set(name, file ?? (handler as Handler<T>));
     this.concurrency += concurrency;
@@ -226,7 +231,7 @@ export class Queue<T = unknown> extends EventEmitter {
     const sandbox = this.sandbox;
     const w = sandbox
       ? new MqWorker(this.name, sandbox.wrapper, this.workerOptions(), createRailyardBackend)
-      : new MqWorker(this.name, (job: MqJob) => this.dispatch(job), this.workerOptions(), createRailyardBackend);
+      : new MqWorker(this.name, (job: MqJob, token?: string) => this.dispatch(job, token), this.workerOptions(), createRailyardBackend);
     // Sandboxed jobs do not pass through dispatch(), which emits `active` for in-process ones.
     if (sandbox) w.on('active', (job: MqJob) => this.emit('active', this.wrap(job), undefined));
     w.on('completed', (job: MqJob, result: unknown) => this.emit('completed', this.wrap(job), result));
@@ -253,7 +258,8 @@ export class Queue<T = unknown> extends EventEmitter {
         ...(s.stalledInterval !== undefined ? { stalledInterval: s.stalledInterval } : {}),
         ...(s.maxStalledCount !== undefined ? { maxStalledCount: s.maxStalledCount } : {}),
         ...(s.drainDelay !== undefined ? { drainDelay: s.drainDelay } : {}),
-        ...(this.opts.limiter ? { limiter: { max: this.opts.limiter.max, duration: this.opts.limiter.duration } } : {}),
+        // With a groupKey the limit is per group, applied in dispatch(), not to the whole queue.
+        ...(this.opts.limiter && !this.opts.limiter.groupKey ? { limiter: { max: this.opts.limiter.max, duration: this.opts.limiter.duration } } : {}),
         ...(this.opts.metrics?.maxDataPoints ? { metrics: { maxDataPoints: this.opts.metrics.maxDataPoints } } : {}),
         ...(strategies
           ? {
@@ -270,7 +276,22 @@ export class Queue<T = unknown> extends EventEmitter {
     };
   }
 
-  private dispatch(mqJob: MqJob): Promise<unknown> {
+  private async dispatch(mqJob: MqJob, token?: string): Promise<unknown> {
+    const limiter = this.opts.limiter;
+    if (limiter?.groupKey) {
+      // Over its group's limit the job waits, delayed, for the group's window to end (Bull's
+      // default, bounceBack false); it has not started, so no attempt is used up.
+      const group = String((mqJob.data as Record<string, unknown> | null)?.[limiter.groupKey]);
+      const wait = await this.mq.backend.groupRateLimit(group, limiter.max, limiter.duration);
+      if (wait > 0) {
+        await mqJob.moveToDelayed(Date.now() + wait, token);
+        throw new DelayedError();
+      }
+    }
+    return this.run(mqJob);
+  }
+
+  private run(mqJob: MqJob): Promise<unknown> {
     const handler = this.handlers.get(mqJob.name) ?? this.handlers.get('*');
     const job = this.wrap(mqJob);
     let run: Promise<unknown>;
