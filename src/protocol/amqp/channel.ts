@@ -211,6 +211,22 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     }
   }
 
+  /** basic.ack, decoded by the connection (it comes once per message, or per batch of them). */
+  onAck(tag: number, multiple: boolean): void {
+    if (this.closing) return;
+    if (this.pending.active) throw new AmqpError(UNEXPECTED_FRAME, `expected content header for class 60, got non content header frame instead`, 60, 80);
+    try {
+      this.settleAck(tag, multiple);
+    } catch (err) {
+      this.softFail(err);
+    }
+  }
+
+  private settleAck(tag: number, multiple: boolean): void {
+    if (this.tx) this.inTx(() => this.ack(tag, multiple), tag, multiple);
+    else this.ack(tag, multiple);
+  }
+
   onContentHeader(buf: Buffer, start: number, end: number): void {
     if (this.closing) return;
     const p = this.pending;
@@ -380,8 +396,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
         this.get(m.queue, m.noAck);
         return;
       case 'basic.ack':
-        if (this.tx) this.inTx(() => this.ack(m.deliveryTag, m.multiple), m.deliveryTag, m.multiple);
-        else this.ack(m.deliveryTag, m.multiple);
+        this.settleAck(m.deliveryTag, m.multiple);
         return;
       case 'basic.nack':
         this.inTx(() => this.settle(m.deliveryTag, m.multiple, m.requeue), m.deliveryTag, m.multiple);

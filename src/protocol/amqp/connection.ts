@@ -30,6 +30,7 @@ const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
 /** Flush the output buffer early past this size so one dispatch loop cannot buffer without bound. */
 const FLUSH_AT = 256 * 1024;
 const BASIC_PUBLISH = METHOD_IDS['basic.publish'];
+const BASIC_ACK = METHOD_IDS['basic.ack'];
 
 type State = 'header' | 'start-ok' | 'tune-ok' | 'open' | 'opened' | 'closing' | 'closed';
 
@@ -258,13 +259,21 @@ export class Connection implements AlarmListener, FrameSink {
     }
     let ch = this.channels.get(channel);
     if (type === FRAME_METHOD) {
-      const publish = end - start >= 4 && buf.readUInt32BE(start) === BASIC_PUBLISH;
-      // Truncated arguments take the generic decoder, which reports them.
-      const bitsAt = publish && ch && this.state === 'opened' ? publishBitsAt(buf, start + 4, end) : -1;
-      if (bitsAt >= 0) {
-        this.alarmCheck();
-        ch!.onPublish(buf, start + 4, bitsAt);
-        return;
+      // basic.publish and basic.ack come once per message: they skip the method object. Truncated
+      // arguments take the generic decoder, which reports them.
+      const id = end - start >= 4 ? buf.readUInt32BE(start) : -1;
+      if (ch && this.state === 'opened') {
+        const bitsAt = id === BASIC_PUBLISH ? publishBitsAt(buf, start + 4, end) : -1;
+        if (bitsAt >= 0) {
+          this.alarmCheck();
+          ch.onPublish(buf, start + 4, bitsAt);
+          return;
+        }
+        // delivery-tag (longlong) and the multiple bit
+        if (id === BASIC_ACK && end - start >= 13) {
+          ch.onAck(buf.readUInt32BE(start + 4) * 0x1_0000_0000 + buf.readUInt32BE(start + 8), (buf[start + 12]! & 1) !== 0);
+          return;
+        }
       }
       const m = this.decode(buf, start, end);
       if (this.state === 'closing') return;

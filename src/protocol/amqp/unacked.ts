@@ -4,25 +4,30 @@ import type { Consumer, Queue } from './queue.js';
 export type UnackedVisitor = (entry: QueuedMessage, queue: Queue, consumer: Consumer | undefined) => void;
 
 /**
- * A channel's delivered, unacknowledged messages by delivery tag. Tags only grow, so parallel
- * arrays in tag order replace a Map of records: a delivery costs three array slots instead of a
- * record plus a hash entry, and a multiple-ack walks from the front. An acknowledgement out of order
- * leaves a hole that is skipped, and compacted away once holes outnumber live entries.
+ * A channel's delivered, unacknowledged messages by delivery tag. Tags only grow, so rings of
+ * parallel arrays in tag order replace a Map of records: a delivery costs three slots instead of a
+ * record plus a hash entry, a multiple-ack walks from the front, and a window that stays about the
+ * prefetch size never reallocates. An acknowledgement out of order leaves a hole that is skipped,
+ * and squeezed out once holes far outnumber live entries.
  */
 export class UnackedWindow {
-  private tags: number[] = [];
-  private entries: Array<QueuedMessage | undefined> = [];
-  private queues: Array<Queue | undefined> = [];
-  private consumers: Array<Consumer | undefined> = [];
-  /** Index of the first slot not yet taken. */
+  private tags: number[] = new Array<number>(16).fill(0);
+  private entries: Array<QueuedMessage | undefined> = new Array<QueuedMessage | undefined>(16).fill(undefined);
+  private queues: Array<Queue | undefined> = new Array<Queue | undefined>(16).fill(undefined);
+  private consumers: Array<Consumer | undefined> = new Array<Consumer | undefined>(16).fill(undefined);
+  /** Capacity - 1; capacity is a power of two. */
+  private mask = 15;
+  /** Physical index of the first slot in use. */
   private head = 0;
-  /** Slots in use; the arrays keep their capacity when emptied, so a steady trickle allocates nothing. */
+  /** Slots in use from `head`, holes included. */
   private len = 0;
+  /** Live entries. */
   size = 0;
 
   /** `tag` must be above every tag added before. */
   add(tag: number, entry: QueuedMessage, queue: Queue, consumer: Consumer | undefined): void {
-    const i = this.len++;
+    if (this.len > this.mask) this.resize((this.mask + 1) * 2);
+    const i = (this.head + this.len++) & this.mask;
     this.tags[i] = tag;
     this.entries[i] = entry;
     this.queues[i] = queue;
@@ -46,9 +51,10 @@ export class UnackedWindow {
   /** Takes every delivery with a tag up to `tag` (all of them for 0), in tag order; returns how many. */
   takeUpTo(tag: number, visit: UnackedVisitor): number {
     let n = 0;
-    const end = this.len;
-    let i = this.head;
-    for (; i < end && (tag === 0 || this.tags[i]! <= tag); i++) {
+    const len = this.len;
+    for (let k = 0; k < len; k++) {
+      const i = (this.head + k) & this.mask;
+      if (tag !== 0 && this.tags[i]! > tag) break;
       if (this.entries[i] === undefined) continue;
       this.takeAt(i, visit);
       n++;
@@ -59,7 +65,8 @@ export class UnackedWindow {
 
   /** Visits what is outstanding, in tag order. */
   forEach(visit: UnackedVisitor): void {
-    for (let i = this.head; i < this.len; i++) {
+    for (let k = 0; k < this.len; k++) {
+      const i = (this.head + k) & this.mask;
       const e = this.entries[i];
       if (e !== undefined) visit(e, this.queues[i]!, this.consumers[i]);
     }
@@ -76,52 +83,52 @@ export class UnackedWindow {
     visit(e, q, c);
   }
 
-  /** Binary search over the outstanding range; -1 when absent or already taken. */
+  /** Binary search over the slots in use; the physical index, or -1 when absent or already taken. */
   private indexOf(tag: number): number {
-    let lo = this.head;
+    let lo = 0;
     let hi = this.len - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const t = this.tags[mid]!;
-      if (t === tag) return this.entries[mid] === undefined ? -1 : mid;
+      const i = (this.head + mid) & this.mask;
+      const t = this.tags[i]!;
+      if (t === tag) return this.entries[i] === undefined ? -1 : i;
       if (t < tag) lo = mid + 1;
       else hi = mid - 1;
     }
     return -1;
   }
 
-  /** Moves the front past taken slots and reclaims space. */
+  /** Moves the front past taken slots; squeezes holes out when they dominate. */
   private settle(): void {
-    if (this.size === 0) {
-      // Every slot below len was cleared when taken.
-      this.head = 0;
-      this.len = 0;
-      return;
+    while (this.len > 0 && this.entries[this.head] === undefined) {
+      this.head = (this.head + 1) & this.mask;
+      this.len--;
     }
-    while (this.entries[this.head] === undefined) this.head++;
-    const span = this.len - this.head;
-    if (this.head > 1024 && this.head * 2 > this.len) this.compact(false);
-    else if (span > 1024 && span > 4 * this.size) this.compact(true);
+    if (this.len > 1024 && this.len > 4 * this.size) this.resize(this.mask + 1);
   }
 
-  /** Drops the taken front (and, with `holes`, every taken slot) from the arrays. */
-  private compact(holes: boolean): void {
-    const tags: number[] = [];
-    const entries: Array<QueuedMessage | undefined> = [];
-    const queues: Array<Queue | undefined> = [];
-    const consumers: Array<Consumer | undefined> = [];
-    for (let i = this.head; i < this.len; i++) {
-      if (holes && this.entries[i] === undefined) continue;
-      tags.push(this.tags[i]!);
-      entries.push(this.entries[i]);
-      queues.push(this.queues[i]);
-      consumers.push(this.consumers[i]);
+  /** Copies the live entries, in order, to arrays of `capacity` slots (a power of two). */
+  private resize(capacity: number): void {
+    const tags = new Array<number>(capacity).fill(0);
+    const entries = new Array<QueuedMessage | undefined>(capacity).fill(undefined);
+    const queues = new Array<Queue | undefined>(capacity).fill(undefined);
+    const consumers = new Array<Consumer | undefined>(capacity).fill(undefined);
+    let n = 0;
+    for (let k = 0; k < this.len; k++) {
+      const i = (this.head + k) & this.mask;
+      if (this.entries[i] === undefined) continue;
+      tags[n] = this.tags[i]!;
+      entries[n] = this.entries[i];
+      queues[n] = this.queues[i];
+      consumers[n] = this.consumers[i];
+      n++;
     }
     this.tags = tags;
     this.entries = entries;
     this.queues = queues;
     this.consumers = consumers;
+    this.mask = capacity - 1;
     this.head = 0;
-    this.len = tags.length;
+    this.len = n;
   }
 }

@@ -198,11 +198,12 @@ describe('bad input closes only the offending connection', () => {
     expect(await closeCode(c)).toBe(505);
   });
 
-  // basic.publish is decoded apart from the other methods (it comes once per message), so both paths are checked.
+  // basic.publish and basic.ack are decoded apart from the other methods (they come once per message), so both paths are checked.
   it.each([
     ['queue.declare cut off inside the queue name', [0, 50, 0, 10, 0, 0, 20, 97, 98]],
     ['basic.publish cut off inside the routing key', [0, 60, 0, 40, 0, 0, 0, 5, 97]],
     ['basic.publish without its bits', [0, 60, 0, 40, 0, 0, 0, 1, 97]],
+    ['basic.ack without its bits', [0, 60, 0, 80, 0, 0, 0, 0, 0, 0, 0, 1]],
   ])('truncated method arguments → 502 (%s)', async (_what, payload) => {
     const c = await RawClient.connect(port, host);
     await c.handshake();

@@ -53,4 +53,20 @@ describe('UnackedWindow', () => {
     for (const t of kept) expect(w.has(t)).toBe(true);
     expect(seqs((v) => w.takeUpTo(0, v))).toEqual(kept);
   });
+
+  it('wraps around its ring and grows while a window of deliveries slides along', () => {
+    const w = new UnackedWindow();
+    let oldest = 1;
+    for (let t = 1; t <= 1000; t++) {
+      w.add(t, entry(t), queue, undefined);
+      // The window widens to 40 outstanding, past the initial capacity, then slides.
+      if (t > 40) {
+        expect(seqs((v) => w.take(oldest, v))).toEqual([oldest]);
+        oldest++;
+      }
+    }
+    expect(w.size).toBe(40);
+    expect(seqs((v) => w.takeUpTo(980, v))).toEqual(Array.from({ length: 20 }, (_, k) => 961 + k));
+    expect(seqs((v) => w.takeUpTo(0, v))).toEqual(Array.from({ length: 20 }, (_, k) => 981 + k));
+  });
 });
