@@ -1,8 +1,12 @@
 // Runs one bench scenario on the SQLite backend alone and says where its time goes:
-//   node --import tsx bench/jobs/profile.ts add|c1|c50 [count] [--sql] [--cpuprofile FILE]
+//   node --import tsx bench/jobs/profile.ts add|c1|c50|delayed [count] [--sql] [--cpuprofile FILE]
 //
 // Always: jobs/s and process CPU per job over the measured phase (adding for `add`, processing
 // for c1/c50; a shared machine's load moves jobs/s far more than CPU per job).
+// delayed: run.ts's lateness scenario (jobs delayed 500 ms, added 2 per ms, concurrency 10), and
+//   for each job late by 3 ms or more, what the event loop did between its due time and its
+//   start: stalls of the loop (a 1 ms interval that fired late) and, with --sql, statements
+//   that took over 1 ms.
 // --sql: wall time inside every statement, by SQL text, with calls per job, and how many
 //   operations each group commit carried. Adds a timer call per statement (~0.1 µs).
 // --cpuprofile: V8 profile of the measured phase only (no module loading), written to FILE and
@@ -32,6 +36,9 @@ interface SqlTime {
   slow: number;
 }
 const sql = new Map<string, SqlTime>();
+/** Statements over 1 ms: start (ms since the epoch), duration, SQL. */
+const slowStatements: { at: number; ms: number; sql: string }[] = [];
+const epochNow = (): number => performance.timeOrigin + performance.now();
 let measuring = false;
 if (flag('sql')) {
   // Every statement of the store goes through these three prototype methods.
@@ -53,7 +60,10 @@ if (flag('sql')) {
         s.calls++;
         s.ms += d;
         if (d > s.max) s.max = d;
-        if (d > 1) s.slow++;
+        if (d > 1) {
+          s.slow++;
+          slowStatements.push({ at: performance.timeOrigin + t, ms: d, sql: key });
+        }
       }
     };
   }
@@ -132,7 +142,38 @@ function summarise(profile: { nodes: { id: number; callFrame: { url: string; fun
 
 const a = railyardAdapter();
 const q = a.queue('p');
-if (step === 'add') {
+if (step === 'delayed') {
+  const late: { due: number; start: number }[] = [];
+  const w = a.worker('p', async (job) => void late.push({ due: job.timestamp + 500, start: epochNow() }), { concurrency: 10 });
+  await w.waitUntilReady();
+  // Loop stalls: a 1 ms interval that fires more than 2 ms after the previous one.
+  const stalls: { from: number; to: number }[] = [];
+  let last = epochNow();
+  const sampler = setInterval(() => {
+    const t = epochNow();
+    if (t - last > 2) stalls.push({ from: last, to: t });
+    last = t;
+  }, 1);
+  const s = await startPhase();
+  const t0 = epochNow();
+  for (let i = 0; i < count; i++) {
+    const wait = t0 + i / 2 - epochNow();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    await q.add('x', {}, { delay: 500 });
+  }
+  while (late.length < count) await new Promise((r) => setTimeout(r, 5));
+  clearInterval(sampler);
+  await endPhase(s);
+  const ms = late.map((l) => l.start - l.due).sort((x, y) => x - y);
+  const pick = (p: number): string => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!.toFixed(2);
+  console.log(`lateness (µs clock): p50 ${pick(0.5)} ms, p99 ${pick(0.99)} ms, max ${pick(1)} ms; loop stalls over 2 ms: ${stalls.length}`);
+  for (const l of late.filter((x) => x.start - x.due >= 3).slice(0, 40)) {
+    const during = (from: number, to: number): boolean => from < l.start && to > l.due - 1;
+    const st = stalls.filter((x) => during(x.from, x.to)).map((x) => `stall ${(x.to - x.from).toFixed(1)} ms`);
+    const sq = slowStatements.filter((x) => during(x.at, x.at + x.ms)).map((x) => `${x.ms.toFixed(1)} ms in ${x.sql.slice(0, 40)}`);
+    console.log(`  late ${(l.start - l.due).toFixed(1)} ms: ${[...st, ...sq].join('; ') || 'no stall or slow statement seen'}`);
+  }
+} else if (step === 'add') {
   const s = await startPhase();
   for (let i = 0; i < count; i++) await q.add('x', { i });
   await endPhase(s);
