@@ -6,12 +6,12 @@ import { createDispatcher, createHandlerTable, type HandlerTable } from './dispa
 import { createGroupCoordinator, type GroupCoordinator } from './groups/index.js';
 import type { KafkaApiHandler } from './handler.js';
 import { createFetchHandler } from './handlers/fetch.js';
-import { createInitProducerIdHandler } from './handlers/init-producer-id.js';
 import { createListOffsetsHandler } from './handlers/list-offsets.js';
 import { createMetadataHandler } from './handlers/metadata.js';
 import { createProduceHandler } from './handlers/produce.js';
 import { startKafkaServer, type KafkaServer } from './server.js';
 import { KafkaTraffic, type PartitionTraffic } from './traffic.js';
+import { createTransactionSupport, type TransactionSupport } from './txn/index.js';
 
 export interface KafkaRequestSample {
   api: string;
@@ -36,17 +36,18 @@ export interface KafkaDoor extends Door {
 const MAX_IN_FLIGHT = 64;
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
-function handlerTable(ctx: BrokerContext, groups: GroupCoordinator, traffic: KafkaTraffic): HandlerTable {
+function handlerTable(ctx: BrokerContext, groups: GroupCoordinator, traffic: KafkaTraffic, txn: TransactionSupport): HandlerTable {
   const handlers: KafkaApiHandler[] = [
-    createProduceHandler(ctx, traffic),
+    createProduceHandler(ctx, traffic, (topic, partition, records) => txn.coordinator.checkProduce(topic, partition, records)),
     createFetchHandler(ctx, traffic),
     createListOffsetsHandler(ctx),
     createMetadataHandler(ctx),
-    createInitProducerIdHandler(ctx),
+    ...txn.handlers,
     ...groups.handlers,
     ...createAdminHandlers(ctx, { onTopicDeleted: (name) => {
       groups.forgetTopic(name);
       traffic.forget(name);
+      txn.coordinator.forgetTopic(name);
     } }),
   ];
   // ApiVersions reads the finished table, itself included.
@@ -60,7 +61,8 @@ function handlerTable(ctx: BrokerContext, groups: GroupCoordinator, traffic: Kaf
 export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
   const groups = createGroupCoordinator(ctx);
   const traffic = new KafkaTraffic();
-  const table = handlerTable(ctx, groups, traffic);
+  const txn = createTransactionSupport(ctx, groups);
+  const table = handlerTable(ctx, groups, traffic, txn);
   const requestListeners = new Set<(sample: KafkaRequestSample) => void>();
   const observe = (api: string, durationMs: number) => {
     if (requestListeners.size === 0) return;
@@ -82,6 +84,7 @@ export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
       logger: ctx.logger,
     });
   } catch (err) {
+    txn.close();
     await groups.close();
     throw err;
   }
@@ -97,6 +100,7 @@ export async function startKafkaDoor(ctx: BrokerContext): Promise<KafkaDoor> {
     connectionCount: () => server.connectionCount(),
     close: async () => {
       await server.close();
+      txn.close();
       await groups.close();
     },
   };

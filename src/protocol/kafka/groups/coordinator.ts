@@ -154,6 +154,26 @@ export class Coordinator {
     return results;
   }
 
+  /**
+   * Offsets of a committed transaction (TxnOffsetCommit, applied at EndTxn): the transaction coordinator
+   * checked the producer when they were sent, so no generation check here. Throws if SQLite refuses, so
+   * the caller's own SQLite transaction rolls back with it.
+   */
+  commitTransactionalOffsets(groupId: string, entries: ReadonlyArray<Omit<OffsetCommitEntry, 'metadata'> & { metadata: string }>): void {
+    let group = this.groups.get(groupId);
+    if (!group) {
+      group = new Group(groupId, null);
+      this.groups.set(groupId, group);
+    }
+    const now = Date.now();
+    this.offsets.commit(
+      groupId,
+      group.protocolType ?? '',
+      group.generationId,
+      entries.map((e) => ({ topic: e.topic, partition: e.partition, offset: e.offset, leaderEpoch: e.leaderEpoch ?? -1, metadata: e.metadata, commitTimestamp: now })),
+    );
+  }
+
   /** `partitions` null means every committed offset of the group. Unknown partitions read as -1. */
   fetchOffsets(groupId: string, partitions: readonly TopicPartition[] | null): { errorCode: number; offsets: FetchedOffset[] } {
     if (groupId === '') {

@@ -24,6 +24,8 @@ export interface GroupCoordinator {
   committedOffsets(groupId: string): CommittedOffset[];
   /** Throws GroupNotEmptyError unless the group is Empty (or unknown), as Kafka's reset tools require. */
   resetOffsets(groupId: string, entries: readonly OffsetCommitEntry[]): void;
+  /** Applies a committed transaction's offsets (the transaction coordinator calls it at EndTxn). */
+  commitTransactionalOffsets(groupId: string, entries: ReadonlyArray<OffsetCommitEntry & { metadata: string }>): void;
   /** Drops every group's committed offsets of a topic; DeleteTopics calls it once the topic is gone. */
   forgetTopic(topic: string): void;
   /** Stops every timer and answers parked JoinGroup/SyncGroup requests with COORDINATOR_NOT_AVAILABLE. */
@@ -69,6 +71,7 @@ export function createGroupCoordinator(ctx: BrokerContext): GroupCoordinator {
     describeGroup: (id) => c.describeGroup(id),
     committedOffsets: (id) => c.committedOffsets(id),
     resetOffsets: (id, entries) => c.resetOffsets(id, entries),
+    commitTransactionalOffsets: (id, entries) => c.commitTransactionalOffsets(id, entries),
     forgetTopic: (topic) => c.forgetTopic(topic),
     close: async () => {
       ctx.closing.removeEventListener('abort', onClosing);

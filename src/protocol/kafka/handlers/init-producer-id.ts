@@ -2,9 +2,11 @@ import type { BrokerContext } from '../../../context.js';
 import { migrate, type Db } from '../../../store/sqlite.js';
 import type { KafkaApiHandler } from '../handler.js';
 import type { InitProducerIdRequest, InitProducerIdResponseInput } from '../generated/index.js';
+import { fencedCode } from '../txn/errors.js';
 
 const INVALID_REQUEST = 42;
-const INVALID_PRODUCER_EPOCH = 47;
+/** InitProducerId answers PRODUCER_FENCED from v4 (KIP-588), INVALID_PRODUCER_EPOCH before. */
+const FENCED_FROM_VERSION = 4;
 const INVALID_TRANSACTION_TIMEOUT = 50;
 /** Kafka's `transaction.max.timeout.ms` default (15 minutes). */
 const MAX_TRANSACTION_TIMEOUT_MS = 900_000;
@@ -131,7 +133,7 @@ export function createInitProducerIdHandler(
       if (req.transactionTimeoutMs <= 0 || req.transactionTimeoutMs > MAX_TRANSACTION_TIMEOUT_MS) return failure(INVALID_TRANSACTION_TIMEOUT);
       const expected = rc.apiVersion >= 3 && req.producerId !== -1 ? { producerId: req.producerId, producerEpoch: req.producerEpoch } : null;
       const result = store.initTransactional(txnId, req.transactionTimeoutMs, expected);
-      if (result === 'fenced') return failure(INVALID_PRODUCER_EPOCH);
+      if (result === 'fenced') return failure(fencedCode(rc.apiVersion, FENCED_FROM_VERSION));
       if (result.previous && hooks.onFence) await hooks.onFence(txnId, result.previous, result.current);
       return { throttleTimeMs: 0, errorCode: 0, ...result.current };
     },

@@ -25,7 +25,13 @@ interface PartitionSlot {
  * handed to the log in the same event-loop turn, so the log commits them with one write (and one fsync).
  * Record bytes go to the log as they arrived; the log validates and stores them verbatim.
  */
-export function createProduceHandler(ctx: BrokerContext, traffic?: KafkaTraffic): KafkaApiHandler<ProduceRequest, ProduceResponseInput> {
+/**
+ * Checks a partition's records before they are appended; 0 accepts them, else the partition's error
+ * code. The transaction coordinator rejects transactional batches outside their producer's transaction.
+ */
+export type ProduceGuard = (topic: string, partition: number, records: Buffer) => number;
+
+export function createProduceHandler(ctx: BrokerContext, traffic?: KafkaTraffic, guard?: ProduceGuard): KafkaApiHandler<ProduceRequest, ProduceResponseInput> {
   const codeOf = (err: unknown, topic: string, index: number): number => {
     if (err instanceof LogError) return err.code;
     ctx.logger.error('append failed', { topic, partition: index, err });
@@ -67,6 +73,13 @@ export function createProduceHandler(ctx: BrokerContext, traffic?: KafkaTraffic)
           if (pd.records === null || pd.records.length === 0) {
             slot.errorCode = LogErrorCode.CORRUPT_MESSAGE;
             continue;
+          }
+          if (guard) {
+            const refused = guard(topic.name, pd.index, pd.records);
+            if (refused !== 0) {
+              slot.errorCode = refused;
+              continue;
+            }
           }
           // Counted now: a loaned frame's bytes may be reused once the append settles.
           const bytes = pd.records.length;

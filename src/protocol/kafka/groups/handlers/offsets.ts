@@ -10,7 +10,7 @@ import type {
 import type { Coordinator, TopicPartition } from '../coordinator.js';
 
 /** Regroups per-partition results by topic, keeping the order topics first appear in. */
-function byTopic<T extends TopicPartition, R>(items: readonly T[], toPartition: (item: T) => R): Array<{ name: string; partitions: R[] }> {
+export function byTopic<T extends TopicPartition, R>(items: readonly T[], toPartition: (item: T) => R): Array<{ name: string; partitions: R[] }> {
   const topics = new Map<string, R[]>();
   for (const item of items) {
     let parts = topics.get(item.topic);
