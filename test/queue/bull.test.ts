@@ -324,8 +324,9 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     expect(String(job.id)).toBe(String(a.id));
     expect(job.data).toEqual({ n: 1 });
     expect(await job.getState()).toBe('active');
-    // A job locked by this queue cannot be locked again.
+    // A job locked by this queue cannot be locked again; the lock can be extended.
     expect(await job.takeLock()).toBe(false);
+    expect(await job.extendLock(60_000)).toBe(1);
     const next = await job.moveToCompleted('done');
     expect(String(next[1])).toBe(String(b.id));
     const doneA = await q.getJob(a.id);
@@ -355,6 +356,7 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     expect(await job.takeLock()).toBe(1);
     expect(await job.takeLock()).toBe(false);
     await job.releaseLock();
+    expect(await job.extendLock(1000)).toBe(0);
     await expect(job.releaseLock()).rejects.toThrow(`Could not release lock for job ${job.id}`);
     expect(await job.takeLock()).toBe(1);
     await job.releaseLock();

@@ -1,7 +1,6 @@
 import { UnrecoverableError, type Job as MqJob, type JobJson, type JobProgress } from 'bullmq';
 import type { BullJobOptions } from './options.js';
 import type { RailyardQueueBackend } from '../backend.js';
-import { UnsupportedOperationError } from '../errors.js';
 
 export type BullJobStatus = 'completed' | 'waiting' | 'active' | 'delayed' | 'failed' | 'paused' | 'stuck';
 
@@ -140,9 +139,9 @@ export class BullJob<T = unknown> {
     await this.mq.promote();
   }
 
+  /** Extends this queue's lock by `duration` ms: 1, or 0 when this queue does not hold it (Bull). */
   async extendLock(duration: number): Promise<number> {
-    if (!this.mq.token) throw new UnsupportedOperationError('Job.extendLock', 'only a job being processed by this queue holds a lock');
-    return this.mq.extendLock(this.mq.token, duration);
+    return this.mq.extendLock(this.lockToken, duration);
   }
 
   // ------------------------------------------------------------ manual processing (getNextJob)
