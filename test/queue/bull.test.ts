@@ -416,6 +416,18 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     expect(await q.getCompletedCount()).toBe(4);
   });
 
+  it('takes integer custom job ids, and an add with an existing id finds that job', async () => {
+    const q = t.queue();
+    const a = await q.add({ v: 1 }, { jobId: 42 });
+    expect(String(a.id)).toBe('42');
+    const b = await q.add({ v: 2 }, { jobId: '42' });
+    expect(String(b.id)).toBe('42');
+    expect((await q.getJob(42)).data).toEqual({ v: 1 });
+    expect((await q.getJobCounts())['waiting']).toBe(1);
+    const auto = await q.add({ v: 3 });
+    expect(String(auto.id)).toMatch(/^\d+$/);
+  });
+
   it('fails a job that runs past its timeout', async () => {
     const q = t.queue();
     void q.process(async () => {
@@ -447,7 +459,7 @@ describe('Bull facade input checks', () => {
       [() => q.add({}, { repeat: { cron: 'every tuesday' } }), 'opts.repeat.cron'],
       [() => q.add({}, { repeat: { every: -5 } }), 'opts.repeat.every'],
       [() => q.add({ n: 1n }), 'data'],
-      [() => q.add({}, { jobId: 42 }), 'opts.jobId'],
+      [() => q.add({}, { jobId: 4.2 }), 'opts.jobId'],
     ];
     for (const [call, argument] of cases) {
       const err = await call().then(

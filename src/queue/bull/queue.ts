@@ -7,6 +7,7 @@ import { UnsupportedOperationError } from '../errors.js';
 import { BullJob, type BullJobStatus } from './job.js';
 import { globToRegExp } from './glob.js';
 import { SandboxFiles } from './sandbox.js';
+import { FacadeMqQueue } from './mq-queue.js';
 import {
   assertJsonData,
   repeatKey,
@@ -85,7 +86,7 @@ export class Queue<T = unknown> extends EventEmitter {
     validateLimiter(opts.limiter);
     this.opts = opts;
     this.connection = { dataDir: opts.dataDir ?? process.env['RAILYARD_DATA_DIR'] ?? '.railyard' };
-    this.mq = new MqQueue(name, { connection: this.connection }, createRailyardBackend);
+    this.mq = new FacadeMqQueue(name, { connection: this.connection }, createRailyardBackend);
     this.mq.on('error', (err: Error) => this.emit('error', err));
     // Bull subscribes to global events when a `global:` listener is added; so do we.
     this.on('newListener', (event: string | symbol) => {
