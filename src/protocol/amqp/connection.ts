@@ -20,16 +20,17 @@ import {
   CONNECTION_FORCED,
 } from './generated/constants.js';
 import { KNOWN_CLASSES, METHOD_IDS, decodeMethodArgs, encodeMethod, type Method } from './generated/methods.js';
-import { Reader, WireSyntaxError, Writer, str, type FieldTable, type FieldValue } from './wire.js';
+import { Reader, WireSyntaxError, str, type FieldTable, type FieldValue } from './wire.js';
+import { OutputWriter } from './output.js';
 import { MECHANISMS, parseCredentials, verifyPassword } from './auth.js';
 import { Channel, publishBitsAt } from './channel.js';
 import type { AmqpServer, AlarmListener } from './server.js';
 import type { VirtualHost } from './vhost.js';
 
 const PROTOCOL_HEADER = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
-/** Flush the output buffer early past this size so one dispatch loop cannot buffer without bound. */
-const FLUSH_AT = 256 * 1024;
 const BASIC_PUBLISH = METHOD_IDS['basic.publish'];
+/** Room made before encoding a method (most take a few dozen bytes). */
+const METHOD_ROOM = 1024;
 const BASIC_ACK = METHOD_IDS['basic.ack'];
 
 type State = 'header' | 'start-ok' | 'tune-ok' | 'open' | 'opened' | 'closing' | 'closed';
@@ -92,7 +93,7 @@ export class Connection implements AlarmListener, FrameSink {
   private readonly parser = new FrameParser(FRAME_MIN_SIZE);
   private readonly channels = new Map<number, Channel>();
   private headerBuf: Buffer | null = null;
-  private readonly out = new Writer(64 * 1024);
+  private readonly out = new OutputWriter();
   private flushScheduled = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -461,22 +462,13 @@ export class Connection implements AlarmListener, FrameSink {
   }
 
   sendMethod(channel: number, m: Method): void {
-    const w = this.out;
-    w.ensure(7);
-    const start = w.pos;
-    w.pos += 7;
-    encodeMethod(w, m);
-    const size = w.pos - start - 7;
-    w.buf[start] = FRAME_METHOD;
-    w.buf.writeUInt16BE(channel, start + 1);
-    w.buf.writeUInt32BE(size, start + 3);
-    w.u8(FRAME_END);
+    this.writeMethod(channel, m);
     this.afterWrite();
   }
 
   /** A content-bearing method (deliver, get-ok, return) with its header and body frames. */
   sendContent(channel: number, m: Method, rawProps: Buffer, body: Buffer): void {
-    this.sendMethodNoFlush(channel, m);
+    this.writeMethod(channel, m);
     this.writeContent(channel, rawProps, body);
     this.afterWrite();
   }
@@ -490,7 +482,9 @@ export class Connection implements AlarmListener, FrameSink {
     const w = this.out;
     // The three frames are written in one go with plain stores: the generic writer's per-field
     // checks and calls were a visible share of the broker's CPU per delivery.
-    w.ensure(FRAME_OVERHEAD + size + this.contentSize(rawProps, body));
+    const total = FRAME_OVERHEAD + size + this.contentSize(rawProps, body);
+    this.room(total);
+    w.ensure(total);
     const b = w.buf;
     let p = frameStart(b, w.pos, FRAME_METHOD, channel, size);
     b[p] = 0;
@@ -536,23 +530,27 @@ export class Connection implements AlarmListener, FrameSink {
     w.pos = p;
   }
 
-  private sendMethodNoFlush(channel: number, m: Method): void {
+  private writeMethod(channel: number, m: Method): void {
     const w = this.out;
+    // Methods are small; a rare larger one makes the writer carry the unflushed bytes to a new slab.
+    this.room(METHOD_ROOM);
     w.ensure(7);
-    const start = w.pos;
+    // The header is filled in once the size is known. Counted from the unflushed bytes, as the
+    // writer may move them to another slab while encoding.
+    const at = w.pending;
     w.pos += 7;
     encodeMethod(w, m);
-    w.buf[start] = FRAME_METHOD;
-    w.buf.writeUInt16BE(channel, start + 1);
-    w.buf.writeUInt32BE(w.pos - start - 7, start + 3);
+    const start = w.pos - w.pending + at;
+    frameStart(w.buf, start, FRAME_METHOD, channel, w.pos - start - 7);
     w.u8(FRAME_END);
   }
 
+  /** Flushes first when `n` bytes do not fit in the current slab, so they need not be carried over. */
+  private room(n: number): void {
+    if (!this.out.fits(n) && this.out.pending > 0) this.flush();
+  }
+
   private afterWrite(): void {
-    if (this.out.pos >= FLUSH_AT) {
-      this.flush();
-      return;
-    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushNow);
@@ -561,8 +559,14 @@ export class Connection implements AlarmListener, FrameSink {
 
   flush(): void {
     this.flushScheduled = false;
-    if (this.out.pos === 0) return;
-    this.write(this.out.take());
+    const out = this.out;
+    if (out.pending === 0) return;
+    if (this.state === 'closed' || this.socket.destroyed) {
+      out.discard();
+      return;
+    }
+    this.lastSent = Date.now();
+    if (!out.flushTo(this.socket)) this.writable = false;
   }
 
   private write(b: Buffer): void {

@@ -1,0 +1,99 @@
+import type net from 'node:net';
+import { Writer } from './wire.js';
+
+/** Size of the buffers a connection encodes its output into. */
+export const SLAB_BYTES = 64 * 1024;
+/** Written-out slabs a connection keeps for reuse. */
+const SPARE_SLABS = 2;
+
+class Slab {
+  /** Writes taken from this slab that the socket has not finished. */
+  inFlight = 0;
+  /** No longer the slab being encoded into. */
+  retired = false;
+
+  constructor(
+    readonly buf: Buffer,
+    private readonly owner: OutputWriter,
+  ) {}
+
+  /** socket.write's callback for every chunk of this slab (one function, so Node batches the callbacks). */
+  readonly written = (): void => {
+    if (--this.inFlight === 0) this.owner.drained(this);
+  };
+}
+
+/**
+ * A connection's output. Frames are encoded into a slab and a flush hands the socket a view of the
+ * bytes encoded since the previous flush, so nothing is copied and no buffer is allocated per
+ * flush; a slab is encoded into again once the socket has written every chunk taken from it. A copy
+ * and a fresh buffer per flush were a delivered message's size of both per message at low rates,
+ * and fresh buffers (external memory) are what start V8's full collections on this path.
+ */
+export class OutputWriter extends Writer {
+  /** First byte not yet handed to the socket. */
+  private start = 0;
+  private slab: Slab;
+  private readonly spare: Slab[] = [];
+
+  constructor() {
+    super(0);
+    this.slab = new Slab(Buffer.allocUnsafeSlow(SLAB_BYTES), this);
+    this.buf = this.slab.buf;
+  }
+
+  /** Bytes encoded and not yet handed to the socket. */
+  get pending(): number {
+    return this.pos - this.start;
+  }
+
+  /** Whether `n` more bytes fit without moving to another slab. */
+  fits(n: number): boolean {
+    return this.pos + n <= this.buf.length;
+  }
+
+  /** Moves to another slab when `n` bytes do not fit, taking the bytes not yet handed out along. */
+  override ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const pending = this.pos - this.start;
+    let size = SLAB_BYTES;
+    while (size < pending + n) size *= 2;
+    const next = (size === SLAB_BYTES ? this.spare.pop() : undefined) ?? new Slab(Buffer.allocUnsafeSlow(size), this);
+    next.retired = false;
+    this.buf.copy(next.buf, 0, this.start, this.pos);
+    const old = this.slab;
+    old.retired = true;
+    if (old.inFlight === 0) this.drained(old);
+    this.slab = next;
+    this.buf = next.buf;
+    this.start = 0;
+    this.pos = pending;
+  }
+
+  /** Writes what was encoded since the last flush; returns socket.write's answer. */
+  flushTo(socket: net.Socket): boolean {
+    const chunk = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
+    this.slab.inFlight++;
+    return socket.write(chunk, this.slab.written);
+  }
+
+  /** Forgets what was encoded and not flushed (the socket is gone). */
+  discard(): void {
+    this.start = this.pos;
+  }
+
+  /** Every chunk of `slab` has been written (or failed with the socket). */
+  drained(slab: Slab): void {
+    if (slab === this.slab) {
+      // Nothing waiting either: encode from the start again.
+      if (this.start === this.pos) this.start = this.pos = 0;
+    } else if (slab.retired && slab.buf.length === SLAB_BYTES && this.spare.length < SPARE_SLABS) {
+      this.spare.push(slab);
+    }
+  }
+
+  override take(): Buffer {
+    throw new Error('OutputWriter output leaves through flushTo');
+  }
+}
