@@ -385,6 +385,7 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     const q = t.queue() as AnyQueue & { getJobLogs(id: any): Promise<{ logs: string[] }> };
     void q.process('p', 2, fixture('bull-processor.cjs'));
     void q.process('d', fixture('bull-processor-done.cjs'));
+    void q.process('e', fixture('bull-processor-echo.cjs'));
     const a = await q.add('p', { n: 21 });
     const r = await a.finished();
     expect(r.double).toBe(42);
@@ -399,6 +400,8 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     const d = await q.add('p', { discard: true }, { attempts: 3 });
     await expect(d.finished()).rejects.toThrow('discarded');
     expect((await q.getJob(d.id)).attemptsMade).toBe(1);
+    const e = await q.add('e', { a: 1 }, { preventParsingData: true });
+    expect(await e.finished()).toEqual({ data: '{"a":1}' });
   });
 
   it('rate-limits each limiter.groupKey group on its own', async () => {
@@ -426,6 +429,22 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     expect((await q.getJobCounts())['waiting']).toBe(1);
     const auto = await q.add({ v: 3 });
     expect(String(auto.id)).toMatch(/^\d+$/);
+  });
+
+  it('preventParsingData: jobs read back keep data as its JSON text', async () => {
+    const q = t.queue();
+    const seen: unknown[] = [];
+    void q.process(async (job: any) => {
+      seen.push(job.data);
+    });
+    const added = await q.add({ a: 1 }, { preventParsingData: true });
+    expect(added.data).toEqual({ a: 1 });
+    await added.finished();
+    expect(seen).toEqual(['{"a":1}']);
+    expect((await q.getJob(added.id)).data).toBe('{"a":1}');
+    const plain = await q.add({ b: 2 });
+    await plain.finished();
+    expect((await q.getJob(plain.id)).data).toEqual({ b: 2 });
   });
 
   it('fails a job that runs past its timeout', async () => {

@@ -21,9 +21,11 @@ export interface BullJobHost {
  * with `progress()` as Bull's getter/setter pair.
  */
 export class BullJob<T = unknown> {
+  /** `fresh`: the job `add` just made, whose data Bull hands back as given, never as stored text. */
   constructor(
     readonly mq: MqJob,
     private readonly host: BullJobHost,
+    private readonly fresh = false,
   ) {}
 
   get id(): string {
@@ -33,6 +35,7 @@ export class BullJob<T = unknown> {
     return this.mq.name;
   }
   get data(): T {
+    if (!this.fresh && this.opts.preventParsingData) return JSON.stringify(this.mq.data) as T;
     return this.mq.data as T;
   }
   get opts(): BullJobOptions {

@@ -12,6 +12,8 @@ export interface BullJobOptions {
   lifo?: boolean;
   /** ms after which a running job fails with "Promise timed out after <n> milliseconds". */
   timeout?: number;
+  /** Jobs read back (by a processor, getJob, ...) keep `data` as its stored JSON text. */
+  preventParsingData?: boolean;
   jobId?: string | number;
   removeOnComplete?: boolean | number | { age?: number; count?: number };
   removeOnFail?: boolean | number | { age?: number; count?: number };
@@ -127,13 +129,14 @@ export function validateBullOptions(o: BullJobOptions, strategies: Record<string
 
 /** Bull options → BullMQ options (repeat is handled by the caller, through a job scheduler). */
 export function toBullmqOptions(o: BullJobOptions): JobsOptions {
-  const out: JobsOptions & { timeout?: number } = {};
+  const out: JobsOptions & { timeout?: number; preventParsingData?: boolean } = {};
   if (o.priority !== undefined) out.priority = o.priority;
   if (o.delay !== undefined) out.delay = o.delay;
   if (o.attempts !== undefined) out.attempts = o.attempts;
   if (o.backoff !== undefined) out.backoff = o.backoff as JobsOptions['backoff'];
   if (o.lifo !== undefined) out.lifo = o.lifo;
   if (o.timeout !== undefined) out.timeout = o.timeout;
+  if (o.preventParsingData !== undefined) out.preventParsingData = o.preventParsingData;
   if (o.jobId !== undefined) out.jobId = String(o.jobId);
   if (o.removeOnComplete !== undefined) out.removeOnComplete = o.removeOnComplete as JobsOptions['removeOnComplete'];
   if (o.removeOnFail !== undefined) out.removeOnFail = o.removeOnFail as JobsOptions['removeOnFail'];

@@ -115,7 +115,7 @@ export class Queue<T = unknown> extends EventEmitter {
     if (opts.repeat) return this.addRepeatable(name, data, opts);
     const job = await this.mq.add(name, data, toBullmqOptions(opts));
     this.emit('waiting', job.id, null);
-    return this.wrap(job);
+    return this.wrap(job, true);
   }
 
   async addBulk(jobs: { name?: string; data: T; opts?: BullJobOptions }[]): Promise<BullJob<T>[]> {
@@ -127,7 +127,7 @@ export class Queue<T = unknown> extends EventEmitter {
       return { name: j.name ?? DEFAULT_NAME, data: j.data, opts: toBullmqOptions(opts) };
     });
     const added = await this.mq.addBulk(entries);
-    return added.map((j) => this.wrap(j));
+    return added.map((j) => this.wrap(j, true));
   }
 
   private async addRepeatable(name: string, data: T, opts: BullJobOptions): Promise<BullJob<T>> {
@@ -147,7 +147,7 @@ export class Queue<T = unknown> extends EventEmitter {
       { name, data, opts: toBullmqOptions(rest) },
     );
     if (!job) throw new InvalidArgumentError('opts.repeat', r, 'a schedule with a run still ahead (limit or endDate already reached)');
-    return this.wrap(job);
+    return this.wrap(job, true);
   }
 
   async getRepeatableJobs(start = 0, end = -1, asc = false): Promise<JobInformation[]> {
@@ -534,7 +534,7 @@ export class Queue<T = unknown> extends EventEmitter {
 
   // ------------------------------------------------------------ internals
 
-  private wrap(job: MqJob): BullJob<T> {
+  private wrap(job: MqJob, fresh = false): BullJob<T> {
     return new BullJob<T>(job, {
       name: this.name,
       token: this.token,
@@ -543,7 +543,7 @@ export class Queue<T = unknown> extends EventEmitter {
       isPaused: () => this.mq.isPaused(),
       finished: (j) => this.finishedOf(j),
       emitRemoved: (j) => this.emit('removed', j),
-    });
+    }, fresh);
   }
 
   private async finishedOf(job: MqJob): Promise<unknown> {

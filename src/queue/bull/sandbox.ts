@@ -8,7 +8,8 @@ import { InvalidArgumentError } from '../../errors.js';
  * It runs Bull-style processors on BullMQ's child-side job: picks the file for the job's name
  * (from `handlers.json` next to it, re-read per job so handlers added later are seen), calls
  * `module.exports(job)` or `module.exports(job, done)`, and gives the job Bull's child API:
- * `progress()`/`progress(n)`, `log`, `update`, `discard` (the failure is then final), `timeout`.
+ * `progress()`/`progress(n)`, `log`, `update`, `discard` (the failure is then final), `timeout`,
+ * `preventParsingData` (data as its JSON text).
  * A falsy result is stored as `{}`, as Bull's sandbox does.
  */
 const WRAPPER = `'use strict';
@@ -38,6 +39,7 @@ module.exports = async function railyardBullProcessor(job) {
   let discarded = false;
   let progress = job.progress;
   const bullJob = Object.assign({}, job, {
+    data: job.opts && job.opts.preventParsingData ? JSON.stringify(job.data) : job.data,
     progress(value) {
       if (value === undefined) return progress;
       progress = value;
