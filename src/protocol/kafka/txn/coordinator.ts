@@ -319,9 +319,16 @@ export class TransactionCoordinator {
   private expire(t: Txn, startedAt: number): void {
     if (this.closed || t.state !== 'Ongoing' || t.startedAt !== startedAt) return;
     this.opts.logger.info('aborting a transaction past its timeout', { transactionalId: t.transactionalId, timeoutMs: t.timeoutMs });
-    this.finish(t, false, this.bumpEpoch(t)).catch((err: unknown) => {
-      this.opts.logger.warn('aborting a timed-out transaction failed', { transactionalId: t.transactionalId, err });
-    });
+    const failed = (err: unknown) => this.opts.logger.warn('aborting a timed-out transaction failed', { transactionalId: t.transactionalId, err });
+    try {
+      // Runs from a timer: SQLite refusing (a lock held past the busy timeout) must not take the broker down.
+      this.finish(t, false, this.bumpEpoch(t)).catch(failed);
+    } catch (err) {
+      failed(err);
+      // Still open: try again after another full timeout rather than never.
+      t.timer = setTimeout(() => this.expire(t, startedAt), t.timeoutMs);
+      t.timer.unref();
+    }
   }
 
   private bumpEpoch(t: Txn): ProducerIdAndEpoch {
