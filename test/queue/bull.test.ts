@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Bull from 'bull';
 import { Queue as FacadeQueue } from '../../src/jobs-bull.js';
 import { InvalidArgumentError } from '../../src/errors.js';
+import { UnsupportedOperationError } from '../../src/queue/errors.js';
 import { fileURLToPath } from 'node:url';
 import { sleep, until } from './targets.js';
 
@@ -523,6 +524,7 @@ describe('Bull facade input checks', () => {
       expect(err).toBeInstanceOf(InvalidArgumentError);
       expect((err as InvalidArgumentError).argument).toBe(argument);
     }
+    expect(() => new FacadeQueue('bounce', { dataDir, limiter: { max: 1, duration: 100, bounceBack: true } })).toThrow(UnsupportedOperationError);
     const grouped = new FacadeQueue('grouped', { dataDir, limiter: { max: 1, duration: 100, groupKey: 'g' } });
     expect(() => void grouped.process(fixture('bull-processor.cjs'))).toThrow(InvalidArgumentError);
     await grouped.close();

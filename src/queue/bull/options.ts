@@ -1,6 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { JobsOptions } from 'bullmq';
 import { InvalidArgumentError } from '../../errors.js';
+import { UnsupportedOperationError } from '../errors.js';
 
 /** Bull 4's job options (the subset with a meaning on Railyard). */
 export interface BullJobOptions {
@@ -63,6 +64,10 @@ export function validateLimiter(l: BullQueueOptions['limiter']): void {
   if (!Number.isInteger(l.max) || l.max < 1) throw new InvalidArgumentError('limiter.max', l.max, 'an integer >= 1');
   if (typeof l.duration !== 'number' || !Number.isFinite(l.duration) || l.duration <= 0) {
     throw new InvalidArgumentError('limiter.duration', l.duration, 'a window in ms > 0');
+  }
+  if (l.bounceBack === true) {
+    // Bull then takes a limited job out of every list without putting it anywhere.
+    throw new UnsupportedOperationError('limiter.bounceBack', 'a limited job waits (delayed with a groupKey, else in wait) until the limit allows it');
   }
   if (l.groupKey !== undefined && (typeof l.groupKey !== 'string' || l.groupKey === '')) {
     throw new InvalidArgumentError('limiter.groupKey', l.groupKey, 'the name of a job-data field');
