@@ -379,7 +379,9 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     void q.process(async () => 'ok');
     await q.add({});
     await until(async () => (await q.getWorkers()).length > 0);
-    expect(typeof (await q.getWorkers())[0]!['addr']).toBe('string');
+    const [w] = await q.getWorkers();
+    expect(typeof w!['addr']).toBe('string');
+    expect(w!['name']).toBe((q as unknown as { name: string }).name);
   });
 
   it('runs processor files in child processes (sandboxed), promise and done styles', async () => {
