@@ -3,7 +3,7 @@ import { ErrorCode } from 'bullmq';
 import type { JobStore } from './store.js';
 import { COUNTER_ROW_ID, EventBatch } from './events.js';
 import { finishedError } from './errors.js';
-import { CLAIM_COLUMNS, claimedRowId, claimedRowToJobJson, type JobRow } from './job-row.js';
+import { CLAIM_PICK_COLUMNS, CLAIMED_ROW_COLUMNS, claimedRowToJobJson, pickedJobJson, pickedRowId, type JobRow } from './job-row.js';
 import { FlowOps, type ParentRef } from './flow-ops.js';
 import { DedupOps } from './dedup.js';
 
@@ -56,7 +56,8 @@ const RESERVE_SQL = `INSERT INTO jobs_event (queue, id, events, id_counter, seq_
 // A claim reads the next row, then takes it by rowid: both inside the batch's IMMEDIATE
 // transaction, so no other connection can claim it in between. (One UPDATE ... RETURNING of
 // every column costs SQLite a temporary table per call, more than the separate read.)
-const CLAIM_PICK_SQL = `SELECT ${CLAIM_COLUMNS} FROM jobs_job WHERE queue = ? AND state = 'waiting' ORDER BY priority, seq LIMIT 1`;
+const CLAIM_PICK_SQL = `SELECT ${CLAIM_PICK_COLUMNS} FROM jobs_job WHERE queue = ? AND state = 'waiting' ORDER BY priority, seq LIMIT 1`;
+const CLAIMED_ROW_SQL = `SELECT ${CLAIMED_ROW_COLUMNS} FROM jobs_job WHERE rid = ?`;
 const CLAIM_TAKE_SQL = `UPDATE jobs_job SET state = 'active', lock_token = ?, locked_until = ?, processed_on = ?, processed_by = ?,
                              attempts_started = attempts_started + 1
          WHERE rid = ? AND state = 'waiting'`;
@@ -255,13 +256,14 @@ export class QueueOps {
     }
     const row = this.store.stmt(CLAIM_PICK_SQL).raw().get(this.queue) as unknown[] | undefined;
     if (!row) return [null, '', 0, this.nextDelayedAt() ?? NO_DELAY_PENDING];
-    const taken = this.store.stmt(CLAIM_TAKE_SQL).run(c.token, now + c.lockDuration, now, c.workerName, claimedRowId(row));
-    if (taken.changes !== 1) throw new Error(`claim of job row ${claimedRowId(row)} in queue ${this.queue} found it gone inside its transaction`);
+    const rid = pickedRowId(row);
+    const taken = this.store.stmt(CLAIM_TAKE_SQL).run(c.token, now + c.lockDuration, now, c.workerName, rid);
+    if (taken.changes !== 1) throw new Error(`claim of job row ${rid} in queue ${this.queue} found it gone inside its transaction`);
     if (max !== null) {
       const duration = c.limiter?.duration ?? f.duration;
       if (duration !== null) this.consumeRateLimit(now, duration);
     }
-    const job = claimedRowToJobJson(row, now, c.workerName);
+    const job = pickedJobJson(row, now, c.workerName) ?? claimedRowToJobJson(this.store.stmt(CLAIMED_ROW_SQL).raw().get(rid) as unknown[]);
     const id = job.id!;
     ev.push('active', { jobId: id, prev: 'waiting' });
     return [job, id, 0, 0];
