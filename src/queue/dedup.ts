@@ -92,8 +92,9 @@ export class DedupOps {
         this.dropNext(dedupId);
         ev.push('removed', { jobId: h.job_id, prev: 'delayed' });
         ev.push('deduplicated', { jobId: id, deduplicationId: dedupId, deduplicatedJobId: h.job_id });
-        // Without `extend`, a ttl window keeps running from the first add.
-        const keep = !d.keepLastIfActive && !d.extend && d.ttl && d.ttl > 0 && h.expire_at !== null;
+        // Without `extend`, the id keeps the expiry it had (Redis KEEPTTL): a ttl window keeps
+        // running from the first add.
+        const keep = !d.keepLastIfActive && !d.extend && d.ttl && d.ttl > 0;
         return { expireAt: keep ? h.expire_at : fresh.expireAt };
       }
       this.saveNext(ev, d, h, job, id);

@@ -349,6 +349,17 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     expect(w2.id).toBe(w1.id);
     expect((await q.getJob(w1.id!))!.data).toEqual({ v: 1 });
     expect(await q.getWaitingCount()).toBe(1);
+    // Replacing keeps the id's ttl running from the first add: once it ran out, a new add is
+    // a new window and the last job stays.
+    const ttl = { id: 't', replace: true, ttl: 500 };
+    await q.add('t', { v: 1 }, { delay: 60_000, deduplication: ttl });
+    await sleep(250);
+    const t2 = await q.add('t', { v: 2 }, { delay: 60_000, deduplication: ttl });
+    await sleep(350);
+    const t3 = await q.add('t', { v: 3 }, { delay: 60_000, deduplication: ttl });
+    expect(t3.id).not.toBe(t2.id);
+    expect(await q.getJob(t2.id!)).toBeDefined();
+    expect(await q.getDeduplicationJobId('t')).toBe(t3.id);
   });
 
   it('deduplication.keepLastIfActive runs the last add made while the holder was active', async () => {
