@@ -524,8 +524,9 @@ export class Queue<T = unknown> extends EventEmitter {
    */
   async removeJobs(pattern: string): Promise<void> {
     const match = globToRegExp(pattern);
-    const jobs = await this.mq.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed', 'waiting-children']);
-    for (const job of jobs) if (job.id !== undefined && match.test(job.id)) await this.mq.remove(job.id);
+    // Ids only: a large queue's jobs are not loaded just to test their ids.
+    const ids = await this.mq.getRanges(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed', 'waiting-children'], 0, -1);
+    for (const id of new Set(ids)) if (match.test(id)) await this.mq.remove(id);
   }
 
   multi(): never {
