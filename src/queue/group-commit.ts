@@ -8,6 +8,7 @@ export type Operation<T> = (ev: EventBatch, now: number) => T;
 interface Pending {
   queue: string;
   fn: Operation<unknown>;
+  keepsDelayed: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -50,6 +51,12 @@ export class GroupCommit {
   private pending: Pending[] = [];
   /** Increases with every flushed batch; lets operations cache reads for one batch. */
   batchId = 0;
+  /**
+   * Queues whose due delayed jobs were all promoted in batch `batchId` (the value), so a claim
+   * later in the same batch (same `now`) need not look again. Cleared before every operation
+   * that may make a delayed job due; only those run with `keepsDelayed` keep it.
+   */
+  readonly duePromoted = new Map<string, number>();
   private scheduled = false;
   private lastBatch = 1;
   /** Microtask flushes since the last end-of-turn flush. */
@@ -81,9 +88,10 @@ export class GroupCommit {
     );
   }
 
-  run<T>(queue: string, fn: Operation<T>): Promise<T> {
+  /** `keepsDelayed`: `fn` neither adds delayed jobs nor moves any delayed job's due time. */
+  run<T>(queue: string, fn: Operation<T>, keepsDelayed = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ queue, fn, resolve: resolve as (v: unknown) => void, reject });
+      this.pending.push({ queue, fn, keepsDelayed, resolve: resolve as (v: unknown) => void, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       if (this.lastBatch > 1 || this.microFlushes >= MAX_MICRO_FLUSHES) {
@@ -136,6 +144,7 @@ export class GroupCommit {
     try {
       for (const p of batch) {
         const ev = new EventBatch();
+        if (!p.keepsDelayed) this.duePromoted.clear();
         if (isolate) this.savepoint.run();
         try {
           const value = p.fn(ev, now);

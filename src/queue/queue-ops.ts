@@ -46,6 +46,9 @@ interface MetaFlags {
 }
 
 const NO_DELAY_PENDING = 0;
+/** Most delayed jobs one claim promotes. */
+const PROMOTE_BATCH = 1000;
+const PROMOTE_DUE_SQL = "SELECT rid, id FROM jobs_job WHERE queue = ? AND state = 'delayed' AND process_at <= ? ORDER BY process_at LIMIT ?";
 
 // Statements whose text is built from constants are built once: `store.stmt` looks statements up
 // by their text, and a template literal evaluated per call is a fresh string to hash and compare.
@@ -111,6 +114,11 @@ export class QueueOps {
   /** Runs `fn` as one operation of the store's next group commit (see GroupCommit). */
   write<T>(fn: (ev: EventBatch, now: number) => T): Promise<T> {
     return this.store.group.run(this.queue, fn);
+  }
+
+  /** {@link write} for claims and completions, which make no delayed job due (see GroupCommit.duePromoted). */
+  private writeKeepingDelayed<T>(fn: (ev: EventBatch, now: number) => T): Promise<T> {
+    return this.store.group.run(this.queue, fn, true);
   }
 
   trimEvents(maxLength: number): number {
@@ -238,11 +246,15 @@ export class QueueOps {
   // ---------------------------------------------------------------- claiming
 
   claim(c: ClaimOptions): Promise<ClaimResult> {
-    return this.write((ev, now) => this.claimIn(ev, now, c));
+    return this.writeKeepingDelayed((ev, now) => this.claimIn(ev, now, c));
   }
 
   private claimIn(ev: EventBatch, now: number, c: ClaimOptions): ClaimResult {
-    this.promoteDue(ev, now);
+    // Once per batch and queue: 50 workers finishing together share one look at the delayed jobs.
+    const group = this.store.group;
+    if (group.duePromoted.get(this.queue) !== group.batchId && this.promoteDue(ev, now) < PROMOTE_BATCH) {
+      group.duePromoted.set(this.queue, group.batchId);
+    }
     const f = this.flags();
     if (f.paused) return [null, '', 0, 0];
     if (f.concurrency !== null) {
@@ -272,8 +284,8 @@ export class QueueOps {
   /** Moves delayed jobs whose time has come to the end of the waiting line, in due order. */
   promoteDue(ev: EventBatch, now: number): number {
     const due = this.store
-      .stmt("SELECT rid, id FROM jobs_job WHERE queue = ? AND state = 'delayed' AND process_at <= ? ORDER BY process_at LIMIT 1000")
-      .all(this.queue, now) as { rid: number; id: string }[];
+      .stmt(PROMOTE_DUE_SQL)
+      .all(this.queue, now, PROMOTE_BATCH) as { rid: number; id: string }[];
     if (due.length === 0) return 0;
     let { seq } = this.reserve(0, due.length);
     const upd = this.store.stmt("UPDATE jobs_job SET state = 'waiting', delay = 0, process_at = NULL, seq = ? WHERE rid = ?");
@@ -384,7 +396,9 @@ export class QueueOps {
   }
 
   complete(id: string, returnValue: string, token: string, o: FinishOptions): Promise<{ next: ClaimResult | undefined; finishedOn: number }> {
-    return this.write((ev, now) => {
+    // Only a flow child or a deduplicated job can make another job due as it completes: those
+    // take the path below with `row`, and afterFinish forgets what was promoted.
+    return this.writeKeepingDelayed((ev, now) => {
       const anyToken = token === null || token === undefined || token === '' || token === '0' ? 1 : 0;
       const plain =
         o.keep.count === 0
@@ -443,6 +457,7 @@ export class QueueOps {
     state: 'completed' | 'failed',
     o: FinishOptions,
   ): { next: ClaimResult | undefined; finishedOn: number } {
+    if (row) this.store.group.duePromoted.clear();
     if (row && row.dedup_id !== null) {
       const dedupId = row.dedup_id;
       this.dedup.finished(ev, dedupId, row.id, now, (e, job, id, expireAt) => {

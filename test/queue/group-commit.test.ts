@@ -71,6 +71,17 @@ describe('group commit', () => {
     expect(failed.status).toBe('rejected');
   });
 
+  it('claims a delayed job made due by an earlier operation of the same batch', async () => {
+    const ops = new QueueOps(store, 'd', 10_000);
+    await ops.addJobs([{ job: { name: 'x', data: '{}', opts: { delay: 60_000 }, timestamp: Date.now() } as never, jobId: 'later' }]);
+    const claim = { token: 't', workerName: null, lockDuration: 30_000 };
+    // The first claim finds nothing due; the second, after the delay was cut to 0, must look again.
+    const [first, changed, second] = await Promise.all([ops.claim(claim), ops.changeDelay('later', 0), ops.claim(claim)]);
+    expect(first[0]).toBeNull();
+    expect(changed).toBe(0);
+    expect(second[1]).toBe('later');
+  });
+
   it('lets timers run while a worker is handed job after job in promise reactions', async () => {
     const connection = { dataDir };
     const q = new Queue('chain', { connection }, createRailyardBackend);
