@@ -18,6 +18,8 @@ interface Setup {
 }
 
 const setups: Setup[] = [];
+/** Next sequence number per producer id and epoch, as an idempotent producer keeps them. */
+const sequences = new Map<string, number>();
 const dirs: string[] = [];
 
 afterEach(async () => {
@@ -32,6 +34,7 @@ async function closeSetup(s: Setup): Promise<void> {
 }
 
 async function setup(dataDir?: string): Promise<Setup> {
+  sequences.clear(); // producer ids start over in a fresh data dir
   const broker = await openTestBroker({}, dataDir);
   const groups = createGroupCoordinator(broker.ctx);
   const txn = createTransactionSupport(broker.ctx, groups);
@@ -83,8 +86,6 @@ async function endTxn(s: Setup, id: string, ids: Ids, committed: boolean): Promi
   return (await call<{ errorCode: number }>(s.api(26), 1, { transactionalId: id, ...ids, committed }))!.errorCode;
 }
 
-/** Next sequence number per producer id and epoch, as an idempotent producer keeps them. */
-const sequences = new Map<string, number>();
 async function produce(s: Setup, topic: string, partition: number, ids: Ids, value: string, opts: { transactional?: boolean; control?: boolean } = {}): Promise<number> {
   const records = opts.control
     ? encodeControlBatch({ ...ids, commit: true })
@@ -198,6 +199,25 @@ describe('transaction coordinator', () => {
     expect(await txnOffsetCommit(s, 'tx-o', ids, 'grp', 'o', { 0: 12 })).toEqual([0]);
     expect(await endTxn(s, 'tx-o', ids, true)).toBe(0);
     expect(s.groups.committedOffsets('grp')).toMatchObject([{ topic: 'o', partition: 0, offset: 12 }]);
+  });
+
+  it('forgets finished transactions of ids idle past transactional.id.expiration.ms', async () => {
+    const s = await setup();
+    s.broker.ctx.log.createTopic('e', { partitions: 1 });
+    const ids = await initTxn(s, 'tx-e');
+    expect(await addPartitions(s, 'tx-e', ids, [{ name: 'e', partitions: [0] }])).toEqual([['e', 0, 0]]);
+    const day = 24 * 60 * 60 * 1000;
+    expect(s.txn.coordinator.expireIdle(Date.now() + 30 * day, 7 * day)).toBe(0); // open transactions stay
+    expect(await endTxn(s, 'tx-e', ids, true)).toBe(0);
+    expect(s.txn.coordinator.expireIdle(Date.now() + day, 7 * day)).toBe(0);
+    expect(s.txn.coordinator.expireIdle(Date.now() + 8 * day, 7 * day)).toBe(1);
+    expect(s.txn.coordinator.stateOf('tx-e')).toBeUndefined();
+    expect(new TxnStore(s.broker.ctx.db).loadAll().map((t) => t.transactionalId)).not.toContain('tx-e');
+    // The producer id stays: the same session carries on with a new transaction.
+    expect(await addPartitions(s, 'tx-e', ids, [{ name: 'e', partitions: [0] }])).toEqual([['e', 0, 0]]);
+    expect(await produce(s, 'e', 0, ids, 'again')).toBe(0);
+    expect(await endTxn(s, 'tx-e', ids, true)).toBe(0);
+    expect(readCommitted(s, 'e', 0).values).toEqual(['again']);
   });
 
   it('after a crash completes decided transactions and aborts open ones under a new epoch', async () => {

@@ -34,6 +34,8 @@ interface Txn extends TxnHeader {
   timer?: NodeJS.Timeout;
   /** Set while the markers of a decided transaction are being written. */
   completing?: Promise<void>;
+  /** Last request or state change, for expiring idle transactional ids. */
+  lastActive: number;
 }
 
 export interface PartitionResult extends TopicPartitionRef {
@@ -87,6 +89,7 @@ export class TransactionCoordinator {
         partitions: new Map(s.partitions.map((p) => [key(p.topic, p.partition), p])),
         groups: new Set(s.groups),
         offsets: new Map(),
+        lastActive: Date.now(),
       };
       for (const { groupId, ...o } of s.offsets) this.pendingOf(t, groupId).set(key(o.topic, o.partition), o);
       this.txns.set(t.transactionalId, t);
@@ -242,6 +245,25 @@ export class TransactionCoordinator {
     }
   }
 
+  /**
+   * Forgets the finished transactions of ids idle for longer than `maxIdleMs` (Kafka's
+   * transactional.id.expiration.ms), so ids used once (tests, short jobs) do not pile up in memory and
+   * SQLite. The id's producer id and epoch stay with InitProducerId, so a returning producer is still
+   * told apart from its zombies. Returns how many were forgotten.
+   */
+  expireIdle(now: number, maxIdleMs: number): number {
+    let n = 0;
+    for (const t of this.txns.values()) {
+      const finished = t.state === 'Empty' || t.state === 'CompleteCommit' || t.state === 'CompleteAbort';
+      if (!finished || t.completing || now - t.lastActive <= maxIdleMs) continue;
+      this.store.delete(t.transactionalId);
+      this.txns.delete(t.transactionalId);
+      if (this.byProducer.get(t.producerId) === t) this.byProducer.delete(t.producerId);
+      n++;
+    }
+    return n;
+  }
+
   /** The state of a transactional id's latest transaction (for tests and the admin views). */
   stateOf(transactionalId: string): TxnState | undefined {
     return this.txns.get(transactionalId)?.state;
@@ -263,12 +285,22 @@ export class TransactionCoordinator {
     if (cur.producerEpoch !== producerEpoch) return fenced;
     let t = this.txns.get(transactionalId);
     if (!t) {
-      t = { ...cur, state: 'Empty', timeoutMs: cur.transactionTimeoutMs, startedAt: 0, partitions: new Map(), groups: new Set(), offsets: new Map() };
+      t = {
+        ...cur,
+        state: 'Empty',
+        timeoutMs: cur.transactionTimeoutMs,
+        startedAt: 0,
+        partitions: new Map(),
+        groups: new Set(),
+        offsets: new Map(),
+        lastActive: Date.now(),
+      };
       this.txns.set(transactionalId, t);
       this.byProducer.set(t.producerId, t);
     }
     this.syncIdentity(t, cur);
     t.timeoutMs = cur.transactionTimeoutMs;
+    t.lastActive = Date.now();
     return t;
   }
 
@@ -354,6 +386,7 @@ export class TransactionCoordinator {
     const done = this.writeMarkers(partitions, commit, marker).then(() => {
       t.state = commit ? 'CompleteCommit' : 'CompleteAbort';
       t.startedAt = 0;
+      t.lastActive = Date.now();
       const offsets = t.offsets;
       this.store.complete(header(t), commit ? () => this.applyOffsets(offsets) : undefined);
       t.partitions.clear();

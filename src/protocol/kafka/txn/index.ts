@@ -12,6 +12,11 @@ import { TransactionCoordinator, type TxnOffsetSink } from './coordinator.js';
 export { TransactionCoordinator, type TxnOffsetSink } from './coordinator.js';
 export type { TxnState } from './store.js';
 
+/** Kafka's transactional.id.expiration.ms default: 7 days. */
+const TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 60 * 60 * 1000;
+/** How often idle transactional ids are looked for. */
+const EXPIRY_SWEEP_MS = 60 * 60 * 1000;
+
 export interface TransactionSupport {
   coordinator: TransactionCoordinator;
   /** InitProducerId (which fences through the coordinator), AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit. */
@@ -33,6 +38,14 @@ export function createTransactionSupport(ctx: BrokerContext, groups: TxnOffsetSi
     // Markers that could not be written stay decided in SQLite; the next start tries again.
     logger.warn('finishing transactions of the last run failed', { err });
   });
+  const sweep = setInterval(() => {
+    try {
+      coordinator.expireIdle(Date.now(), TRANSACTIONAL_ID_EXPIRATION_MS);
+    } catch (err) {
+      logger.warn('expiring idle transactional ids failed', { err });
+    }
+  }, EXPIRY_SWEEP_MS);
+  sweep.unref();
   return {
     coordinator,
     handlers: [
@@ -43,6 +56,9 @@ export function createTransactionSupport(ctx: BrokerContext, groups: TxnOffsetSi
       createTxnOffsetCommitHandler(coordinator),
     ],
     recovered,
-    close: () => coordinator.close(),
+    close: () => {
+      clearInterval(sweep);
+      coordinator.close();
+    },
   };
 }

@@ -82,6 +82,7 @@ export class TxnStore {
   private readonly clearOffsets: Statement<[string]>;
   private readonly dropTopicPartitions: Statement<[string]>;
   private readonly dropTopicOffsets: Statement<[string]>;
+  private readonly deleteTxn: Statement<[string]>;
 
   constructor(private readonly db: Db) {
     migrate(db, 'kafka-txn', MIGRATIONS);
@@ -102,6 +103,7 @@ export class TxnStore {
     this.clearOffsets = db.prepare('DELETE FROM kafka_txn_offsets WHERE transactional_id = ?');
     this.dropTopicPartitions = db.prepare('DELETE FROM kafka_txn_partitions WHERE topic = ?');
     this.dropTopicOffsets = db.prepare('DELETE FROM kafka_txn_offsets WHERE topic = ?');
+    this.deleteTxn = db.prepare('DELETE FROM kafka_txn WHERE transactional_id = ?');
   }
 
   loadAll(): StoredTxn[] {
@@ -154,6 +156,11 @@ export class TxnStore {
       this.clearOffsets.run(h.transactionalId);
       alsoInside?.();
     })();
+  }
+
+  /** Forgets a finished transaction's row (its partitions, groups and offsets went when it completed). */
+  delete(transactionalId: string): void {
+    this.deleteTxn.run(transactionalId);
   }
 
   /** A deleted topic leaves every transaction (there is nothing left to mark). */
