@@ -31,15 +31,17 @@ function closeServer(server: net.Server): Promise<void> {
   });
 }
 
+export interface ListenOptions {
+  /** Hand over sockets that have not read anything yet, as `PooledReads.adopt` needs. */
+  pauseOnConnect?: boolean;
+}
+
 /**
  * Listens on `host:port`. `localhost` means both 127.0.0.1 and ::1 on the same port, because
  * Node clients resolve `localhost` to either address and both must reach us.
  */
-export async function listenTcp(host: string, port: number, onConnection: (socket: net.Socket) => void): Promise<Listener> {
-  const make = () => {
-    const s = net.createServer({ noDelay: true }, onConnection);
-    return s;
-  };
+export async function listenTcp(host: string, port: number, onConnection: (socket: net.Socket) => void, opts: ListenOptions = {}): Promise<Listener> {
+  const make = () => net.createServer({ noDelay: true, pauseOnConnect: opts.pauseOnConnect === true }, onConnection);
   if (host !== 'localhost') {
     const server = make();
     await listenOne(server, host, port);

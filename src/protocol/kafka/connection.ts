@@ -2,7 +2,8 @@ import type net from 'node:net';
 import type { Logger } from '../../logger.js';
 import type { ConnectionInfo } from './handler.js';
 import { FrameReader, FrameSizeError, type FrameBufferPool } from './frame-reader.js';
-import { LeasedSlab, type BlockPool } from '../../log/slab.js';
+import { LeasedSlab, type BlockPool, type Slab } from '../../log/slab.js';
+import { readByEvents, type PooledReads, type PooledSocket } from '../../net/pooled-reads.js';
 
 /** A response frame as chunks to write back to back (size prefix included), or null for "no response". */
 export type ResponseFrame = Buffer[] | null;
@@ -40,6 +41,18 @@ export interface ConnectionLimits {
   maxQueuedBytes: number;
 }
 
+/** Memory shared by the connections of one server. */
+export interface ConnectionResources {
+  /** Buffers for large Produce frames. */
+  framePool?: FrameBufferPool;
+  /** Where other frames are copied to. */
+  smallFrames?: Slab;
+  /** Blocks Fetch responses read files into. */
+  readPool?: BlockPool;
+  /** Socket reads into a shared buffer (the socket must come from a server with `pauseOnConnect`). */
+  reads?: PooledReads;
+}
+
 interface Slot {
   ready: boolean;
   frame: ResponseFrame;
@@ -55,38 +68,47 @@ export class KafkaConnection {
   private readonly gone = new AbortController();
   private readonly reader: FrameReader;
   private readonly processor: FrameProcessor;
+  readonly socket: net.Socket;
+  private readonly reading: PooledSocket;
+  private readonly readPool: BlockPool | null;
   private slots: Slot[] = [];
   private slotHead = 0;
-  private paused = false;
   private closed = false;
 
+  /** `accepted` is replaced by an adopted socket when `resources.reads` is given: use `socket` afterwards. */
   constructor(
-    private readonly socket: net.Socket,
+    accepted: net.Socket,
     id: number,
     createProcessor: ProcessorFactory,
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
-    pool: FrameBufferPool | null = null,
-    private readonly readPool: BlockPool | null = null,
+    resources: ConnectionResources = {},
   ) {
     this.info = {
       id,
-      remoteAddress: socket.remoteAddress ?? '',
-      remotePort: socket.remotePort ?? 0,
-      localAddress: socket.localAddress ?? '',
-      localPort: socket.localPort ?? 0,
+      remoteAddress: accepted.remoteAddress ?? '',
+      remotePort: accepted.remotePort ?? 0,
+      localAddress: accepted.localAddress ?? '',
+      localPort: accepted.localPort ?? 0,
       closed: this.gone.signal,
     };
-    this.reader = new FrameReader(limits.maxFrameBytes, pool);
+    this.readPool = resources.readPool ?? null;
+    const reader = new FrameReader(limits.maxFrameBytes, resources.framePool ?? null, resources.smallFrames);
+    this.reader = reader;
     this.processor = createProcessor(this.info);
-    socket.on('data', (chunk: Buffer) => {
-      this.reader.push(chunk);
-      this.pump();
-    });
-    socket.on('drain', () => this.pump());
+    const sink = {
+      readTarget: () => reader.readTarget(),
+      received: (bytes: Buffer, inTarget: boolean) => {
+        reader.received(bytes, inTarget);
+        this.pump();
+      },
+    };
+    this.reading = resources.reads ? resources.reads.adopt(accepted, sink) : readByEvents(accepted, sink);
+    this.socket = this.reading.socket;
+    this.socket.on('drain', () => this.pump());
     // Resets and half-closed peers are normal for clients; 'close' follows either way.
-    socket.on('error', (err) => this.logger.debug('connection error', { conn: id, err }));
-    socket.on('close', () => {
+    this.socket.on('error', (err) => this.logger.debug('connection error', { conn: id, err }));
+    this.socket.on('close', () => {
       this.closed = true;
       this.gone.abort();
     });
@@ -131,14 +153,8 @@ export class KafkaConnection {
       this.handleFrame(frame, this.reader.lastLoaned);
     }
     if (this.closed) return;
-    const block = this.blocked();
-    if (block && !this.paused) {
-      this.paused = true;
-      this.socket.pause();
-    } else if (!block && this.paused) {
-      this.paused = false;
-      this.socket.resume();
-    }
+    if (this.blocked()) this.reading.pause();
+    else this.reading.resume();
   }
 
   private handleFrame(frame: Buffer, loaned: boolean): void {

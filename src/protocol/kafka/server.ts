@@ -3,7 +3,8 @@ import type { Logger } from '../../logger.js';
 import { listenTcp } from '../../net/listen.js';
 import { KafkaConnection, type ConnectionLimits, type ProcessorFactory } from './connection.js';
 import { FrameBufferPool } from './frame-reader.js';
-import { BlockPool } from '../../log/slab.js';
+import { BlockPool, Slab } from '../../log/slab.js';
+import { PooledReads } from '../../net/pooled-reads.js';
 
 export interface KafkaServerOptions {
   host: string;
@@ -41,20 +42,27 @@ export async function startKafkaServer(opts: KafkaServerOptions): Promise<KafkaS
     readPool.trim();
   }, TRIM_MS);
   trim.unref();
+  const resources = {
+    framePool: pool,
+    readPool,
+    // Small frames are copied out of the shared read buffer into slices of one slab.
+    smallFrames: new Slab(16 * 1024, 64 * 1024),
+    reads: new PooledReads(),
+  };
   const onSocket = (socket: net.Socket) => {
     if (closing) {
       socket.destroy();
       return;
     }
-    const conn = new KafkaConnection(socket, nextId++, opts.createProcessor, opts.limits, opts.logger, pool, readPool);
+    const conn = new KafkaConnection(socket, nextId++, opts.createProcessor, opts.limits, opts.logger, resources);
     connections.add(conn);
     opts.logger.debug('connection opened', { conn: conn.info.id, remote: `${conn.info.remoteAddress}:${conn.info.remotePort}` });
-    socket.once('close', () => {
+    conn.socket.once('close', () => {
       connections.delete(conn);
       opts.logger.debug('connection closed', { conn: conn.info.id });
     });
   };
-  const listener = await listenTcp(opts.host, opts.port, onSocket);
+  const listener = await listenTcp(opts.host, opts.port, onSocket, { pauseOnConnect: true });
   opts.logger.info(`listening on ${listener.host}:${listener.port}`);
   return {
     port: listener.port,

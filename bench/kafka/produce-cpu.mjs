@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// Broker CPU per GB of kcat produce (1 KiB records, 64 partitions), split into user and system time,
+// over several rounds against one Railyard process: the figure to compare before/after a change on the
+// produce path, steadier than MB/s on a shared machine. `--prof DIR` writes a V8 CPU profile there.
+//   node bench/kafka/produce-cpu.mjs [--records 500000] [--rounds 3] [--codec none] [--prof DIR]
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '500000' },
+    rounds: { type: 'string', default: '3' },
+    codec: { type: 'string', default: 'none' },
+    prof: { type: 'string' },
+  },
+});
+const records = Number(values.records);
+const TICK = 100; // USER_HZ
+
+function cpu(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / TICK, sys: Number(fields[12]) / TICK };
+}
+
+function inputFile() {
+  const path = join(tmpdir(), `railyard-bench-${records}x1k.txt`);
+  if (existsSync(path) && statSync(path).size === records * 1024) return path;
+  const line = Buffer.alloc(1024);
+  for (let i = 0; i < 1023; i++) line[i] = 97 + ((i * 7) % 26);
+  line[1023] = 10;
+  const chunk = Buffer.concat(Array.from({ length: 1000 }, () => line));
+  writeFileSync(path, Buffer.concat(Array.from({ length: Math.ceil(records / 1000) }, () => chunk)).subarray(0, records * 1024));
+  return path;
+}
+
+function kcat(args, stdinFile) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const p = spawn('kcat', args, { stdio: [stdinFile ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    if (stdinFile) createReadStream(stdinFile).pipe(p.stdin);
+    p.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t0) / 1e9) : reject(new Error(`kcat exited ${code}: ${err.slice(0, 300)}`))));
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'railyard-produce-cpu-'));
+const conf = join(dir, 'conf.json');
+writeFileSync(conf, JSON.stringify({ kafka: { defaultPartitions: 64 } }));
+const nodeArgs = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
+const proc = spawn(process.execPath, [...nodeArgs, join(root, 'dist', 'cli.js'), 'start', '--data-dir', join(dir, 'data'), '--kafka-port', '0', '--amqp-port', '0', '--http-port', '0', '--config', conf, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const bootstrap = await new Promise((resolve, reject) => {
+  let buf = '';
+  proc.stdout.on('data', (d) => {
+    buf += d;
+    const m = buf.match(/kafka=(\S+)/);
+    if (m) resolve(m[1]);
+  });
+  proc.on('exit', (c) => reject(new Error(`railyard exited ${c}`)));
+});
+const produce = (topic, file) => kcat(['-P', '-b', bootstrap, '-t', topic, '-z', values.codec, '-X', 'linger.ms=5', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.kbytes=1048576'], file);
+try {
+  const file = inputFile();
+  await produce('warm', file);
+  const size = statSync(file).size;
+  console.log(`kcat produce -z ${values.codec}, ${records} x 1 KiB, 64 partitions, ${new Date().toISOString()}, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log('round   MB/s   user s/GB  sys s/GB  CPU s/GB');
+  for (let r = 0; r < Number(values.rounds); r++) {
+    const c0 = cpu(proc.pid);
+    const secs = await produce(`t-${r}`, file);
+    const c1 = cpu(proc.pid);
+    const gb = size / 1e9;
+    const u = (c1.user - c0.user) / gb;
+    const s = (c1.sys - c0.sys) / gb;
+    console.log(`${String(r).padStart(5)} ${(size / 1e6 / secs).toFixed(1).padStart(6)} ${u.toFixed(2).padStart(10)} ${s.toFixed(2).padStart(9)} ${(u + s).toFixed(2).padStart(9)}`);
+  }
+} finally {
+  await new Promise((r) => {
+    proc.on('exit', r);
+    proc.kill('SIGTERM');
+  });
+  rmSync(dir, { recursive: true, force: true });
+}
