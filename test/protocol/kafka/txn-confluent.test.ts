@@ -21,8 +21,8 @@ describeClient('confluent-kafka-python 1.7 (librdkafka) transactions', python !=
     await broker?.stop();
   });
 
-  it('commit_transaction: read_committed sees the records and the group offset is committed', async () => {
-    const { stdout } = await run(python!, [script, broker.kafka.bootstrap, 'ck-txn-commit', 'ck-txn-group-c', 'commit', '25'], { timeoutMs: 60_000 });
+  it('commit_transaction: read_committed sees the records and the group offset is committed (offsets sent as a group member)', async () => {
+    const { stdout } = await run(python!, [script, broker.kafka.bootstrap, 'ck-txn-commit', 'ck-txn-group-c', 'commit', '25', 'member'], { timeoutMs: 60_000 });
     const res = lastJson<TxnRun>(stdout);
     const values = Array.from({ length: 25 }, (_, i) => `commit${i}`);
     expect(res.readCommitted).toEqual(values);
@@ -31,7 +31,7 @@ describeClient('confluent-kafka-python 1.7 (librdkafka) transactions', python !=
   });
 
   it('abort_transaction: read_committed sees nothing, read_uncommitted the aborted records, no group offset', async () => {
-    const { stdout } = await run(python!, [script, broker.kafka.bootstrap, 'ck-txn-abort', 'ck-txn-group-a', 'abort', '25'], { timeoutMs: 60_000 });
+    const { stdout } = await run(python!, [script, broker.kafka.bootstrap, 'ck-txn-abort', 'ck-txn-group-a', 'abort', '25', 'none'], { timeoutMs: 60_000 });
     const res = lastJson<TxnRun>(stdout);
     expect(res.readCommitted).toEqual([]);
     expect(res.readUncommitted).toEqual(Array.from({ length: 25 }, (_, i) => `abort${i}`));

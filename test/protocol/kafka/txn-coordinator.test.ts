@@ -199,6 +199,21 @@ describe('transaction coordinator', () => {
     expect(await txnOffsetCommit(s, 'tx-o', ids, 'grp', 'o', { 0: 12 })).toEqual([0]);
     expect(await endTxn(s, 'tx-o', ids, true)).toBe(0);
     expect(s.groups.committedOffsets('grp')).toMatchObject([{ topic: 'o', partition: 0, offset: 12 }]);
+
+    // v3 (KIP-447): a consumer naming a member the group does not have is refused; no member is fine.
+    expect(await addOffsets(s, 'tx-o', ids, 'grp')).toBe(0);
+    const v3 = (member: Record<string, unknown>) =>
+      call<{ topics: Array<{ partitions: Array<{ errorCode: number }> }> }>(s.api(28), 3, {
+        transactionalId: 'tx-o',
+        groupId: 'grp',
+        ...ids,
+        ...member,
+        topics: [{ name: 'o', partitions: [{ partitionIndex: 0, committedOffset: 13, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      });
+    expect((await v3({ generationId: 4, memberId: 'ghost', groupInstanceId: null }))!.topics[0]!.partitions[0]!.errorCode).toBe(25);
+    expect((await v3({ generationId: -1, memberId: '', groupInstanceId: null }))!.topics[0]!.partitions[0]!.errorCode).toBe(0);
+    expect(await endTxn(s, 'tx-o', ids, true)).toBe(0);
+    expect(s.groups.committedOffsets('grp')).toMatchObject([{ topic: 'o', partition: 0, offset: 13 }]);
   });
 
   it('forgets finished transactions of ids idle past transactional.id.expiration.ms', async () => {

@@ -174,6 +174,19 @@ export class Coordinator {
     );
   }
 
+  /**
+   * TxnOffsetCommit v3+ (KIP-447): a consumer that names its generation or member id is checked as
+   * OffsetCommit checks it, so a zombie from an older generation cannot commit through a transaction.
+   * Without them (v0–2, or a producer outside any group) anyone may commit, as in Kafka.
+   */
+  checkTransactionalCommit(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+    const asMember = generationId >= 0 || memberId !== '' || groupInstanceId !== null;
+    const group = this.groups.get(groupId);
+    if (!group) return asMember ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.NONE;
+    if (!asMember) return group.state === 'Dead' ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.NONE;
+    return this.validateCommit(group, { groupId, generationId, memberId, groupInstanceId, entries: [] });
+  }
+
   /** `partitions` null means every committed offset of the group. Unknown partitions read as -1. */
   fetchOffsets(groupId: string, partitions: readonly TopicPartition[] | null): { errorCode: number; offsets: FetchedOffset[] } {
     if (groupId === '') {

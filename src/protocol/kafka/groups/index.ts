@@ -26,6 +26,8 @@ export interface GroupCoordinator {
   resetOffsets(groupId: string, entries: readonly OffsetCommitEntry[]): void;
   /** Applies a committed transaction's offsets (the transaction coordinator calls it at EndTxn). */
   commitTransactionalOffsets(groupId: string, entries: ReadonlyArray<OffsetCommitEntry & { metadata: string }>): void;
+  /** TxnOffsetCommit v3+: checks the committing consumer's generation and member id (0 = allowed). */
+  checkTransactionalCommit(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number;
   /** Drops every group's committed offsets of a topic; DeleteTopics calls it once the topic is gone. */
   forgetTopic(topic: string): void;
   /** Stops every timer and answers parked JoinGroup/SyncGroup requests with COORDINATOR_NOT_AVAILABLE. */
@@ -72,6 +74,7 @@ export function createGroupCoordinator(ctx: BrokerContext): GroupCoordinator {
     committedOffsets: (id) => c.committedOffsets(id),
     resetOffsets: (id, entries) => c.resetOffsets(id, entries),
     commitTransactionalOffsets: (id, entries) => c.commitTransactionalOffsets(id, entries),
+    checkTransactionalCommit: (id, generationId, memberId, instanceId) => c.checkTransactionalCommit(id, generationId, memberId, instanceId),
     forgetTopic: (topic) => c.forgetTopic(topic),
     close: async () => {
       ctx.closing.removeEventListener('abort', onClosing);

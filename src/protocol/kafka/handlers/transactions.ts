@@ -72,14 +72,14 @@ export function createEndTxnHandler(txn: TransactionCoordinator): KafkaApiHandle
 }
 
 /**
- * TxnOffsetCommit 0–2. v3 adds the consumer's generation and member id (KIP-447), which would have to
- * be checked against the group's membership; it is not advertised, so librdkafka sends v2.
+ * TxnOffsetCommit 0–3. v3 (flexible; what librdkafka sends) adds the consumer's generation, member id
+ * and instance id (KIP-447), checked against the group as OffsetCommit checks them.
  */
 export function createTxnOffsetCommitHandler(txn: TransactionCoordinator): KafkaApiHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponseInput> {
   return {
     apiKey: 28,
     minVersion: 0,
-    maxVersion: 2,
+    maxVersion: 3,
     handle(req) {
       const entries = req.topics.flatMap((t) =>
         t.partitions.map((p) => ({
@@ -90,7 +90,9 @@ export function createTxnOffsetCommitHandler(txn: TransactionCoordinator): Kafka
           metadata: p.committedMetadata ?? '',
         })),
       );
-      const results = txn.commitOffsets(req.transactionalId, req.groupId, req.producerId, req.producerEpoch, entries);
+      // Below v3 the decoder leaves these at their defaults (-1, '', null): no member to check.
+      const member = { generationId: req.generationId, memberId: req.memberId, groupInstanceId: req.groupInstanceId };
+      const results = txn.commitOffsets(req.transactionalId, req.groupId, req.producerId, req.producerEpoch, member, entries);
       return {
         throttleTimeMs: 0,
         topics: byTopic(results, (r) => ({ partitionIndex: r.partition, errorCode: r.errorCode })),

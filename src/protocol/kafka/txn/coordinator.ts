@@ -15,6 +15,15 @@ const MARKER_RETRY_MS = 500;
 /** Where committed transactional offsets go: the group coordinator's offsets. */
 export interface TxnOffsetSink {
   commitTransactionalOffsets(groupId: string, entries: readonly PendingOffset[]): void;
+  /** The consumer's generation check of TxnOffsetCommit v3+ (0 = allowed). */
+  checkTransactionalCommit(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number;
+}
+
+/** The consumer a TxnOffsetCommit v3+ commits for; v0–2 carry none (generation -1, no member id). */
+export interface TxnCommitMember {
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
 }
 
 export interface TransactionCoordinatorOptions {
@@ -163,7 +172,14 @@ export class TransactionCoordinator {
    * TxnOffsetCommit: offsets held back until the transaction commits (dropped if it aborts). The group
    * must have been added with AddOffsetsToTxn first, as Kafka's verification (KIP-890) requires.
    */
-  commitOffsets(transactionalId: string, groupId: string, producerId: number, producerEpoch: number, entries: readonly PendingOffset[]): PartitionResult[] {
+  commitOffsets(
+    transactionalId: string,
+    groupId: string,
+    producerId: number,
+    producerEpoch: number,
+    member: TxnCommitMember,
+    entries: readonly PendingOffset[],
+  ): PartitionResult[] {
     const all = (errorCode: number) => entries.map((e) => ({ topic: e.topic, partition: e.partition, errorCode }));
     if (groupId === '') return all(TxnError.INVALID_GROUP_ID);
     // This API never learnt PRODUCER_FENCED: a zombie gets INVALID_PRODUCER_EPOCH at every version.
@@ -171,6 +187,8 @@ export class TransactionCoordinator {
     if (typeof t === 'number') return all(t);
     if (isPreparing(t.state)) return all(TxnError.CONCURRENT_TRANSACTIONS);
     if (t.state !== 'Ongoing' || !t.groups.has(groupId)) return all(TxnError.INVALID_TXN_STATE);
+    const memberError = this.opts.groups.checkTransactionalCommit(groupId, member.generationId, member.memberId, member.groupInstanceId);
+    if (memberError !== TxnError.NONE) return all(memberError);
     const accepted = entries.filter((e) => e.metadata.length <= MAX_METADATA_LENGTH);
     try {
       this.store.putOffsets(transactionalId, groupId, accepted);
