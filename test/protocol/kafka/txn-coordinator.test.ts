@@ -185,6 +185,27 @@ describe('transaction coordinator', () => {
     expect(read.lso).toBe(read.hw);
   });
 
+  it('aborts an open transaction under its own producer id when fencing moves the id to a new one', async () => {
+    const s = await setup();
+    s.broker.ctx.log.createTopic('x', { partitions: 1 });
+    await initTxn(s, 'tx-x');
+    // One epoch short of exhaustion: the next InitProducerId hands out a fresh producer id.
+    s.broker.ctx.db.prepare('UPDATE kafka_transactional_producers SET producer_epoch = 32765 WHERE transactional_id = ?').run('tx-x');
+    const ids = await initTxn(s, 'tx-x');
+    expect(ids.producerEpoch).toBe(32766);
+    expect(await addPartitions(s, 'tx-x', ids, [{ name: 'x', partitions: [0] }])).toEqual([['x', 0, 0]]);
+    expect(await produce(s, 'x', 0, ids, 'old')).toBe(0);
+    const moved = await initTxn(s, 'tx-x');
+    expect(moved.producerId).not.toBe(ids.producerId);
+    const read = readCommitted(s, 'x', 0);
+    expect(read.values).toEqual([]);
+    expect(read.lso).toBe(read.hw); // the old producer id's transaction is over, not holding readers back
+    expect(await addPartitions(s, 'tx-x', moved, [{ name: 'x', partitions: [0] }])).toEqual([['x', 0, 0]]);
+    expect(await produce(s, 'x', 0, moved, 'new')).toBe(0);
+    expect(await endTxn(s, 'tx-x', moved, true)).toBe(0);
+    expect(readCommitted(s, 'x', 0).values).toEqual(['new']);
+  });
+
   it('commit applies pending offsets to the group; abort drops them', async () => {
     const s = await setup();
     s.broker.ctx.log.createTopic('o', { partitions: 1 });

@@ -9,6 +9,8 @@ import { TxnStore, type PendingOffset, type TopicPartitionRef, type TxnHeader, t
 
 /** Kafka's `offset.metadata.max.bytes` default, as the group coordinator applies it to plain commits. */
 const MAX_METADATA_LENGTH = 4096;
+/** Epochs are int16. */
+const MAX_EPOCH = 32767;
 /** Pause before writing the markers that failed again (a full disk, a partition being reopened). */
 const MARKER_RETRY_MS = 500;
 
@@ -64,6 +66,16 @@ function header(t: Txn): TxnHeader {
   };
 }
 
+/**
+ * The id and epoch to write a transaction's markers with: its own producer id (the one its records carry,
+ * or the marker would not end it) under the id's current epoch, which fences older writes. When the
+ * transactional id moved to a fresh producer id (epoch exhausted), one past the old epoch instead.
+ */
+function markerIdentity(t: ProducerIdAndEpoch, current: ProducerIdAndEpoch): ProducerIdAndEpoch {
+  if (current.producerId === t.producerId) return current;
+  return { producerId: t.producerId, producerEpoch: Math.min(t.producerEpoch + 1, MAX_EPOCH) };
+}
+
 function isPreparing(state: TxnState): boolean {
   return state === 'PrepareCommit' || state === 'PrepareAbort';
 }
@@ -111,7 +123,7 @@ export class TransactionCoordinator {
         work.push(this.finish(t, false, this.bumpEpoch(t)));
       } else if (isPreparing(t.state)) {
         const cur = this.opts.producerIds.get(t.transactionalId) ?? t;
-        work.push(this.finish(t, t.state === 'PrepareCommit', cur));
+        work.push(this.finish(t, t.state === 'PrepareCommit', markerIdentity(t, cur)));
       }
     }
     return Promise.all(work).then(() => undefined);
@@ -130,8 +142,9 @@ export class TransactionCoordinator {
     const t = this.txns.get(transactionalId);
     if (!t) return;
     if (t.completing) await t.completing.catch(() => undefined);
+    const marker = markerIdentity(t, current);
     this.syncIdentity(t, current);
-    if (t.state === 'Ongoing') await this.finish(t, false, current);
+    if (t.state === 'Ongoing') await this.finish(t, false, marker);
   }
 
   /** AddPartitionsToTxn: per-partition codes; nothing is added unless every partition exists. */
@@ -381,12 +394,14 @@ export class TransactionCoordinator {
     }
   }
 
+  /** Gives the transactional id its next epoch; returns the identity to write the open transaction's markers with. */
   private bumpEpoch(t: Txn): ProducerIdAndEpoch {
     const res = this.opts.producerIds.initTransactional(t.transactionalId, t.timeoutMs, null);
     // Without an expected identity the store always bumps; 'fenced' cannot come back.
     const cur = res === 'fenced' ? { producerId: t.producerId, producerEpoch: t.producerEpoch } : res.current;
+    const marker = markerIdentity(t, cur);
     this.syncIdentity(t, cur);
-    return cur;
+    return marker;
   }
 
   /**
