@@ -2,6 +2,8 @@ import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from '../../../src/index.js';
 import { readValues, sorted } from './txn-helpers.js';
+import { roundTrip } from '../../helpers/kafka-codec-client.js';
+import { RawKafkaClient } from '../../helpers/kafka-raw.js';
 
 let broker: Broker;
 let kafka: Kafka;
@@ -40,6 +42,22 @@ async function txnProducer(transactionalId: string, transactionTimeout?: number)
 const messages = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value: `${prefix}${i}`, partition: i % 2 }));
 
 describe('kafkajs transactional producer', () => {
+  it('ApiVersions advertises the transaction APIs at the versions kafkajs and librdkafka send', async () => {
+    const c = await RawKafkaClient.connect(broker.kafka.port);
+    try {
+      const res = await roundTrip<{ apiKeys: Array<{ apiKey: number; minVersion: number; maxVersion: number }> }>(c, 18, 2, 1, {});
+      const range = (key: number) => res.apiKeys.filter((k) => k.apiKey === key).map((k) => [k.minVersion, k.maxVersion]);
+      expect(range(10)).toEqual([[0, 2]]); // FindCoordinator: key type 1 (transaction) from v1
+      expect(range(22)).toEqual([[0, 4]]); // InitProducerId
+      expect(range(24)).toEqual([[0, 1]]); // AddPartitionsToTxn
+      expect(range(25)).toEqual([[0, 1]]); // AddOffsetsToTxn
+      expect(range(26)).toEqual([[0, 1]]); // EndTxn
+      expect(range(28)).toEqual([[0, 3]]); // TxnOffsetCommit
+    } finally {
+      c.close();
+    }
+  });
+
   it('commit: a read_committed consumer sees every record of the transaction', async () => {
     await createTopic('txn-commit');
     const p = await txnProducer('tx-commit');
