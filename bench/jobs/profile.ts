@@ -146,13 +146,18 @@ if (step === 'delayed') {
   const late: { due: number; start: number }[] = [];
   const w = a.worker('p', async (job) => void late.push({ due: job.timestamp + 500, start: epochNow() }), { concurrency: 10 });
   await w.waitUntilReady();
-  // Loop stalls: a 1 ms interval that fires more than 2 ms after the previous one.
-  const stalls: { from: number; to: number }[] = [];
+  // Loop stalls: a 1 ms interval that fires more than 2 ms after the previous one, with the
+  // process's CPU time meanwhile (near the stall's length: this process was busy; near 0: the
+  // machine ran something else).
+  const stalls: { from: number; to: number; cpu: number }[] = [];
   let last = epochNow();
+  let lastCpu = process.cpuUsage();
   const sampler = setInterval(() => {
     const t = epochNow();
-    if (t - last > 2) stalls.push({ from: last, to: t });
+    const cpu = process.cpuUsage();
+    if (t - last > 2) stalls.push({ from: last, to: t, cpu: (cpu.user + cpu.system - lastCpu.user - lastCpu.system) / 1000 });
     last = t;
+    lastCpu = cpu;
   }, 1);
   const s = await startPhase();
   const t0 = epochNow();
@@ -169,7 +174,7 @@ if (step === 'delayed') {
   console.log(`lateness (µs clock): p50 ${pick(0.5)} ms, p99 ${pick(0.99)} ms, max ${pick(1)} ms; loop stalls over 2 ms: ${stalls.length}`);
   for (const l of late.filter((x) => x.start - x.due >= 3).slice(0, 40)) {
     const during = (from: number, to: number): boolean => from < l.start && to > l.due - 1;
-    const st = stalls.filter((x) => during(x.from, x.to)).map((x) => `stall ${(x.to - x.from).toFixed(1)} ms`);
+    const st = stalls.filter((x) => during(x.from, x.to)).map((x) => `stall ${(x.to - x.from).toFixed(1)} ms (cpu ${x.cpu.toFixed(1)} ms)`);
     const sq = slowStatements.filter((x) => during(x.at, x.at + x.ms)).map((x) => `${x.ms.toFixed(1)} ms in ${x.sql.slice(0, 40)}`);
     console.log(`  late ${(l.start - l.due).toFixed(1)} ms: ${[...st, ...sq].join('; ') || 'no stall or slow statement seen'}`);
   }

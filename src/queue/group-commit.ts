@@ -23,8 +23,12 @@ interface BatchOutcome {
   perQueue: Map<string, QueueSlot>;
 }
 
-/** Microtask flushes in a row before the next flush waits for the end of the event-loop turn. */
-const MAX_MICRO_FLUSHES = 16;
+/**
+ * How long a run of microtask flushes may keep the event loop from turning before the next flush
+ * waits for the end of the turn: due timers (a worker waiting for a delayed job) wait this long
+ * at most for it.
+ */
+const MAX_MICRO_RUN_MS = 1;
 
 /** Called after a batch commits, once per queue it touched. */
 export type AfterCommit = (queue: string, hadEvents: boolean, wakeWorkers: boolean) => void;
@@ -43,9 +47,9 @@ export type AfterCommit = (queue: string, hadEvents: boolean, wakeWorkers: boole
  * A lone operation is flushed in a microtask (no added latency); once batches carry more than
  * one operation, flushing waits for the end of the event-loop turn so the batch can fill. Callers
  * that chain operations through promise reactions (workers finishing a job and handed the next)
- * would otherwise each meet an empty microtask flush and commit alone, turn after turn, and
- * keep timers and I/O from running meanwhile: a run of microtask flushes ends at the end of
- * the turn.
+ * would otherwise each meet an empty microtask flush and commit alone, and keep timers and I/O
+ * from running meanwhile: a run of microtask flushes lasts {@link MAX_MICRO_RUN_MS} at most, then
+ * a flush waits for the end of the turn (where the batch fills, if callers were many).
  */
 export class GroupCommit {
   private pending: Pending[] = [];
@@ -59,8 +63,8 @@ export class GroupCommit {
   readonly duePromoted = new Map<string, number>();
   private scheduled = false;
   private lastBatch = 1;
-  /** Microtask flushes since the last end-of-turn flush. */
-  private microFlushes = 0;
+  /** When the current run of microtask flushes began (undefined: the event loop has turned since). */
+  private microRunStart: number | undefined;
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
@@ -94,16 +98,20 @@ export class GroupCommit {
       this.pending.push({ queue, fn, keepsDelayed, resolve: resolve as (v: unknown) => void, reject });
       if (this.scheduled) return;
       this.scheduled = true;
-      if (this.lastBatch > 1 || this.microFlushes >= MAX_MICRO_FLUSHES) {
-        setImmediate(() => {
-          this.microFlushes = 0;
-          this.flush();
-        });
-      } else {
-        this.microFlushes++;
-        queueMicrotask(() => this.flush());
-      }
+      if (this.lastBatch > 1 || this.microRunExpired()) setImmediate(() => this.flush());
+      else queueMicrotask(() => this.flush());
     });
+  }
+
+  private microRunExpired(): boolean {
+    const now = performance.now();
+    if (this.microRunStart === undefined) {
+      this.microRunStart = now;
+      // Runs once the current turn's microtasks are done, i.e. when the loop has turned.
+      setImmediate(() => (this.microRunStart = undefined));
+      return false;
+    }
+    return now - this.microRunStart > MAX_MICRO_RUN_MS;
   }
 
   private flush(): void {
