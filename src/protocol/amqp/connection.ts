@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { readByEvents, type PooledReads, type PooledSocket, type ReadSink } from '../../net/pooled-reads.js';
 import { FrameParser, HEARTBEAT_FRAME, FRAME_OVERHEAD, type Frame, type FrameSink } from './frames.js';
 import { AmqpError } from './errors.js';
 import {
@@ -88,7 +89,7 @@ function isLoopback(address: string | undefined): boolean {
 }
 
 /** One client connection: handshake, framing, heartbeats, channel multiplexing, output batching. */
-export class Connection implements AlarmListener, FrameSink {
+export class Connection implements AlarmListener, FrameSink, ReadSink {
   private state: State = 'header';
   private readonly parser = new FrameParser(FRAME_MIN_SIZE);
   private readonly channels = new Map<number, Channel>();
@@ -118,15 +119,31 @@ export class Connection implements AlarmListener, FrameSink {
   readonly reader = new Reader(Buffer.alloc(0));
   private readonly flushNow = (): void => this.flush();
 
+  /** The socket to write to; reads arrive through `received`. */
+  readonly socket: net.Socket;
+  private readonly reading: PooledSocket;
+
+  /**
+   * With `reads`, the accepted socket (from a server listening with `pauseOnConnect`) is adopted
+   * and read into a buffer shared by all connections instead of a fresh one per read; use `socket`
+   * afterwards, not `accepted`.
+   */
   constructor(
-    readonly socket: net.Socket,
+    accepted: net.Socket,
     readonly server: AmqpServer,
     private readonly onClosed: (c: Connection) => void,
+    reads?: PooledReads,
   ) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.reading = reads ? reads.adopt(accepted, this) : readByEvents(accepted, this);
+    const socket = (this.socket = this.reading.socket);
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => this.teardown());
     socket.on('close', () => this.teardown());
+  }
+
+  /** ReadSink: `bytes` may be overwritten once this returns; everything kept from them is copied. */
+  received(bytes: Buffer): void {
+    this.onData(bytes);
   }
 
   get cancelNotify(): boolean {
@@ -157,7 +174,7 @@ export class Connection implements AlarmListener, FrameSink {
   /** Holds later frames (and reading) until an asynchronous method finished, keeping methods in order. */
   private pauseUntil(p: Promise<void>): void {
     this.paused = true;
-    this.socket.pause();
+    this.reading.pause();
     p.then(
       () => this.unpause(),
       (err: unknown) => {
@@ -179,7 +196,7 @@ export class Connection implements AlarmListener, FrameSink {
       this.backlog.length = 0;
       this.fail(err);
     }
-    if (!this.paused && !this.alarmBlocked && this.state !== 'closed') this.socket.resume();
+    if (!this.paused && !this.alarmBlocked && this.state !== 'closed') this.reading.resume();
     this.flushConfirms();
   }
 
@@ -188,14 +205,14 @@ export class Connection implements AlarmListener, FrameSink {
     this.alarmBlocked = true;
     this.server.blocked.add(this);
     if (this.clientCapability('connection.blocked')) this.sendMethod(0, { kind: 'connection.blocked', reason });
-    this.socket.pause();
+    this.reading.pause();
   }
 
   alarmCleared(): void {
     if (!this.alarmBlocked || this.state === 'closed') return;
     this.alarmBlocked = false;
     if (this.clientCapability('connection.blocked')) this.sendMethod(0, { kind: 'connection.unblocked' });
-    if (!this.paused) this.socket.resume();
+    if (!this.paused) this.reading.resume();
   }
 
   private clientCapability(name: string): boolean {
@@ -221,7 +238,8 @@ export class Connection implements AlarmListener, FrameSink {
     if (buf.length < 8) {
       // Answer early when what has arrived already cannot be our header.
       if (!PROTOCOL_HEADER.subarray(0, buf.length).equals(buf)) return this.refuseHeader();
-      this.headerBuf = buf;
+      // A copy: the read buffer is reused.
+      this.headerBuf = Buffer.from(buf);
       return Buffer.alloc(0);
     }
     this.headerBuf = null;

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import type { BrokerContext, Door } from '../../context.js';
 import { listenTcp } from '../../net/listen.js';
+import { PooledReads } from '../../net/pooled-reads.js';
 import { AmqpServer } from './server.js';
 import { Connection } from './connection.js';
 
@@ -55,13 +56,21 @@ export async function startAmqpDoor(ctx: BrokerContext, opts: AmqpDoorOptions = 
   const connections = new Set<Connection>();
   const sockets = new Set<net.Socket>();
   const mgmt = new AmqpManagement(server, connections);
-  const listener = await listenTcp(ctx.options.host, ctx.options.amqpPort, (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    const c = new Connection(socket, server, (closed) => connections.delete(closed));
-    mgmt.register(c);
-    connections.add(c);
-  });
+  // Every connection reads into one shared buffer rather than a fresh 64 KiB one per read.
+  const reads = new PooledReads();
+  const listener = await listenTcp(
+    ctx.options.host,
+    ctx.options.amqpPort,
+    (accepted) => {
+      const c = new Connection(accepted, server, (closed) => connections.delete(closed), reads);
+      const socket = c.socket;
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      mgmt.register(c);
+      connections.add(c);
+    },
+    { pauseOnConnect: true },
+  );
   ctx.logger.info(`listening on ${ctx.options.host}:${listener.port}`);
   let closed: Promise<void> | undefined;
   return {
