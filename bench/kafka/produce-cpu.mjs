@@ -2,9 +2,12 @@
 // Broker CPU per GB of kcat produce (1 KiB records, 64 partitions), split into user and system time,
 // over several rounds against one Railyard process: the figure to compare before/after a change on the
 // produce path, steadier than MB/s on a shared machine. `--prof DIR` writes a V8 CPU profile there.
+// After each round this process writes the same bytes to 64 files itself (16 KiB writes, as the
+// broker's group commits do): the system time of that, "file floor", is what the page cache costs on
+// this machine at that moment, which on this VM swings between 0.2 and 3 s/GB from run to run.
 //   node bench/kafka/produce-cpu.mjs [--records 500000] [--rounds 3] [--codec none] [--prof DIR]
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +28,7 @@ const TICK = 100; // USER_HZ
 function cpu(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / TICK, sys: Number(fields[12]) / TICK };
+  return { user: Number(fields[11]) / TICK, sys: Number(fields[12]) / TICK, faults: Number(fields[7]) };
 }
 
 function inputFile() {
@@ -50,6 +53,18 @@ function kcat(args, stdinFile) {
   });
 }
 
+/** System CPU seconds per GB of writing `bytes` to 64 new files in 16 KiB pieces, from this process. */
+function fileFloor(where, bytes) {
+  mkdirSync(where);
+  const fds = Array.from({ length: 64 }, (_, i) => openSync(join(where, String(i)), 'a'));
+  const piece = Buffer.alloc(16 * 1024, 0x61);
+  const before = process.resourceUsage().systemCPUTime;
+  for (let w = 0, i = 0; w < bytes; w += piece.length, i++) writevSync(fds[i % 64], [piece]);
+  const sys = (process.resourceUsage().systemCPUTime - before) / 1e6;
+  for (const fd of fds) closeSync(fd);
+  return sys / (bytes / 1e9);
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'railyard-produce-cpu-'));
 const conf = join(dir, 'conf.json');
 writeFileSync(conf, JSON.stringify({ kafka: { defaultPartitions: 64 } }));
@@ -68,9 +83,11 @@ const produce = (topic, file) => kcat(['-P', '-b', bootstrap, '-t', topic, '-z',
 try {
   const file = inputFile();
   await produce('warm', file);
+  // Topic creation (64 partition directories each) is a one-off cost, paid before the measurement.
+  for (let r = 0; r < Number(values.rounds); r++) await kcat(['-L', '-b', bootstrap, '-t', `t-${r}`]);
   const size = statSync(file).size;
   console.log(`kcat produce -z ${values.codec}, ${records} x 1 KiB, 64 partitions, ${new Date().toISOString()}, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-  console.log('round   MB/s   user s/GB  sys s/GB  CPU s/GB');
+  console.log('round   MB/s   user s/GB  sys s/GB  CPU s/GB  file floor sys s/GB  page faults/MB');
   for (let r = 0; r < Number(values.rounds); r++) {
     const c0 = cpu(proc.pid);
     const secs = await produce(`t-${r}`, file);
@@ -78,7 +95,9 @@ try {
     const gb = size / 1e9;
     const u = (c1.user - c0.user) / gb;
     const s = (c1.sys - c0.sys) / gb;
-    console.log(`${String(r).padStart(5)} ${(size / 1e6 / secs).toFixed(1).padStart(6)} ${u.toFixed(2).padStart(10)} ${s.toFixed(2).padStart(9)} ${(u + s).toFixed(2).padStart(9)}`);
+    // Kept until the end: deleting them would hand the next round recycled pages.
+    const floor = fileFloor(join(dir, `floor-${r}`), size);
+    console.log(`${String(r).padStart(5)} ${(size / 1e6 / secs).toFixed(1).padStart(6)} ${u.toFixed(2).padStart(10)} ${s.toFixed(2).padStart(9)} ${(u + s).toFixed(2).padStart(9)} ${floor.toFixed(2).padStart(20)} ${((c1.faults - c0.faults) / (size / 1e6)).toFixed(1).padStart(15)}`);
   }
 } finally {
   await new Promise((r) => {
