@@ -239,23 +239,23 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     return opt as Keep;
   }
 
-  async moveToCompleted<T, R, N extends string>(
+  // Not async: the operation's promise goes to BullMQ as it is, one promise and one tick fewer per job.
+  moveToCompleted<T, R, N extends string>(
     job: MinimalJob<T, R, N>,
     returnValue: R,
     removeOnComplete: boolean | number | KeepJobs,
     token: string,
     fetchNext: boolean,
   ): Promise<{ result: void | ClaimResult; finishedOn: number }> {
-    const { next, finishedOn } = await this.ops.complete(job.id!, JSON.stringify(returnValue === undefined ? null : returnValue) ?? 'null', token, {
+    return this.ops.complete(job.id!, JSON.stringify(returnValue === undefined ? null : returnValue) ?? 'null', token, {
       keep: this.keep(removeOnComplete, this.opts.removeOnComplete),
       attempts: job.opts.attempts ?? 1,
       metricsMaxDataPoints: this.opts.metrics?.maxDataPoints ?? 0,
       next: fetchNext && !this.closing ? this.claimOptions(token) : undefined,
     });
-    return { result: next, finishedOn };
   }
 
-  async moveToFailed<T, R, N extends string>(
+  moveToFailed<T, R, N extends string>(
     job: MinimalJob<T, R, N>,
     failedReason: string,
     removeOnFail: boolean | number | KeepJobs,
@@ -264,13 +264,12 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     fieldsToUpdate?: Record<string, unknown>,
   ): Promise<{ result: void | ClaimResult; finishedOn: number }> {
     const stack = typeof fieldsToUpdate?.['stacktrace'] === 'string' ? (fieldsToUpdate['stacktrace'] as string) : null;
-    const { next, finishedOn } = await this.ops.fail(job.id!, failedReason ?? '', stack, token, {
+    return this.ops.fail(job.id!, failedReason ?? '', stack, token, {
       keep: this.keep(removeOnFail, this.opts.removeOnFail),
       attempts: job.opts.attempts ?? 1,
       metricsMaxDataPoints: this.opts.metrics?.maxDataPoints ?? 0,
       next: fetchNext && !this.closing ? this.claimOptions(token) : undefined,
     });
-    return { result: next, finishedOn };
   }
 
   async moveToDelayed(jobId: string, timestamp: number, delay: number, token?: string, opts?: MoveToDelayedOpts): Promise<void | ClaimResult | []> {

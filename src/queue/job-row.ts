@@ -83,16 +83,31 @@ export function pickedRowId(r: unknown[]): number {
   return r[0] as number;
 }
 
-/** The job a claim hands out, from its pick and the claim's own fields; undefined unless the row is plain. */
+/**
+ * The job a claim hands out, from its pick and the claim's own fields; undefined unless the row
+ * is plain. What {@link rowToJobJson} makes of such a row, built directly: this runs per job.
+ */
 export function pickedJobJson(r: unknown[], claimedAt: number, workerName: string | null): JobJson | undefined {
   if (r[10] !== 1) return undefined;
-  const row = {
-    id: r[1], name: r[2], data: r[3], opts: r[4], progress: null, attempts_made: r[5], attempts_started: (r[6] as number) + 1,
-    timestamp: r[7], delay: r[8], priority: r[9], failed_reason: null, stacktrace: null, returnvalue: null,
-    stalled_counter: 0, processed_on: claimedAt, finished_on: null, repeat_job_key: null, dedup_id: null,
-    deferred_failure: null, processed_by: workerName, parent: null, parent_key: null,
-  } as unknown as JobRow;
-  return rowToJobJson(row);
+  const json: JobJson = {
+    id: r[1] as string,
+    name: r[2] as string,
+    data: r[3] as string,
+    opts: JSON.parse(r[4] as string) as JobsOptions,
+    progress: 0,
+    attemptsMade: r[5] as number,
+    attemptsStarted: (r[6] as number) + 1,
+    timestamp: r[7] as number,
+    delay: r[8] as number,
+    priority: r[9] as number,
+    failedReason: '',
+    stacktrace: '[]',
+    returnvalue: 'null',
+    stalledCounter: 0,
+    processedOn: claimedAt,
+  };
+  if (workerName !== null) json.processedBy = workerName;
+  return json;
 }
 
 /** Every column {@link claimedRowToJobJson} reads, in its order. */

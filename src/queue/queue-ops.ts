@@ -32,6 +32,12 @@ export interface FinishOptions {
   readonly next?: ClaimOptions | undefined;
 }
 
+/** What BullMQ's moveToCompleted / moveToFailed return: the next job when one was asked for and claimed. */
+export interface Finished {
+  readonly result: ClaimResult | undefined;
+  readonly finishedOn: number;
+}
+
 type ActiveRow = Pick<JobRow, 'rid' | 'id' | 'state' | 'lock_token' | 'dedup_id' | 'parent'>;
 interface ChildCounts {
   pending: number;
@@ -67,16 +73,16 @@ const CLAIM_TAKE_SQL = `UPDATE jobs_job SET state = 'active', lock_token = ?, lo
 // A job that is neither a flow child nor deduplicated has nothing to update beyond its row, so
 // completing it needs no columns back (RETURNING costs about as much as the UPDATE itself).
 // The NOT EXISTS keeps a parent with unfinished children from completing. Parameters: return
-// value, now, queue, id, "any token" (1 for BullMQ's '0' / none), token, queue, id.
+// value, now, queue, id, "any token" (1 for BullMQ's '0' / none), token.
 const COMPLETE_PLAIN_SQL = `UPDATE jobs_job SET state = 'completed', returnvalue = ?, finished_on = ?, lock_token = NULL, locked_until = NULL,
                              attempts_made = attempts_made + 1
          WHERE queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?) AND parent IS NULL AND dedup_id IS NULL
-           AND NOT EXISTS (SELECT 1 FROM jobs_dep WHERE parent_queue = ? AND parent_id = ? AND status IN ('pending', 'failed'))`;
+           AND NOT EXISTS (SELECT 1 FROM jobs_dep WHERE parent_queue = jobs_job.queue AND parent_id = jobs_job.id AND status IN ('pending', 'failed'))`;
 // The same for removeOnComplete: true, where the row would be deleted right after: queue, id,
-// "any token", token, queue, id.
+// "any token", token.
 const COMPLETE_PLAIN_REMOVE_SQL = `DELETE FROM jobs_job
          WHERE queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?) AND parent IS NULL AND dedup_id IS NULL
-           AND NOT EXISTS (SELECT 1 FROM jobs_dep WHERE parent_queue = ? AND parent_id = ? AND status IN ('pending', 'failed'))`;
+           AND NOT EXISTS (SELECT 1 FROM jobs_dep WHERE parent_queue = jobs_job.queue AND parent_id = jobs_job.id AND status IN ('pending', 'failed'))`;
 // Two probes of the partial indexes; `state IN ('waiting', 'active')` would use neither and
 // scan every finished job of the queue.
 const BUSY_SQL = `SELECT EXISTS (SELECT 1 FROM jobs_job WHERE queue = @q AND state = 'waiting')
@@ -395,15 +401,15 @@ export class QueueOps {
     return row;
   }
 
-  complete(id: string, returnValue: string, token: string, o: FinishOptions): Promise<{ next: ClaimResult | undefined; finishedOn: number }> {
+  complete(id: string, returnValue: string, token: string, o: FinishOptions): Promise<Finished> {
     // Only a flow child or a deduplicated job can make another job due as it completes: those
     // take the path below with `row`, and afterFinish forgets what was promoted.
     return this.writeKeepingDelayed((ev, now) => {
       const anyToken = token === null || token === undefined || token === '' || token === '0' ? 1 : 0;
       const plain =
         o.keep.count === 0
-          ? this.store.stmt(COMPLETE_PLAIN_REMOVE_SQL).run(this.queue, id, anyToken, token ?? null, this.queue, id)
-          : this.store.stmt(COMPLETE_PLAIN_SQL).run(returnValue, now, this.queue, id, anyToken, token ?? null, this.queue, id);
+          ? this.store.stmt(COMPLETE_PLAIN_REMOVE_SQL).run(this.queue, id, anyToken, token ?? null)
+          : this.store.stmt(COMPLETE_PLAIN_SQL).run(returnValue, now, this.queue, id, anyToken, token ?? null);
       if (plain.changes === 1) {
         ev.push('completed', { jobId: id, returnvalue: returnValue, prev: 'active' });
         return this.afterFinish(ev, now, null, 'completed', o);
@@ -432,7 +438,7 @@ export class QueueOps {
     });
   }
 
-  fail(id: string, reason: string, stacktrace: string | null, token: string, o: FinishOptions): Promise<{ next: ClaimResult | undefined; finishedOn: number }> {
+  fail(id: string, reason: string, stacktrace: string | null, token: string, o: FinishOptions): Promise<Finished> {
     return this.write((ev, now) => {
       const row = this.activeRow(id, token, 'moveToFinished');
       const r = this.store
@@ -456,7 +462,7 @@ export class QueueOps {
     row: ActiveRow | null,
     state: 'completed' | 'failed',
     o: FinishOptions,
-  ): { next: ClaimResult | undefined; finishedOn: number } {
+  ): Finished {
     if (row) this.store.group.duePromoted.clear();
     if (row && row.dedup_id !== null) {
       const dedupId = row.dedup_id;
@@ -475,11 +481,11 @@ export class QueueOps {
     let next: ClaimResult | undefined;
     if (o.next) {
       next = this.claimIn(ev, now, o.next);
-      if (next[0]) return { next, finishedOn: now };
+      if (next[0]) return { result: next, finishedOn: now };
     }
     const busy = this.store.stmt(BUSY_SQL).get({ q: this.queue }) as { b: number };
     if (!busy.b) ev.push('drained');
-    return { next, finishedOn: now };
+    return { result: next, finishedOn: now };
   }
 
   /** removeOnComplete / removeOnFail other than "remove this job": age (s) and count bounds. */
