@@ -1,6 +1,7 @@
 // Runs a Railyard broker in its own process so the benchmark client does not share its event loop.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { startBroker } from '../../src/broker.js';
 
@@ -43,6 +44,9 @@ export interface BrokerSample {
   maxGcMs: number;
   usedHeap: number;
   oldSpace: number;
+  /** The broker's event-loop delay since the previous sample (ms): p99 and max. */
+  loopP99: number;
+  loopMax: number;
 }
 
 // With an IPC channel (run.ts), answer 'sample' messages. V8 has no cumulative allocation counter,
@@ -51,7 +55,10 @@ export interface BrokerSample {
 if (process.send) {
   const profiler = new v8.GCProfiler();
   profiler.start();
-  const s: BrokerSample = { cpu: 0, allocated: 0, scavenges: 0, markSweeps: 0, gcMs: 0, maxGcMs: 0, usedHeap: 0, oldSpace: 0 };
+  const s: BrokerSample = { cpu: 0, allocated: 0, scavenges: 0, markSweeps: 0, gcMs: 0, maxGcMs: 0, usedHeap: 0, oldSpace: 0, loopP99: 0, loopMax: 0 };
+  // Stalls of the broker's own loop (GC, synchronous work) delay every message in flight.
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   let lastUsed = v8.getHeapStatistics().used_heap_size;
   process.on('message', (m) => {
     if (m !== 'sample') return;
@@ -72,6 +79,9 @@ if (process.send) {
     lastUsed = h.used_heap_size;
     s.usedHeap = h.used_heap_size;
     s.oldSpace = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'old_space')?.space_used_size ?? 0;
+    s.loopP99 = loop.percentile(99) / 1e6;
+    s.loopMax = loop.max / 1e6;
+    loop.reset();
     const c = process.cpuUsage();
     s.cpu = (c.user + c.system) / 1e6;
     process.send!({ ...s });

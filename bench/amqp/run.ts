@@ -29,6 +29,8 @@ export function brokerCosts(proc: ChildProcess): Measure {
       maxGcMs: b.maxGcMs,
       usedHeapMB: mb(b.usedHeap),
       oldSpaceMB: mb(b.oldSpace),
+      loopP99: b.loopP99,
+      loopMax: b.loopMax,
     };
     return r;
   };

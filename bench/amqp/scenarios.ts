@@ -27,6 +27,9 @@ export interface BrokerCost {
   /** Heap in use and old space once the scenario finished. */
   usedHeapMB: number;
   oldSpaceMB: number;
+  /** The broker's event-loop delay over the scenario (ms). */
+  loopP99: number;
+  loopMax: number;
 }
 
 /** Wraps each scenario run, e.g. to sample the broker process before and after it. */
@@ -201,7 +204,7 @@ export function formatTable(label: string, results: Result[]): string {
   }
   const costed = results.filter((r) => r.broker);
   if (costed.length > 0) {
-    lines.push('broker side'.padEnd(46) + 'µs/msg'.padStart(9) + 'B/msg'.padStart(8) + 'scav'.padStart(6) + 'm-s'.padStart(5) + 'max GC'.padStart(8) + 'heap MB'.padStart(9) + 'old MB'.padStart(8));
+    lines.push('broker side'.padEnd(46) + 'µs/msg'.padStart(9) + 'B/msg'.padStart(8) + 'scav'.padStart(6) + 'm-s'.padStart(5) + 'max GC'.padStart(8) + 'heap MB'.padStart(9) + 'old MB'.padStart(8) + 'loop p99'.padStart(9) + 'max'.padStart(7));
     for (const r of costed) {
       const b = r.broker!;
       lines.push(
@@ -212,7 +215,9 @@ export function formatTable(label: string, results: Result[]): string {
           String(b.markSweeps).padStart(5) +
           b.maxGcMs.toFixed(2).padStart(8) +
           b.usedHeapMB.toFixed(1).padStart(9) +
-          b.oldSpaceMB.toFixed(1).padStart(8),
+          b.oldSpaceMB.toFixed(1).padStart(8) +
+          b.loopP99.toFixed(2).padStart(9) +
+          b.loopMax.toFixed(1).padStart(7),
       );
     }
   }
