@@ -32,7 +32,8 @@ const scale = Number(process.env.BENCH_SCALE ?? 1);
 const railyard = await startRailyard();
 let rabbit: { url: string; stop: () => void } | undefined;
 try {
-  const ours = await runAll(railyard.url, scale, brokerCosts(railyard.proc));
+  const costs = brokerCosts(railyard.proc);
+  const ours = await runAll(railyard.url, scale, costs);
   console.log(formatTable(`Railyard ${railyard.url}`, ours));
   const given = process.argv[2];
   rabbit = given ? { url: given, stop: () => undefined } : startRabbit();
@@ -53,12 +54,14 @@ try {
     const clean: number[] = [];
     for (let i = 0; i < rounds; i++) {
       const secs = Math.max(1, Math.round(5 * scale));
-      const a = await latency(railyard.url, 5000, secs);
+      const a = await costs(() => latency(railyard.url, 5000, secs));
       const b = await latency(rabbit.url, 5000, secs);
       perRound.push(a.p99! / b.p99!);
       const loaded = a.clientLagP99! > lagLimit || b.clientLagP99! > lagLimit;
       if (!loaded) clean.push(a.p99! / b.p99!);
       console.log(`(d) round ${i + 1}: Railyard p50 ${a.p50!.toFixed(2)} p99 ${a.p99!.toFixed(2)} ms, RabbitMQ p50 ${b.p50!.toFixed(2)} p99 ${b.p99!.toFixed(2)} ms, p99 ×${(a.p99! / b.p99!).toFixed(2)}; client timer lag p99 ${a.clientLagP99!.toFixed(1)} / ${b.clientLagP99!.toFixed(1)} ms${loaded ? ' (loaded)' : ''}`);
+      const g = a.broker!;
+      console.log(`    Railyard broker: ${g.scavenges} scavenges, ${g.markSweeps} mark-compacts, longest GC step ${g.maxGcMs.toFixed(1)} ms, event loop delay p99 ${g.loopP99.toFixed(1)} max ${g.loopMax.toFixed(1)} ms`);
     }
     if (rounds > 0) {
       const sorted = [...perRound].sort((x, y) => x - y);
