@@ -136,6 +136,8 @@ export class Connection implements AlarmListener, FrameSink, ReadSink {
   ) {
     this.reading = reads ? reads.adopt(accepted, this) : readByEvents(accepted, this);
     const socket = (this.socket = this.reading.socket);
+    // The listener asks for it; said again for the adopted socket, as a small delivery must not wait for an ACK.
+    socket.setNoDelay(true);
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => this.teardown());
     socket.on('close', () => this.teardown());
