@@ -58,24 +58,33 @@ export class OutputWriter extends Writer {
     const pending = this.pos - this.start;
     let size = SLAB_BYTES;
     while (size < pending + n) size *= 2;
+    this.moveTo(size);
+  }
+
+  /** Continues in a slab of `size` bytes (a spare one when standard), taking the unflushed bytes along. */
+  private moveTo(size: number): void {
+    const pending = this.pos - this.start;
     const next = (size === SLAB_BYTES ? this.spare.pop() : undefined) ?? new Slab(Buffer.allocUnsafeSlow(size), this);
     next.retired = false;
     this.buf.copy(next.buf, 0, this.start, this.pos);
     const old = this.slab;
-    old.retired = true;
-    if (old.inFlight === 0) this.drained(old);
     this.slab = next;
     this.buf = next.buf;
     this.start = 0;
     this.pos = pending;
+    old.retired = true;
+    if (old.inFlight === 0) this.drained(old);
   }
 
   /** Writes what was encoded since the last flush; returns socket.write's answer. */
   flushTo(socket: net.Socket): boolean {
     const chunk = this.buf.subarray(this.start, this.pos);
     this.start = this.pos;
-    this.slab.inFlight++;
-    return socket.write(chunk, this.slab.written);
+    const slab = this.slab;
+    slab.inFlight++;
+    // A slab grown for one large message is not kept: the socket holds it until written, then it goes.
+    if (this.buf.length > SLAB_BYTES) this.moveTo(SLAB_BYTES);
+    return socket.write(chunk, slab.written);
   }
 
   /** Forgets what was encoded and not flushed (the socket is gone). */

@@ -49,6 +49,70 @@ describe('OutputWriter', () => {
     socket.complete(socket.queued.length);
     expect(Buffer.concat(socket.received).equals(Buffer.concat(expected))).toBe(true);
   });
+
+  it('reuses a written-out slab instead of allocating another', () => {
+    const w = new OutputWriter();
+    const socket = new SlowSocket();
+    const fill = (n: number) => {
+      w.ensure(n);
+      w.buf.fill(2, w.pos, w.pos + n);
+      w.pos += n;
+    };
+    fill(SLAB_BYTES - 10);
+    const first = w.buf;
+    w.flushTo(socket as unknown as net.Socket);
+    socket.complete(1);
+    // Written out and nothing pending: encoding starts over in the same slab.
+    fill(SLAB_BYTES - 10);
+    expect(w.buf).toBe(first);
+    // Moving on while the first slab's last chunk is still queued; once written it becomes the spare.
+    w.flushTo(socket as unknown as net.Socket);
+    fill(100);
+    const second = w.buf;
+    expect(second).not.toBe(first);
+    socket.complete(1);
+    fill(SLAB_BYTES - 200);
+    w.flushTo(socket as unknown as net.Socket);
+    fill(SLAB_BYTES - 10);
+    expect(w.buf).toBe(first);
+  });
+
+  it('keeps a slab it moved away from with nothing in flight as the spare', () => {
+    const w = new OutputWriter();
+    const socket = new SlowSocket();
+    const fill = (n: number) => {
+      w.ensure(n);
+      w.buf.fill(3, w.pos, w.pos + n);
+      w.pos += n;
+    };
+    fill(SLAB_BYTES - 1000);
+    const first = w.buf;
+    w.flushTo(socket as unknown as net.Socket);
+    fill(500);
+    // Written out, but 500 bytes wait: the slab is not started over.
+    socket.complete(1);
+    // Those 500 move along with the next record, and the first slab, with nothing in flight, becomes the spare.
+    fill(1000);
+    expect(w.buf).not.toBe(first);
+    w.flushTo(socket as unknown as net.Socket);
+    fill(SLAB_BYTES - 1000);
+    expect(w.buf).toBe(first);
+  });
+
+  it('does not keep a slab grown for one large message once it is flushed', () => {
+    const w = new OutputWriter();
+    const socket = new SlowSocket();
+    const big = Buffer.alloc(5 * SLAB_BYTES, 1);
+    w.ensure(big.length);
+    big.copy(w.buf, w.pos);
+    w.pos += big.length;
+    expect(w.buf.length).toBeGreaterThan(SLAB_BYTES);
+    w.flushTo(socket as unknown as net.Socket);
+    expect(w.buf.length).toBe(SLAB_BYTES);
+    // The chunk handed out still holds the message until the socket has written it.
+    socket.complete(1);
+    expect(socket.received[0]!.equals(big)).toBe(true);
+  });
 });
 
 describe('deliveries through the output slabs', () => {
