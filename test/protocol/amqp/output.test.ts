@@ -22,6 +22,13 @@ class SlowSocket {
   }
 }
 
+/** Encodes `n` bytes, as a frame would be. */
+function encode(w: OutputWriter, n: number): void {
+  w.ensure(n);
+  w.buf.fill(n & 0xff, w.pos, w.pos + n);
+  w.pos += n;
+}
+
 describe('OutputWriter', () => {
   // Slabs are reused once written: a chunk still queued in the socket must never be overwritten.
   it('delivers every byte in order while writes complete late, slabs are reused and outgrown', () => {
@@ -53,11 +60,7 @@ describe('OutputWriter', () => {
   it('reuses a written-out slab instead of allocating another', () => {
     const w = new OutputWriter();
     const socket = new SlowSocket();
-    const fill = (n: number) => {
-      w.ensure(n);
-      w.buf.fill(2, w.pos, w.pos + n);
-      w.pos += n;
-    };
+    const fill = (n: number) => encode(w, n);
     fill(SLAB_BYTES - 10);
     const first = w.buf;
     w.flushTo(socket as unknown as net.Socket);
@@ -80,11 +83,7 @@ describe('OutputWriter', () => {
   it('keeps a slab it moved away from with nothing in flight as the spare', () => {
     const w = new OutputWriter();
     const socket = new SlowSocket();
-    const fill = (n: number) => {
-      w.ensure(n);
-      w.buf.fill(3, w.pos, w.pos + n);
-      w.pos += n;
-    };
+    const fill = (n: number) => encode(w, n);
     fill(SLAB_BYTES - 1000);
     const first = w.buf;
     w.flushTo(socket as unknown as net.Socket);
