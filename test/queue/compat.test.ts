@@ -747,9 +747,11 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     let runs = 0;
     t.worker(name, async () => {
       runs++;
-      await sleep(1000);
+      await sleep(2500);
       return 'long';
-    }, { lockDuration: 300, stalledInterval: 100 });
+      // The lock is renewed at half its duration: 500 ms of slack keeps a loaded CI machine (a
+      // test process stalled by its neighbours) from letting it lapse, on Redis as on ours.
+    }, { lockDuration: 1000, stalledInterval: 250 });
     const job = await q.add('slow', {});
     expect(await job.waitUntilFinished(qe)).toBe('long');
     expect(runs).toBe(1);
