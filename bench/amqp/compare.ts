@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { formatTable, latency, runAll, type Result } from './scenarios.js';
+import { formatTable, latency, percentile, runAll, type Result } from './scenarios.js';
 import { brokerCosts, startRailyard } from './run.js';
 
 const tools = fileURLToPath(new URL('../../../shared/tools/', import.meta.url));
@@ -52,10 +52,23 @@ try {
     // the machine's scheduler, not a broker; it is shown but left out of the clean median.
     const lagLimit = Number(process.env.BENCH_LAG_LIMIT_MS ?? 5);
     const clean: number[] = [];
+    const pooled: { ours: Float64Array[]; theirs: Float64Array[] } = { ours: [], theirs: [] };
     for (let i = 0; i < rounds; i++) {
       const secs = Math.max(1, Math.round(5 * scale));
-      const a = await costs(() => latency(railyard.url, 5000, secs));
-      const b = await latency(rabbit.url, 5000, secs);
+      // The order alternates, so neither broker always runs right after the other one's load.
+      const ourRound = () => costs(() => latency(railyard.url, 5000, secs));
+      const theirRound = () => latency(rabbit!.url, 5000, secs);
+      let a: Result;
+      let b: Result;
+      if (i % 2 === 0) {
+        a = await ourRound();
+        b = await theirRound();
+      } else {
+        b = await theirRound();
+        a = await ourRound();
+      }
+      pooled.ours.push(a.samples!);
+      pooled.theirs.push(b.samples!);
       perRound.push(a.p99! / b.p99!);
       const loaded = a.clientLagP99! > lagLimit || b.clientLagP99! > lagLimit;
       if (!loaded) clean.push(a.p99! / b.p99!);
@@ -65,6 +78,21 @@ try {
     }
     if (rounds > 0) {
       const sorted = [...perRound].sort((x, y) => x - y);
+      // One percentile over every round's samples: a round's p99 rests on its slowest 1% alone (a
+      // few hundred samples, often one stall), the pooled one on all of them.
+      const all = (xs: Float64Array[]) => {
+        const out = new Float64Array(xs.reduce((n, x) => n + x.length, 0));
+        let at = 0;
+        for (const x of xs) {
+          out.set(x, at);
+          at += x.length;
+        }
+        return out;
+      };
+      const ours = all(pooled.ours);
+      const theirs = all(pooled.theirs);
+      const [o50, o99, t50, t99] = [percentile(ours, 0.5), percentile(ours, 0.99), percentile(theirs, 0.5), percentile(theirs, 0.99)];
+      console.log(`(d) pooled over ${rounds} rounds (${ours.length} / ${theirs.length} samples): Railyard p50 ${o50.toFixed(2)} p99 ${o99.toFixed(2)} ms, RabbitMQ p50 ${t50.toFixed(2)} p99 ${t99.toFixed(2)} ms, p99 ×${(o99 / t99).toFixed(2)}`);
       console.log(`(d) interleaved p99 ratio: median ×${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} (range ×${sorted[0]!.toFixed(2)}–×${sorted[sorted.length - 1]!.toFixed(2)})`);
       const c = [...clean].sort((x, y) => x - y);
       console.log(

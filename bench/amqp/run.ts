@@ -21,9 +21,10 @@ export function brokerCosts(proc: ChildProcess): Measure {
     const r = await run();
     const b = await sample(proc);
     const mb = (n: number) => n / (1024 * 1024);
+    const moved = r.costMessages ?? r.messages;
     r.broker = {
-      cpuUsPerMsg: ((b.cpu - a.cpu) / r.messages) * 1e6,
-      heapBytesPerMsg: (b.allocated - a.allocated) / r.messages,
+      cpuUsPerMsg: ((b.cpu - a.cpu) / moved) * 1e6,
+      heapBytesPerMsg: (b.allocated - a.allocated) / moved,
       scavenges: b.scavenges - a.scavenges,
       markSweeps: b.markSweeps - a.markSweeps,
       maxGcMs: b.maxGcMs,

@@ -14,6 +14,10 @@ export interface Result {
   p99?: number;
   /** (d) only: 99th percentile of the publishing thread's own timer lateness, in ms. */
   clientLagP99?: number;
+  /** (d) only: every measured latency (ms), so rounds can be pooled into one percentile. */
+  samples?: Float64Array;
+  /** Messages the broker moved during the run when more than `messages` (an unmeasured warm-up). */
+  costMessages?: number;
   /** Broker-side costs over the scenario, when the bench started the broker itself (run.ts). */
   broker?: BrokerCost;
 }
@@ -143,8 +147,11 @@ export async function drainPrefilled(url: string, n = 100_000): Promise<Result> 
 
 export async function latency(url: string, ratePerSec = 5000, seconds = 5): Promise<Result> {
   // A short unmeasured round first, so JIT warm-up of either side does not land in the tail.
-  await measureLatency(url, ratePerSec, 1);
-  return measureLatency(url, ratePerSec, seconds);
+  const warm = await measureLatency(url, ratePerSec, 1);
+  const r = await measureLatency(url, ratePerSec, seconds);
+  // The broker's CPU and allocation are sampled around both rounds, so they are per message of both.
+  r.costMessages = warm.messages + r.messages;
+  return r;
 }
 
 async function measureLatency(url: string, ratePerSec: number, seconds: number): Promise<Result> {
@@ -153,12 +160,16 @@ async function measureLatency(url: string, ratePerSec: number, seconds: number):
     w.once('message', resolve);
     w.once('error', reject);
   });
-  const sorted = Array.from(samples).sort((a, b) => a - b);
-  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-  const n = sorted.length;
-  const lagSorted = Array.from(lag).sort((a, b) => a - b);
-  const clientLagP99 = lagSorted[Math.min(lagSorted.length - 1, Math.floor(0.99 * lagSorted.length))] ?? 0;
-  return { scenario: `(d) latency at ${ratePerSec}/s`, messages: n, seconds: total, rate: n / total, p50: pct(0.5), p99: pct(0.99), clientLagP99 };
+  const pct = (p: number) => percentile(samples, p);
+  const n = samples.length;
+  const clientLagP99 = lag.length === 0 ? 0 : percentile(lag, 0.99);
+  return { scenario: `(d) latency at ${ratePerSec}/s`, messages: n, seconds: total, rate: n / total, p50: pct(0.5), p99: pct(0.99), clientLagP99, samples };
+}
+
+/** The `p` quantile (nearest rank) of `values`, which are not modified. */
+export function percentile(values: Float64Array, p: number): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
 export async function fanout(url: string, n = 50_000, queues = 4): Promise<Result> {
