@@ -22,7 +22,7 @@ import {
 } from './generated/constants.js';
 import { KNOWN_CLASSES, METHOD_IDS, decodeMethodArgs, encodeMethod, type Method } from './generated/methods.js';
 import { Reader, WireSyntaxError, str, type FieldTable, type FieldValue } from './wire.js';
-import { OutputWriter } from './output.js';
+import { OutputWriter, type Flushable } from './output.js';
 import { MECHANISMS, parseCredentials, verifyPassword } from './auth.js';
 import { Channel, publishBitsAt } from './channel.js';
 import type { AmqpServer, AlarmListener } from './server.js';
@@ -89,7 +89,7 @@ function isLoopback(address: string | undefined): boolean {
 }
 
 /** One client connection: handshake, framing, heartbeats, channel multiplexing, output batching. */
-export class Connection implements AlarmListener, FrameSink, ReadSink {
+export class Connection implements AlarmListener, FrameSink, ReadSink, Flushable {
   private state: State = 'header';
   private readonly parser = new FrameParser(FRAME_MIN_SIZE);
   private readonly channels = new Map<number, Channel>();
@@ -145,7 +145,13 @@ export class Connection implements AlarmListener, FrameSink, ReadSink {
 
   /** ReadSink: `bytes` may be overwritten once this returns; everything kept from them is copied. */
   received(bytes: Buffer): void {
-    this.onData(bytes);
+    const turn = this.server.readTurn;
+    turn.begin();
+    try {
+      this.onData(bytes);
+    } finally {
+      turn.end();
+    }
   }
 
   get cancelNotify(): boolean {
@@ -571,10 +577,11 @@ export class Connection implements AlarmListener, FrameSink, ReadSink {
   }
 
   private afterWrite(): void {
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushNow);
-    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    const turn = this.server.readTurn;
+    if (turn.open) turn.defer(this);
+    else queueMicrotask(this.flushNow);
   }
 
   flush(): void {

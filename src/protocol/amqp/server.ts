@@ -5,6 +5,7 @@ import type { Logger } from '../../logger.js';
 import { MetadataStore } from './metadata.js';
 import { VirtualHost } from './vhost.js';
 import { ResourceAlarms, type AlarmOptions } from './alarms.js';
+import { ReadTurn } from './output.js';
 
 /** What a connection exposes to server-wide events. */
 export interface AlarmListener {
@@ -31,6 +32,8 @@ export class AmqpServer {
   readonly alarms: ResourceAlarms;
   /** Connections blocked by an alarm, to be released when it clears. */
   readonly blocked = new Set<AlarmListener>();
+  /** Output written while a socket read is handled, flushed at the end of that read. */
+  readonly readTurn = new ReadTurn();
 
   private constructor(
     readonly ctx: BrokerContext,

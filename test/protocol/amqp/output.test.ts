@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import amqp from 'amqplib';
-import { OutputWriter, SLAB_BYTES } from '../../../src/protocol/amqp/output.js';
+import { OutputWriter, ReadTurn, SLAB_BYTES } from '../../../src/protocol/amqp/output.js';
 import { startTarget } from './helpers.js';
 
 /** A socket whose writes complete when the test says so; it reads a chunk's bytes only then, as a busy kernel would. */
@@ -111,6 +111,48 @@ describe('OutputWriter', () => {
     // The chunk handed out still holds the message until the socket has written it.
     socket.complete(1);
     expect(socket.received[0]!.equals(big)).toBe(true);
+  });
+});
+
+describe('ReadTurn', () => {
+  it('flushes what was deferred during a read once, when the outermost read ends', () => {
+    const turn = new ReadTurn();
+    const flushed: string[] = [];
+    const out = (name: string) => ({ flush: () => flushed.push(name) });
+    expect(turn.open).toBe(false);
+    turn.begin();
+    expect(turn.open).toBe(true);
+    turn.defer(out('a'));
+    // A read handled inside another (a nested turn) must not flush the outer one's output early.
+    turn.begin();
+    turn.defer(out('b'));
+    turn.end();
+    expect(flushed).toEqual([]);
+    turn.end();
+    expect(flushed).toEqual(['a', 'b']);
+    expect(turn.open).toBe(false);
+    // The list is emptied: the next read flushes only its own output.
+    turn.begin();
+    turn.defer(out('c'));
+    turn.end();
+    expect(flushed).toEqual(['a', 'b', 'c']);
+  });
+
+  it('ends the turn even when a flush throws', () => {
+    const turn = new ReadTurn();
+    turn.begin();
+    turn.defer({
+      flush: () => {
+        throw new Error('boom');
+      },
+    });
+    expect(() => turn.end()).toThrow('boom');
+    expect(turn.open).toBe(false);
+    let flushed = 0;
+    turn.begin();
+    turn.defer({ flush: () => flushed++ });
+    turn.end();
+    expect(flushed).toBe(1);
   });
 });
 
