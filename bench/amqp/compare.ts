@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatTable, latency, percentile, runAll, type Result } from './scenarios.js';
 import { brokerCosts, startRailyard } from './run.js';
+import { concatSamples, startFloorRelay, type FloorRelay } from './floor.js';
 
 const tools = fileURLToPath(new URL('../../../shared/tools/', import.meta.url));
 
@@ -31,6 +32,7 @@ function ratios(ours: Result[], theirs: Result[]): string {
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const railyard = await startRailyard();
 let rabbit: { url: string; stop: () => void } | undefined;
+let floor: FloorRelay | undefined;
 try {
   const costs = brokerCosts(railyard.proc);
   const ours = await runAll(railyard.url, scale, costs);
@@ -52,7 +54,10 @@ try {
     // the machine's scheduler, not a broker; it is shown but left out of the clean median.
     const lagLimit = Number(process.env.BENCH_LAG_LIMIT_MS ?? 5);
     const clean: number[] = [];
-    const pooled: { ours: Float64Array[]; theirs: Float64Array[] } = { ours: [], theirs: [] };
+    const pooled: { ours: Float64Array[]; theirs: Float64Array[]; floor: Float64Array[] } = { ours: [], theirs: [], floor: [] };
+    // A broker that only relays bytes (floor.ts), measured in every round too: the latency no broker
+    // can go below on this machine at that moment. BENCH_FLOOR=0 leaves it out.
+    if (rounds > 0 && process.env.BENCH_FLOOR !== '0') floor = await startFloorRelay();
     for (let i = 0; i < rounds; i++) {
       const secs = Math.max(1, Math.round(5 * scale));
       // The order alternates, so neither broker always runs right after the other one's load.
@@ -69,30 +74,28 @@ try {
       }
       pooled.ours.push(a.samples!);
       pooled.theirs.push(b.samples!);
+      const f = floor ? await floor.round(secs) : undefined;
+      if (f) pooled.floor.push(f);
       perRound.push(a.p99! / b.p99!);
       const loaded = a.clientLagP99! > lagLimit || b.clientLagP99! > lagLimit;
       if (!loaded) clean.push(a.p99! / b.p99!);
       console.log(`(d) round ${i + 1}: Railyard p50 ${a.p50!.toFixed(2)} p99 ${a.p99!.toFixed(2)} ms, RabbitMQ p50 ${b.p50!.toFixed(2)} p99 ${b.p99!.toFixed(2)} ms, p99 ×${(a.p99! / b.p99!).toFixed(2)}; client timer lag p99 ${a.clientLagP99!.toFixed(1)} / ${b.clientLagP99!.toFixed(1)} ms${loaded ? ' (loaded)' : ''}`);
       const g = a.broker!;
+      if (f) console.log(`    relay-only floor: p50 ${percentile(f, 0.5).toFixed(2)} p99 ${percentile(f, 0.99).toFixed(2)} ms`);
       console.log(`    Railyard broker: ${g.scavenges} scavenges, ${g.markSweeps} mark-compacts, longest GC step ${g.maxGcMs.toFixed(1)} ms, event loop delay p99 ${g.loopP99.toFixed(1)} max ${g.loopMax.toFixed(1)} ms`);
     }
     if (rounds > 0) {
       const sorted = [...perRound].sort((x, y) => x - y);
       // One percentile over every round's samples: a round's p99 rests on its slowest 1% alone (a
       // few hundred samples, often one stall), the pooled one on all of them.
-      const all = (xs: Float64Array[]) => {
-        const out = new Float64Array(xs.reduce((n, x) => n + x.length, 0));
-        let at = 0;
-        for (const x of xs) {
-          out.set(x, at);
-          at += x.length;
-        }
-        return out;
-      };
-      const ours = all(pooled.ours);
-      const theirs = all(pooled.theirs);
+      const ours = concatSamples(pooled.ours);
+      const theirs = concatSamples(pooled.theirs);
       const [o50, o99, t50, t99] = [percentile(ours, 0.5), percentile(ours, 0.99), percentile(theirs, 0.5), percentile(theirs, 0.99)];
       console.log(`(d) pooled over ${rounds} rounds (${ours.length} / ${theirs.length} samples): Railyard p50 ${o50.toFixed(2)} p99 ${o99.toFixed(2)} ms, RabbitMQ p50 ${t50.toFixed(2)} p99 ${t99.toFixed(2)} ms, p99 ×${(o99 / t99).toFixed(2)}`);
+      if (pooled.floor.length > 0) {
+        const fl = concatSamples(pooled.floor);
+        console.log(`(d) relay-only floor pooled: p50 ${percentile(fl, 0.5).toFixed(2)} p99 ${percentile(fl, 0.99).toFixed(2)} ms (half RabbitMQ's pooled p99: ${(t99 / 2).toFixed(2)} ms)`);
+      }
       console.log(`(d) interleaved p99 ratio: median ×${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} (range ×${sorted[0]!.toFixed(2)}–×${sorted[sorted.length - 1]!.toFixed(2)})`);
       const c = [...clean].sort((x, y) => x - y);
       console.log(
@@ -103,6 +106,7 @@ try {
     }
   }
 } finally {
+  floor?.stop();
   railyard.proc.kill('SIGTERM');
   rabbit?.stop();
 }
