@@ -23,6 +23,8 @@ if (heapProfile) {
   };
 }
 
+// With --trace-gc, GC lines carry ms since the isolate started: this puts them on the epoch clock.
+if (process.execArgv.includes('--trace-gc')) process.stderr.write(`time origin ${performance.timeOrigin}\n`);
 process.stdout.write(`${b.amqp.url}\n`);
 const stop = () =>
   void writeHeapProfile()

@@ -12,10 +12,15 @@ await pub.assertQueue(queue, { durable: false });
 await sub.prefetch(1000);
 const n = ratePerSec * seconds;
 const samples = [];
+// With workerData.trace, when each message was sent (ms since the epoch) next to its latency, to
+// line the tail up against the broker's GC trace.
+const sentAt = workerData.trace ? [] : null;
 const done = new Promise((resolve) => {
   void sub.consume(queue, (m) => {
     if (!m) return;
-    samples.push(performance.now() - m.content.readDoubleBE(0));
+    const sent = m.content.readDoubleBE(0);
+    samples.push(performance.now() - sent);
+    if (sentAt) sentAt.push(performance.timeOrigin + sent);
     sub.ack(m);
     if (samples.length === n) resolve();
   });
@@ -49,4 +54,4 @@ const total = (performance.now() - t0) / 1000;
 await pub.deleteQueue(queue);
 await pubConn.close();
 await subConn.close();
-parentPort.postMessage({ samples: Float64Array.from(samples), seconds: total, lag: Float64Array.from(lag) });
+parentPort.postMessage({ samples: Float64Array.from(samples), seconds: total, lag: Float64Array.from(lag), sentAt: sentAt && Float64Array.from(sentAt) });

@@ -2,6 +2,7 @@
  * AMQP throughput and latency scenarios, run with amqplib against any broker URL
  * (Railyard or RabbitMQ), so both are measured with the same client in the same way.
  */
+import { appendFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import amqp from 'amqplib';
 
@@ -155,11 +156,18 @@ export async function latency(url: string, ratePerSec = 5000, seconds = 5): Prom
 }
 
 async function measureLatency(url: string, ratePerSec: number, seconds: number): Promise<Result> {
-  const w = new Worker(new URL('./latency-worker.mjs', import.meta.url), { workerData: { url, ratePerSec, seconds, queue: qname('d') } });
-  const { samples, seconds: total, lag } = await new Promise<{ samples: Float64Array; seconds: number; lag: Float64Array }>((resolve, reject) => {
+  // BENCH_LATENCY_TRACE=file writes each measured message's send time (epoch ms) and latency as CSV.
+  const trace = process.env.BENCH_LATENCY_TRACE;
+  const w = new Worker(new URL('./latency-worker.mjs', import.meta.url), { workerData: { url, ratePerSec, seconds, queue: qname('d'), trace: trace !== undefined } });
+  const { samples, seconds: total, lag, sentAt } = await new Promise<{ samples: Float64Array; seconds: number; lag: Float64Array; sentAt: Float64Array | null }>((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
   });
+  if (trace && sentAt && seconds > 1) {
+    const rows: string[] = [];
+    for (let i = 0; i < samples.length; i++) rows.push(`${sentAt[i]!.toFixed(3)},${samples[i]!.toFixed(3)}`);
+    appendFileSync(trace, rows.join('\n') + '\n');
+  }
   const pct = (p: number) => percentile(samples, p);
   const n = samples.length;
   const clientLagP99 = lag.length === 0 ? 0 : percentile(lag, 0.99);
