@@ -9,6 +9,7 @@ interface Pending {
   queue: string;
   fn: Operation<unknown>;
   keepsDelayed: boolean;
+  claims: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -29,6 +30,9 @@ interface BatchOutcome {
  * at most for it.
  */
 const MAX_MICRO_RUN_MS = 1;
+
+/** Most picked rows one claim reads ahead for the claims after it in its batch (see {@link GroupCommit.picks}). */
+export const MAX_PICK_AHEAD = 64;
 
 /** Called after a batch commits, once per queue it touched. */
 export type AfterCommit = (queue: string, hadEvents: boolean, wakeWorkers: boolean) => void;
@@ -61,6 +65,29 @@ export class GroupCommit {
    * that may make a delayed job due; only those run with `keepsDelayed` keep it.
    */
   readonly duePromoted = new Map<string, number>();
+  /**
+   * Claims read ahead: the first claim of a batch on a queue picks, in claim order, as many
+   * waiting rows as the batch has claims left on that queue (one SELECT instead of one per
+   * claim), and the claims after it take them from here, last element first. Valid only while
+   * nothing but claims changed which jobs wait: emptied before every operation that is not a
+   * claim or completion (they run with `keepsDelayed`), by a completion that took the general
+   * path (flows, dedup), and by a claim that promoted delayed jobs.
+   */
+  readonly picks = new Map<string, unknown[][]>();
+  /**
+   * Whether claims may defer their take to {@link flushTakes}: in a batch run without
+   * savepoints, where an operation's writes need not be undone alone.
+   */
+  deferring = false;
+  /**
+   * The deferred takes as the multi-row UPDATE's parameters: the batch's time (every take of a
+   * batch is stamped with it, `processed_on`), then rid, token, lease end and worker name per take.
+   */
+  private takeArgs: unknown[] = [0];
+  private readonly takeStatements: Database.Statement[] = [];
+  private readonly takeOne: Database.Statement;
+  /** Per queue, how many operations of the running batch that may claim have not run yet. */
+  private claimsLeft = new Map<string, number>();
   private scheduled = false;
   private lastBatch = 1;
   /** When the current run of microtask flushes began (undefined: the event loop has turned since). */
@@ -85,6 +112,10 @@ export class GroupCommit {
     this.savepoint = db.prepare('SAVEPOINT op');
     this.release = db.prepare('RELEASE op');
     this.rollbackTo = db.prepare('ROLLBACK TO op');
+    this.takeOne = db.prepare(
+      `UPDATE jobs_job SET state = 'active', lock_token = ?, locked_until = ?, processed_on = ?, processed_by = ?,
+                           attempts_started = attempts_started + 1 WHERE rid = ? AND state = 'waiting'`,
+    );
     // The id is the later of "now" in microseconds and the queue's last id + 1 (see schema V3).
     this.insertEvents = db.prepare(
       `INSERT INTO jobs_event (queue, id, events)
@@ -92,15 +123,71 @@ export class GroupCommit {
     );
   }
 
-  /** `keepsDelayed`: `fn` neither adds delayed jobs nor moves any delayed job's due time. */
-  run<T>(queue: string, fn: Operation<T>, keepsDelayed = false): Promise<T> {
+  /**
+   * `keepsDelayed`: `fn` is a claim or a completion, and neither adds delayed jobs nor moves
+   * any delayed job's due time. `claims`: `fn` may claim a job of `queue` (sizes read-ahead).
+   */
+  run<T>(queue: string, fn: Operation<T>, keepsDelayed = false, claims = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ queue, fn, keepsDelayed, resolve: resolve as (v: unknown) => void, reject });
+      this.pending.push({ queue, fn, keepsDelayed, claims, resolve: resolve as (v: unknown) => void, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       if (this.lastBatch > 1 || this.microRunExpired()) setImmediate(() => this.flush());
       else queueMicrotask(() => this.flush());
     });
+  }
+
+  /** How many operations of the running batch that may claim on `queue`, this one included, have not finished. */
+  claimsAhead(queue: string): number {
+    return this.claimsLeft.get(queue) ?? 1;
+  }
+
+  /**
+   * Records a claim's take of row `rid` (picked inside this transaction, still 'waiting') to be
+   * written with the batch's other takes in one statement, before the next operation that could
+   * see the difference and before commit. Claims and completions may run in between: a claim
+   * takes the next row read ahead or writes the deferred takes before it picks afresh; a plain
+   * completion only matches an active row, so a completion of a job whose take is still
+   * deferred finds nothing and takes the general path, which writes the takes first.
+   */
+  deferTake(rid: number, token: string, lockedUntil: number, workerName: string | null): void {
+    this.takeArgs.push(rid, token, lockedUntil, workerName);
+    if (this.takeArgs.length > 4 * MAX_PICK_AHEAD) this.flushTakes();
+  }
+
+  /** Writes the deferred takes: one UPDATE … FROM (VALUES …) for all of them. */
+  flushTakes(): void {
+    const args = this.takeArgs;
+    const n = (args.length - 1) / 4;
+    if (n === 0) return;
+    this.takeArgs = [args[0]];
+    if (n === 1) {
+      // A lone take by rowid: the VALUES join costs a one-row UPDATE ~1 µs more.
+      const changes = this.takeOne.run(args[2], args[3], args[0], args[4], args[1]).changes;
+      if (changes !== 1) throw new Error(`deferred claim of job row ${String(args[1])} found it gone inside its transaction`);
+      return;
+    }
+    let stmt = this.takeStatements[n];
+    if (!stmt) {
+      const rows = new Array<string>(n).fill('(?, ?, ?, ?)').join(', ');
+      stmt = this.takeStatements[n] = this.db.prepare(
+        `UPDATE jobs_job SET state = 'active', lock_token = v.column2, locked_until = v.column3, processed_on = ?,
+                             processed_by = v.column4, attempts_started = attempts_started + 1
+         FROM (VALUES ${rows}) AS v WHERE jobs_job.rid = v.column1 AND jobs_job.state = 'waiting'`,
+      );
+    }
+    const changes = stmt.run(...args).changes;
+    // Every row was picked as waiting in this transaction and nothing has run since that could
+    // change it: a shortfall is a bug, and throwing undoes the batch.
+    if (changes !== n) throw new Error(`deferred claim of ${n} job rows took ${changes}`);
+  }
+
+  private resetClaims(batch: Pending[], now: number, isolate: boolean): void {
+    this.picks.clear();
+    this.takeArgs = [now];
+    this.deferring = !isolate;
+    this.claimsLeft = new Map();
+    for (const p of batch) if (p.claims) this.claimsLeft.set(p.queue, (this.claimsLeft.get(p.queue) ?? 0) + 1);
   }
 
   private microRunExpired(): boolean {
@@ -137,6 +224,7 @@ export class GroupCommit {
    */
   private runBatch(batch: Pending[], now: number, isolate: boolean): BatchOutcome {
     this.batchId++;
+    this.resetClaims(batch, now, isolate);
     const results: { ok: boolean; value: unknown }[] = [];
     const perQueue = new Map<string, QueueSlot>();
     const slot = (queue: string): QueueSlot => {
@@ -152,10 +240,15 @@ export class GroupCommit {
     try {
       for (const p of batch) {
         const ev = new EventBatch();
-        if (!p.keepsDelayed) this.duePromoted.clear();
+        if (!p.keepsDelayed) {
+          this.duePromoted.clear();
+          this.flushTakes();
+          this.picks.clear();
+        }
         if (isolate) this.savepoint.run();
         try {
           const value = p.fn(ev, now);
+          if (p.claims) this.claimsLeft.set(p.queue, this.claimsLeft.get(p.queue)! - 1);
           if (isolate) this.release.run();
           results.push({ ok: true, value });
         } catch (err) {
@@ -177,6 +270,7 @@ export class GroupCommit {
         for (const [queue, events] of ev.elsewhere) slot(queue).events.push(...events);
         for (const queue of ev.wakeElsewhere) slot(queue).wake = true;
       }
+      this.flushTakes();
       for (const [queue, q] of perQueue) {
         if (q.events.length > 0) this.insertEvents.run({ q: queue, floor: now * 1000, e: JSON.stringify(q.events) });
       }

@@ -72,6 +72,23 @@ describe('many processes on one data dir', () => {
     await until(() => completed.size === 450, 5000);
   });
 
+  it('claims each job exactly once across processes whose workers claim many jobs per batch', async () => {
+    // Concurrency 25 on a full queue: each process's batches carry dozens of claims, read ahead
+    // in one SELECT and taken in one UPDATE, while the other processes do the same.
+    const connection = { dataDir };
+    const q = new Queue('deep', { connection }, createRailyardBackend);
+    closers.push(q);
+    await q.addBulk(Array.from({ length: 1500 }, (_, i) => ({ name: 'job', data: { i }, opts: { jobId: `d-${i}` } })));
+    const outs = [0, 1, 2].map((i) => join(dataDir, `deep-${i}.txt`));
+    for (const out of outs) procs.push(await child(['worker', dataDir, 'deep', out, '25'], 'ready'));
+    await until(async () => (await q.getCompletedCount()) === 1500, 30_000);
+    const seen = outs.flatMap((f) => (existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').filter(Boolean) : []));
+    expect(seen).toHaveLength(1500);
+    expect(new Set(seen).size).toBe(1500);
+    // Every completion matched its claim's lock token: nothing failed or was left active.
+    expect(await q.getJobCounts('failed', 'active', 'wait')).toEqual({ failed: 0, active: 0, wait: 0 });
+  });
+
   it('a worker killed with SIGKILL mid-job leaves a job that stalls after lockDuration and is retried', async () => {
     const connection = { dataDir };
     const q = new Queue('kill', { connection }, createRailyardBackend);
