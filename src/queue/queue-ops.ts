@@ -55,7 +55,9 @@ interface MetaFlags {
 const NO_DELAY_PENDING = 0;
 /** Most delayed jobs one claim promotes. */
 const PROMOTE_BATCH = 1000;
-const PROMOTE_DUE_SQL = "SELECT rid, id FROM jobs_job WHERE queue = ? AND state = 'delayed' AND process_at <= ? ORDER BY process_at LIMIT ?";
+// Limits are written into statement texts on hot paths: bound as a parameter (`LIMIT ?`), the
+// same statement measured ~5-20 µs more per call, whatever the rows read.
+const PROMOTE_DUE_SQL = `SELECT rid, id FROM jobs_job WHERE queue = ? AND state = 'delayed' AND process_at <= ? ORDER BY process_at LIMIT ${PROMOTE_BATCH}`;
 
 // Statements whose text is built from constants are built once: `store.stmt` looks statements up
 // by their text, and a template literal evaluated per call is a fresh string to hash and compare.
@@ -66,7 +68,6 @@ const RESERVE_SQL = `INSERT INTO jobs_event (queue, id, events, id_counter, seq_
 // A claim reads the next row, then takes it by rowid: both inside the batch's IMMEDIATE
 // transaction, so no other connection can claim it in between. (One UPDATE ... RETURNING of
 // every column costs SQLite a temporary table per call, more than the separate read.)
-// The limit is written into the text: with `LIMIT ?` the same SELECT costs ~20 µs more per call.
 const CLAIM_PICK_SQL: string[] = [];
 const claimPickSql = (n: number): string =>
   (CLAIM_PICK_SQL[n] ??= `SELECT ${CLAIM_PICK_COLUMNS} FROM jobs_job WHERE queue = ? AND state = 'waiting' ORDER BY priority, seq LIMIT ${n}`);
@@ -325,7 +326,7 @@ export class QueueOps {
   promoteDue(ev: EventBatch, now: number): number {
     const due = this.store
       .stmt(PROMOTE_DUE_SQL)
-      .all(this.queue, now, PROMOTE_BATCH) as { rid: number; id: string }[];
+      .all(this.queue, now) as { rid: number; id: string }[];
     if (due.length === 0) return 0;
     let { seq } = this.reserve(0, due.length);
     const upd = this.store.stmt("UPDATE jobs_job SET state = 'waiting', delay = 0, process_at = NULL, seq = ? WHERE rid = ?");

@@ -6,7 +6,17 @@ import { COUNTER_ROW_ID, parseEventId } from './events.js';
 
 // Built once: `store.stmt` looks statements up by their text.
 const LATEST_EVENT_SQL = `SELECT max(id) AS m FROM jobs_event WHERE queue = ? AND id < ${COUNTER_ROW_ID}`;
-const EVENTS_AFTER_SQL = `SELECT id, events FROM jobs_event WHERE queue = ? AND id >= ? AND id < ${COUNTER_ROW_ID} ORDER BY id LIMIT ?`;
+// The limit is part of the text: bound as `LIMIT ?`, the statement measured several µs more per
+// call, and a QueueEvents listener runs it after every commit it hears of.
+const EVENTS_AFTER_SQL = new Map<number, string>();
+const eventsAfterSql = (limit: number): string => {
+  let sql = EVENTS_AFTER_SQL.get(limit);
+  if (sql === undefined) {
+    sql = `SELECT id, events FROM jobs_event WHERE queue = ? AND id >= ? AND id < ${COUNTER_ROW_ID} ORDER BY id LIMIT ${Math.trunc(limit)}`;
+    EVENTS_AFTER_SQL.set(limit, sql);
+  }
+  return sql;
+};
 
 /** One stream entry as Redis XREAD returns it: `[id, [field, value, ...]]`. */
 export type StreamEntry = [string, string[]];
@@ -193,8 +203,8 @@ export class QueueReads {
   eventsAfter(cursor: string, limit: number): StreamEntry[] {
     const { row, index } = parseEventId(cursor);
     const rows = this.store
-      .stmt(EVENTS_AFTER_SQL)
-      .all(this.queue, row, limit) as { id: number; events: string }[];
+      .stmt(eventsAfterSql(limit))
+      .all(this.queue, row) as { id: number; events: string }[];
     const out: StreamEntry[] = [];
     for (const r of rows) {
       const events = JSON.parse(r.events) as string[][];
