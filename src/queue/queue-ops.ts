@@ -77,17 +77,24 @@ const CLAIM_TAKE_SQL = `UPDATE jobs_job SET state = 'active', lock_token = ?, lo
          WHERE rid = ? AND state = 'waiting'`;
 // A job that is neither a flow child nor deduplicated has nothing to update beyond its row, so
 // completing it needs no columns back (RETURNING costs about as much as the UPDATE itself).
-// The NOT EXISTS keeps a parent with unfinished children from completing. Parameters: return
-// value, now, queue, id, "any token" (1 for BullMQ's '0' / none), token.
-const COMPLETE_PLAIN_SQL = `UPDATE jobs_job SET state = 'completed', returnvalue = ?, finished_on = ?, lock_token = NULL, locked_until = NULL,
-                             attempts_made = attempts_made + 1
-         WHERE queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?) AND parent IS NULL AND dedup_id IS NULL
+// The NOT EXISTS keeps a parent with unfinished children from completing. `byRid`: the row is
+// found by the rowid its claim in this process read (QueueOps.claimedRows), sparing the
+// (queue, id) index lookup; queue and id are still compared, as a rowid may be reused once its
+// job is deleted. Parameters: [rowid,] queue, id, "any token" (1 for BullMQ's '0' / none), token.
+const plainWhere = (byRid: boolean): string =>
+  `WHERE ${byRid ? 'rid = ? AND ' : ''}queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?) AND parent IS NULL AND dedup_id IS NULL
            AND NOT EXISTS (SELECT 1 FROM jobs_dep WHERE parent_queue = jobs_job.queue AND parent_id = jobs_job.id AND status IN ('pending', 'failed'))`;
-// The same for removeOnComplete: true, where the row would be deleted right after: queue, id,
-// "any token", token.
-const COMPLETE_PLAIN_REMOVE_SQL = `DELETE FROM jobs_job
-         WHERE queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?) AND parent IS NULL AND dedup_id IS NULL
-           AND NOT EXISTS (SELECT 1 FROM jobs_dep WHERE parent_queue = jobs_job.queue AND parent_id = jobs_job.id AND status IN ('pending', 'failed'))`;
+// Completes: return value and now, then the above.
+const completePlainSql = (byRid: boolean): string =>
+  `UPDATE jobs_job SET state = 'completed', returnvalue = ?, finished_on = ?, lock_token = NULL, locked_until = NULL,
+                             attempts_made = attempts_made + 1 ${plainWhere(byRid)}`;
+const COMPLETE_PLAIN_SQL = completePlainSql(false);
+const COMPLETE_PLAIN_BY_RID_SQL = completePlainSql(true);
+// The same for removeOnComplete: true, where the row would be deleted right after.
+const COMPLETE_PLAIN_REMOVE_SQL = `DELETE FROM jobs_job ${plainWhere(false)}`;
+const COMPLETE_PLAIN_REMOVE_BY_RID_SQL = `DELETE FROM jobs_job ${plainWhere(true)}`;
+/** Most claimed rowids a QueueOps remembers (jobs claimed here and finished elsewhere or not at all). */
+const MAX_CLAIMED_ROWS = 10_000;
 // Two probes of the partial indexes; `state IN ('waiting', 'active')` would use neither and
 // scan every finished job of the queue.
 const BUSY_SQL = `SELECT EXISTS (SELECT 1 FROM jobs_job WHERE queue = @q AND state = 'waiting')
@@ -107,6 +114,12 @@ export class QueueOps {
   private flagsBatch = -1;
   private flagsVersion = -1;
   private flagsMetaWrites = -1;
+  /**
+   * Rowids of jobs this QueueOps claimed, by job id, for their completion (see
+   * COMPLETE_PLAIN_BY_RID_SQL); only a hint: the completion still checks queue, id, state and
+   * token, and falls back to the general path when they do not match.
+   */
+  private readonly claimedRows = new Map<string, number>();
 
   constructor(
     readonly store: JobStore,
@@ -298,6 +311,8 @@ export class QueueOps {
       if (duration !== null) this.consumeRateLimit(now, duration);
     }
     const id = job.id!;
+    if (this.claimedRows.size >= MAX_CLAIMED_ROWS) this.claimedRows.clear();
+    this.claimedRows.set(id, rid);
     ev.push('active', { jobId: id, prev: 'waiting' });
     return [job, id, 0, 0];
   }
@@ -442,10 +457,17 @@ export class QueueOps {
     return this.writeKeepingDelayed((ev, now) => {
       const anyToken = token === null || token === undefined || token === '' || token === '0' ? 1 : 0;
       const group = this.store.group;
+      const rid = this.claimedRows.get(id);
+      if (rid !== undefined) this.claimedRows.delete(id);
+      const tok = token ?? null;
       const plain =
         o.keep.count === 0
-          ? this.store.stmt(COMPLETE_PLAIN_REMOVE_SQL).run(this.queue, id, anyToken, token ?? null)
-          : this.store.stmt(COMPLETE_PLAIN_SQL).run(returnValue, now, this.queue, id, anyToken, token ?? null);
+          ? rid === undefined
+            ? this.store.stmt(COMPLETE_PLAIN_REMOVE_SQL).run(this.queue, id, anyToken, tok)
+            : this.store.stmt(COMPLETE_PLAIN_REMOVE_BY_RID_SQL).run(rid, this.queue, id, anyToken, tok)
+          : rid === undefined
+            ? this.store.stmt(COMPLETE_PLAIN_SQL).run(returnValue, now, this.queue, id, anyToken, tok)
+            : this.store.stmt(COMPLETE_PLAIN_BY_RID_SQL).run(returnValue, now, rid, this.queue, id, anyToken, tok);
       if (plain.changes === 1) {
         ev.push('completed', { jobId: id, returnvalue: returnValue, prev: 'active' });
         return this.afterFinish(ev, now, null, 'completed', o);

@@ -54,4 +54,37 @@ describe('claim', () => {
     const claimed = await claimAndCompare();
     expect(claimed.deduplicationId).toBe('d1');
   });
+
+  // A completion finds its row by the rowid its claim read here (QueueOps.claimedRows); that is
+  // only a hint, checked against queue, id, state and token.
+  describe('completion by the rowid remembered at claim', () => {
+    const finish = { keep: {}, attempts: 1, metricsMaxDataPoints: 0 };
+    const expire = (id: string) => store.db.prepare("UPDATE jobs_job SET locked_until = 0 WHERE queue = 'q' AND id = ?").run(id);
+
+    it('refuses a lease taken over by another process after a stall', async () => {
+      await ops.addJobs([{ job: job('a'), jobId: 'a' }]);
+      await ops.claim(claim);
+      expire('a');
+      const other = new QueueOps(store, 'q', 10_000);
+      expect(await other.recoverStalled(1, 0)).toEqual(['a']);
+      await other.claim({ ...claim, token: 'tok2' });
+      await expect(ops.complete('a', '1', 'tok', finish)).rejects.toThrow(/lock/i);
+      await other.complete('a', '2', 'tok2', finish);
+      expect(ops.row('a')).toMatchObject({ state: 'completed', returnvalue: '2' });
+    });
+
+    it('does not complete another job that reused the rowid of a removed one', async () => {
+      await ops.addJobs([{ job: job('a'), jobId: 'a' }]);
+      await ops.claim(claim);
+      const rid = ops.row('a')!.rid;
+      expire('a');
+      expect(await ops.remove('a')).toBe(1);
+      await ops.addJobs([{ job: job('b'), jobId: 'b' }]);
+      // SQLite hands the removed job's rowid, the largest, to the next row.
+      expect(ops.row('b')!.rid).toBe(rid);
+      store.db.prepare("UPDATE jobs_job SET state = 'active', lock_token = 'tok' WHERE id = 'b'").run();
+      await expect(ops.complete('a', '1', '0', finish)).rejects.toThrow(/Missing key/i);
+      expect(ops.row('b')).toMatchObject({ state: 'active' });
+    });
+  });
 });
