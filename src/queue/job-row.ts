@@ -67,17 +67,19 @@ export function rowToJobJson(row: JobRow): JobJson {
 
 /**
  * What a claim reads of the row it picks, as an array (better-sqlite3 builds a ~30-key object per
- * row with dynamic keys, which costs about as much as the claim's UPDATE). It costs ~0.2 µs per
- * column even when the value is NULL, so the columns that are NULL or 0 in a job never tried
- * before are not read one by one: `plain` says whether they all are, and only when they are not
- * is the whole row read ({@link CLAIMED_ROW_COLUMNS}). processed_on and processed_by are the
+ * row with dynamic keys, which costs about as much as the claim's UPDATE): the rowid and one JSON
+ * array of the fields a job never tried before has. better-sqlite3 costs ~0.2 µs per column read,
+ * NULL or not, more than SQLite takes to build the array and V8 to parse it (and `opts` comes
+ * back parsed with it). The columns that are NULL or 0 in a job never tried before are not read
+ * one by one: the array's last element says whether they all are, and only when they are not is
+ * the whole row read ({@link CLAIMED_ROW_COLUMNS}). processed_on and processed_by are the
  * claim's own.
  */
 export const CLAIM_PICK_COLUMNS =
-  'rid, id, name, data, opts, attempts_made, attempts_started, timestamp, delay, priority, ' +
+  'rid, json_array(id, name, data, json(opts), attempts_made, attempts_started, timestamp, delay, priority, ' +
   '(progress IS NULL AND failed_reason IS NULL AND stacktrace IS NULL AND returnvalue IS NULL AND stalled_counter = 0 ' +
   'AND finished_on IS NULL AND repeat_job_key IS NULL AND dedup_id IS NULL AND deferred_failure IS NULL ' +
-  'AND parent IS NULL AND parent_key IS NULL) AS plain';
+  'AND parent IS NULL AND parent_key IS NULL))';
 
 export function pickedRowId(r: unknown[]): number {
   return r[0] as number;
@@ -88,18 +90,19 @@ export function pickedRowId(r: unknown[]): number {
  * is plain. What {@link rowToJobJson} makes of such a row, built directly: this runs per job.
  */
 export function pickedJobJson(r: unknown[], claimedAt: number, workerName: string | null): JobJson | undefined {
-  if (r[10] !== 1) return undefined;
+  const f = JSON.parse(r[1] as string) as unknown[];
+  if (f[9] !== 1) return undefined;
   const json: JobJson = {
-    id: r[1] as string,
-    name: r[2] as string,
-    data: r[3] as string,
-    opts: JSON.parse(r[4] as string) as JobsOptions,
+    id: f[0] as string,
+    name: f[1] as string,
+    data: f[2] as string,
+    opts: f[3] as JobsOptions,
     progress: 0,
-    attemptsMade: r[5] as number,
-    attemptsStarted: (r[6] as number) + 1,
-    timestamp: r[7] as number,
-    delay: r[8] as number,
-    priority: r[9] as number,
+    attemptsMade: f[4] as number,
+    attemptsStarted: (f[5] as number) + 1,
+    timestamp: f[6] as number,
+    delay: f[7] as number,
+    priority: f[8] as number,
     failedReason: '',
     stacktrace: '[]',
     returnvalue: 'null',

@@ -55,6 +55,14 @@ describe('claim', () => {
     expect(claimed.deduplicationId).toBe('d1');
   });
 
+  it('hands out data, name and options through the JSON the claim reads, unchanged', async () => {
+    const data = JSON.stringify({ s: 'quote " backslash \\ nl \n tab \t nul \u0000 é 𝄞 \ud800', n: 2 ** 53 - 1, f: 0.1 });
+    const opts = { attempts: 2, backoff: { type: 'fixed', delay: 5 }, jobId: 'x', timestamp: 1 } as JobJson['opts'];
+    await ops.addJobs([{ job: { ...job('näme "q"', opts), data } as JobJson, jobId: 'id "☃"' }]);
+    const claimed = await claimAndCompare();
+    expect(claimed).toMatchObject({ id: 'id "☃"', name: 'näme "q"', data, opts });
+  });
+
   // A completion finds its row by the rowid its claim read here (QueueOps.claimedRows); that is
   // only a hint, checked against queue, id, state and token.
   describe('completion by the rowid remembered at claim', () => {
