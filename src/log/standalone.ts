@@ -4,7 +4,6 @@
  */
 import type { FsyncPolicy } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
-import { initCodecs } from './compression/index.js';
 import { GroupCommitter, type GroupBoundary } from './group-commit.js';
 import { startMaintenance } from './maintenance.js';
 import { Partition, type PartitionStats } from './partition.js';
@@ -37,7 +36,6 @@ export interface StandalonePartitionLog extends PartitionLog {
 
 /** Opens (creating or recovering) a partition in `dir`; `config` uses Kafka topic config names. */
 export async function openPartitionLog(dir: string, config: Record<string, string> = {}, opts: PartitionLogOptions = {}): Promise<StandalonePartitionLog> {
-  await initCodecs();
   const logger = opts.logger ?? createLogger();
   const p = Partition.open({
     topic: opts.topic ?? 'standalone',

@@ -7,7 +7,6 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { TopicCatalogue } from './catalogue.js';
-import { initCodecs } from './compression/index.js';
 import { GroupCommitter } from './group-commit.js';
 import { startMaintenance } from './maintenance.js';
 import { Partition } from './partition.js';
@@ -216,6 +215,5 @@ class Store implements RailyardLogStore {
 }
 
 export async function openLogStore(opts: LogStoreOptions): Promise<RailyardLogStore> {
-  await initCodecs();
   return new Store(opts);
 }

@@ -6,7 +6,7 @@ import { zstd, initZstd } from './zstd.js';
 
 export { CompressionCodec, type Codec, type CompressionName, gzip, lz4, snappy, snappyRaw, zstd, encodeXerial, decodeXerial, isXerial };
 
-/** Instantiates the codecs that need asynchronous set-up (zstd's WebAssembly). Idempotent. */
+/** Loads now the codecs that otherwise load on first use (zstd's WebAssembly). Idempotent. */
 export function initCodecs(): Promise<void> {
   return initZstd();
 }
