@@ -1,8 +1,11 @@
 // Runs one bench scenario on the SQLite backend alone and says where its time goes:
-//   node --import tsx bench/jobs/profile.ts add|c1|c50|delayed [count] [--sql] [--cpuprofile FILE]
+//   node --import tsx bench/jobs/profile.ts add|c1|c50|retry|delayed [count] [--sql] [--cpuprofile FILE]
 //
 // Always: jobs/s and process CPU per job over the measured phase (adding for `add`, processing
-// for c1/c50; a shared machine's load moves jobs/s far more than CPU per job).
+// for c1/c50/retry; a shared machine's load moves jobs/s far more than CPU per job).
+// retry: run.ts's retry scenario (attempts: 2, concurrency 10, the handler throws on the first
+//   attempt); also the worker's idle share (1 - CPU/wall), since a retry that waits on a timer
+//   or a wake-up leaves workers idle rather than busy.
 // delayed: run.ts's lateness scenario (jobs delayed 500 ms, added 2 per ms, concurrency 10), and
 //   for each job late by 3 ms or more, what the event loop did between its due time and its
 //   start: stalls of the loop (a 1 ms interval that fired late) and, with --sql, statements
@@ -181,6 +184,23 @@ if (step === 'delayed') {
 } else if (step === 'add') {
   const s = await startPhase();
   for (let i = 0; i < count; i++) await q.add('x', { i });
+  await endPhase(s);
+} else if (step === 'retry') {
+  for (let i = 0; i < count; i += 1000) {
+    await q.addBulk(Array.from({ length: Math.min(1000, count - i) }, () => ({ name: 'x', data: {}, opts: { attempts: 2 } })));
+  }
+  let done = 0;
+  let failed = 0;
+  const s = await startPhase();
+  const w = a.worker('p', async (job) => {
+    if (job.attemptsMade === 0) throw new Error('first try fails');
+  }, { concurrency: 10 });
+  w.on('completed', () => done++);
+  w.on('failed', () => failed++);
+  while (done < count) await new Promise((r) => setTimeout(r, 2));
+  const wall = performance.now() - s.t;
+  const cpu = process.cpuUsage(s.cpu);
+  console.log(`retry: ${failed} failed attempts; idle ${Math.max(0, 100 - ((cpu.user + cpu.system) / 1000 / wall) * 100).toFixed(0)}% of wall time`);
   await endPhase(s);
 } else {
   for (let i = 0; i < count; i += 1000) await q.addBulk(Array.from({ length: Math.min(1000, count - i) }, () => ({ name: 'x', data: {} })));
