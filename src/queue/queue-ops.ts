@@ -93,6 +93,14 @@ const COMPLETE_PLAIN_BY_RID_SQL = completePlainSql(true);
 // The same for removeOnComplete: true, where the row would be deleted right after.
 const COMPLETE_PLAIN_REMOVE_SQL = `DELETE FROM jobs_job ${plainWhere(false)}`;
 const COMPLETE_PLAIN_REMOVE_BY_RID_SQL = `DELETE FROM jobs_job ${plainWhere(true)}`;
+// An immediate retry of a job claimed in this process (QueueOps.claimedRows): back to wait at
+// seq (first parameter), with the attempt's reason and stack trace. queue, id, state and token
+// are compared as in plainWhere, as the rowid may have been reused. Parameters: seq, reason,
+// stacktrace, rowid, queue, id, "any token", token.
+const RETRY_BY_RID_SQL = `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
+                             failed_reason = coalesce(?, failed_reason), stacktrace = coalesce(?, stacktrace),
+                             attempts_made = attempts_made + 1
+         WHERE rid = ? AND queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?)`;
 /** Most claimed rowids a QueueOps remembers (jobs claimed here and finished elsewhere or not at all). */
 const MAX_CLAIMED_ROWS = 10_000;
 // Two probes of the partial indexes; `state IN ('waiting', 'active')` would use neither and
@@ -621,15 +629,31 @@ export class QueueOps {
 
   retry(id: string, lifo: boolean, token: string | undefined, failedReason: string | null, stacktrace: string | null): Promise<void> {
     return this.write((ev) => {
-      const row = this.activeRow(id, token, 'retryJob');
       const seq = this.nextSeq();
+      const order = lifo ? -seq : seq;
+      // A job claimed in this process is found by its rowid and checked in the UPDATE itself
+      // (as a plain completion is), sparing the (queue, id) read; only when that matches nothing
+      // does the read run, to name the reason.
+      const rid = this.claimedRows.get(id);
+      if (rid !== undefined) {
+        const anyToken = token === undefined || token === '' || token === '0' ? 1 : 0;
+        const done = this.store.stmt(RETRY_BY_RID_SQL).run(order, failedReason, stacktrace, rid, this.queue, id, anyToken, token ?? null);
+        // Kept on a refusal (wrong token): the job is still active on that row.
+        if (done.changes === 1) {
+          this.claimedRows.delete(id);
+          ev.push('waiting', { jobId: id, prev: 'active' });
+          ev.wakeWorkers = true;
+          return;
+        }
+      }
+      const row = this.activeRow(id, token, 'retryJob');
       this.store
         .stmt(
           `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
                                failed_reason = coalesce(?, failed_reason), stacktrace = coalesce(?, stacktrace),
                                attempts_made = attempts_made + 1 WHERE rid = ?`,
         )
-        .run(lifo ? -seq : seq, failedReason, stacktrace, row.rid);
+        .run(order, failedReason, stacktrace, row.rid);
       ev.push('waiting', { jobId: id, prev: 'active' });
       ev.wakeWorkers = true;
     });

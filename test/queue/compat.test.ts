@@ -548,6 +548,38 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     expect((await q.getJob(job.id!))!.stalledCounter).toBe(1);
   });
 
+  it('retries a failed attempt at the back of the wait line, only with the lock token that holds it', async () => {
+    const name = t.fresh();
+    const q = t.queue(name);
+    const a = await q.add('a', {}, { attempts: 2 });
+    const b = await q.add('b', {}, { attempts: 2 });
+    const w = t.worker(name, async () => undefined, { autorun: false });
+    const claimed = (await w.getNextJob('tok-a'))!;
+    expect(claimed.id).toBe(a.id);
+    // A wrong token is refused and leaves the job active, its attempt uncounted.
+    await expect(claimed.moveToFailed(new Error('first'), 'not-the-token')).rejects.toThrow('Lock mismatch');
+    expect(await (await q.getJob(a.id!))!.getState()).toBe('active');
+    await claimed.moveToFailed(new Error('first'), 'tok-a');
+    const retried = (await q.getJob(a.id!))!;
+    expect(await retried.getState()).toBe('waiting');
+    expect(retried.attemptsMade).toBe(1);
+    expect(retried.failedReason).toBe('first');
+    // BullMQ's Job appends to its stack trace list before the backend call, so the refused
+    // call's trace is stored too.
+    expect(retried.stacktrace).toHaveLength(2);
+    // Not lifo: behind b, which was added after it but waited meanwhile.
+    expect((await w.getNextJob('tok-b'))!.id).toBe(b.id);
+    const again = (await w.getNextJob('tok-a2'))!;
+    expect(again.id).toBe(a.id);
+    expect(again.attemptsMade).toBe(1);
+    expect(again.failedReason).toBe('first');
+    expect(again.stacktrace).toHaveLength(2);
+    // The retried attempt's token is spent: only the new claim's token finishes it.
+    await expect(again.moveToCompleted('ok', 'tok-a', false)).rejects.toThrow('Lock mismatch');
+    await again.moveToCompleted('ok', 'tok-a2', false);
+    expect((await q.getJob(a.id!))!.returnvalue).toBe('ok');
+  });
+
   it('runs job schedulers with every and keeps one pending iteration', async () => {
     const name = t.fresh();
     const q = t.queue(name);
