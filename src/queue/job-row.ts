@@ -73,11 +73,13 @@ export function rowToJobJson(row: JobRow): JobJson {
  * back parsed with it). The columns that are NULL or 0 in a job never tried before are not read
  * one by one: the array's last element says whether they all are, and only when they are not is
  * the whole row read ({@link CLAIMED_ROW_COLUMNS}). processed_on and processed_by are the
- * claim's own.
+ * claim's own. The failed attempt's reason and stack trace are in the array (NULL in a fresh
+ * job): a job retried at once has nothing else set, and is handed out from its pick too.
  */
 export const CLAIM_PICK_COLUMNS =
   'rid, json_array(id, name, data, json(opts), attempts_made, attempts_started, timestamp, delay, priority, ' +
-  '(progress IS NULL AND failed_reason IS NULL AND stacktrace IS NULL AND returnvalue IS NULL AND stalled_counter = 0 ' +
+  'failed_reason, stacktrace, ' +
+  '(progress IS NULL AND returnvalue IS NULL AND stalled_counter = 0 ' +
   'AND finished_on IS NULL AND repeat_job_key IS NULL AND dedup_id IS NULL AND deferred_failure IS NULL ' +
   'AND parent IS NULL AND parent_key IS NULL))';
 
@@ -87,11 +89,11 @@ export function pickedRowId(r: unknown[]): number {
 
 /**
  * The job a claim hands out, from its pick and the claim's own fields; undefined unless the row
- * is plain. What {@link rowToJobJson} makes of such a row, built directly: this runs per job.
+ * is plain (never tried, or only retried). What {@link rowToJobJson} makes of such a row, built directly: this runs per job.
  */
 export function pickedJobJson(r: unknown[], claimedAt: number, workerName: string | null): JobJson | undefined {
   const f = JSON.parse(r[1] as string) as unknown[];
-  if (f[9] !== 1) return undefined;
+  if (f[11] !== 1) return undefined;
   const json: JobJson = {
     id: f[0] as string,
     name: f[1] as string,
@@ -103,8 +105,8 @@ export function pickedJobJson(r: unknown[], claimedAt: number, workerName: strin
     timestamp: f[6] as number,
     delay: f[7] as number,
     priority: f[8] as number,
-    failedReason: '',
-    stacktrace: '[]',
+    failedReason: (f[9] as string | null) ?? '',
+    stacktrace: (f[10] as string | null) ?? '[]',
     returnvalue: 'null',
     stalledCounter: 0,
     processedOn: claimedAt,

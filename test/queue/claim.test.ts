@@ -49,6 +49,24 @@ describe('claim', () => {
     expect(claimed).toMatchObject({ id: 'a', attemptsStarted: 2, attemptsMade: 1, failedReason: 'boom', progress: { step: 2 } });
   });
 
+  it('hands out a job retried at once (its failure only) from the pick, as stored after the claim, alone or read ahead', async () => {
+    await ops.addJobs(['r1', 'r2', 'r3'].map((id) => ({ job: job(id, { attempts: 3 }), jobId: id })));
+    for (const id of ['r1', 'r2']) {
+      await ops.claim(claim);
+      await ops.retry(id, false, 'tok', `boom ${id}`, JSON.stringify([`at ${id}`]));
+    }
+    // r3 is next, then the retried r1 and r2 (at the back of the line), claimed in one batch.
+    const [, lone] = await ops.claim(claim);
+    expect(lone).toBe('r3');
+    const batch = await Promise.all([ops.claim(claim), ops.claim({ ...claim, token: 'tok2' })]);
+    expect(batch.map(([, id]) => id)).toEqual(['r1', 'r2']);
+    for (const [claimed, id] of batch) {
+      expect(claimed).toEqual(rowToJobJson(ops.row(id)!));
+      expect(claimed).toMatchObject({ attemptsStarted: 2, attemptsMade: 1, failedReason: `boom ${id}`, stacktrace: JSON.stringify([`at ${id}`]) });
+    }
+    expect(ops.row('r2')!.lock_token).toBe('tok2');
+  });
+
   it('hands out a deduplicated job as stored after the claim', async () => {
     await ops.addJobs([{ job: { ...job('dedup', { deduplication: { id: 'd1' } }), deduplicationId: 'd1' } as JobJson, jobId: '' }]);
     const claimed = await claimAndCompare();
