@@ -12,6 +12,8 @@
 //   that took over 1 ms.
 // --sql: wall time inside every statement, by SQL text, with calls per job, and how many
 //   operations each group commit carried. Adds a timer call per statement (~0.1 µs).
+// --batches: how many operations each group commit carried, as a histogram (commits, and the
+//   share of operations, per batch size): chained operations that each commit alone show as 1s.
 // --cpuprofile: V8 profile of the measured phase only (no module loading), written to FILE and
 //   summarised by owner: BullMQ's Worker/Job code, our backend, better-sqlite3 calls (a native
 //   call's time is counted in the JS function that made it, so our statement-issuing functions
@@ -20,6 +22,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import Database from 'better-sqlite3';
 import { railyardAdapter } from './adapters.js';
+import { GroupCommit } from '../../src/queue/group-commit.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(`--${name}`);
@@ -72,6 +75,18 @@ if (flag('sql')) {
   }
 }
 
+/** Batch size -> commits of that size, while measuring. */
+const batches = new Map<number, number>();
+if (flag('batches')) {
+  const proto = GroupCommit.prototype as unknown as { runBatch: (batch: unknown[], ...rest: unknown[]) => unknown };
+  const orig = proto.runBatch;
+  proto.runBatch = function (this: unknown, batch: unknown[], ...rest: unknown[]) {
+    // A batch run again in savepoints is the same batch: count its first run only.
+    if (measuring && rest[1] !== true) batches.set(batch.length, (batches.get(batch.length) ?? 0) + 1);
+    return orig.call(this, batch, ...rest);
+  };
+}
+
 const session = profileOut ? new Session() : undefined;
 async function startPhase(): Promise<{ t: number; cpu: NodeJS.CpuUsage }> {
   if (session) {
@@ -91,6 +106,13 @@ async function endPhase(start: { t: number; cpu: NodeJS.CpuUsage }): Promise<voi
     `${step}: ${Math.round(count / (ms / 1000))} jobs/s; CPU ${((cpu.user + cpu.system) / count).toFixed(1)} µs/job ` +
       `(user ${(cpu.user / count).toFixed(1)}, sys ${(cpu.system / count).toFixed(1)}; all threads)`,
   );
+  if (batches.size > 0) {
+    const sizes = [...batches].sort((x, y) => x[0] - y[0]);
+    const commits = sizes.reduce((t, [, c]) => t + c, 0);
+    const ops = sizes.reduce((t, [n, c]) => t + n * c, 0);
+    console.log(`group commits: ${commits} for ${ops} operations (${(ops / count).toFixed(2)} per job); by size: ` +
+      sizes.map(([n, c]) => `${n}: ${c} (${((n * c * 100) / ops).toFixed(0)}% of ops)`).join(', '));
+  }
   if (session) {
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(profileOut!, JSON.stringify(profile));
