@@ -24,6 +24,8 @@ import Database from 'better-sqlite3';
 import { railyardAdapter } from './adapters.js';
 import { GroupCommit } from '../../src/queue/group-commit.js';
 
+// As in run.ts: tsx's source maps would make every failed attempt's err.stack ~4x dearer.
+process.setSourceMapsEnabled(false);
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(`--${name}`);
 const value = (name: string): string | undefined => {
