@@ -1,30 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { startBroker } from '../../src/index.js';
-import { startChildBroker, type ChildBroker } from '../helpers/child-broker.js';
+import { childBrokerScope } from '../helpers/child-broker.js';
 
 const { Kafka, logLevel } = kafkajs;
-const dirs: string[] = [];
-const children: ChildBroker[] = [];
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'railyard-crash-'));
-  dirs.push(d);
-  return d;
-}
-
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.proc.exitCode === null && c.proc.signalCode === null) {
-      c.proc.kill('SIGKILL');
-      await c.exited;
-    }
-  }
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const brokers = childBrokerScope('railyard-crash-');
+const tempDir = (): string => brokers.tempDir();
+afterEach(() => brokers.cleanup());
 
 function client(bootstrap: string) {
   return new Kafka({ clientId: 'crash-test', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
@@ -94,8 +76,7 @@ describe('Kafka door across restarts', () => {
   it('keeps every acknowledged acks=1 record when the broker is killed with SIGKILL mid-produce', async () => {
     const dataDir = tempDir();
     const args = ['--data-dir', dataDir, '--kafka-port', '0', '--amqp-port', '0', '--http-port', '0'];
-    const child = await startChildBroker(args);
-    children.push(child);
+    const child = await brokers.start(args);
     const kafka = client(child.kafka);
     const admin = kafka.admin();
     await admin.connect();
@@ -125,8 +106,7 @@ describe('Kafka door across restarts', () => {
     await Promise.all(senders);
     await producer.disconnect().catch(() => undefined);
 
-    const again = await startChildBroker(args);
-    children.push(again);
+    const again = await brokers.start(args);
     const admin2 = client(again.kafka).admin();
     await admin2.connect();
     const total = (await admin2.fetchTopicOffsets('crash')).reduce((n, p) => n + Number(p.high), 0);

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -44,4 +46,38 @@ export function startChildBroker(args: string[], env: NodeJS.ProcessEnv = {}, ti
       reject(new Error(`broker exited with ${code} before ready; stderr: ${err}`));
     });
   });
+}
+
+/**
+ * Child brokers and data dirs that a test file starts, with `cleanup` for its `afterEach`: brokers
+ * still running are SIGKILLed (a crash test may have left one up) and the dirs removed.
+ */
+export function childBrokerScope(prefix: string): {
+  tempDir(): string;
+  start(args: string[], env?: NodeJS.ProcessEnv): Promise<ChildBroker>;
+  cleanup(): Promise<void>;
+} {
+  const children: ChildBroker[] = [];
+  const dirs: string[] = [];
+  return {
+    tempDir() {
+      const d = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(d);
+      return d;
+    },
+    async start(args, env) {
+      const child = await startChildBroker(args, env);
+      children.push(child);
+      return child;
+    },
+    async cleanup() {
+      for (const c of children.splice(0)) {
+        if (c.proc.exitCode === null && c.proc.signalCode === null) {
+          c.proc.kill('SIGKILL');
+          await c.exited;
+        }
+      }
+      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,40 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startChildBroker, type ChildBroker } from '../../helpers/child-broker.js';
+import { childBrokerScope } from '../../helpers/child-broker.js';
 import { readValues, sorted } from './txn-helpers.js';
 
-const children: ChildBroker[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.proc.exitCode === null && c.proc.signalCode === null) {
-      c.proc.kill('SIGKILL');
-      await c.exited;
-    }
-  }
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const brokers = childBrokerScope('railyard-txn-crash-');
+afterEach(() => brokers.cleanup());
 
 function client(bootstrap: string): Kafka {
   return new Kafka({ clientId: 'txn-restart', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3, initialRetryTime: 100 } });
 }
 
-async function start(args: string[]): Promise<ChildBroker> {
-  const child = await startChildBroker(args);
-  children.push(child);
-  return child;
-}
-
 describe('transactions across a kill -9 of the broker (built CLI)', () => {
   it('keeps a committed transaction, aborts the open one, and keeps its offsets out of the group', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'railyard-txn-crash-'));
-    dirs.push(dataDir);
+    const dataDir = brokers.tempDir();
     const args = ['--data-dir', dataDir, '--host', '127.0.0.1', '--kafka-port', '0', '--amqp-port', '0', '--http-port', '0'];
-    const first = await start(args);
+    const first = await brokers.start(args);
     const kafka = client(first.kafka);
     const admin = kafka.admin();
     await admin.connect();
@@ -58,7 +38,7 @@ describe('transactions across a kill -9 of the broker (built CLI)', () => {
     await done.disconnect().catch(() => undefined);
     await open.disconnect().catch(() => undefined);
 
-    const second = await start(args);
+    const second = await brokers.start(args);
     const kafka2 = client(second.kafka);
     // The same transactional id starts over; its records after the crash commit normally.
     const again = kafka2.producer({ transactionalId: 'tx-crash-open', idempotent: true, maxInFlightRequests: 1 });
