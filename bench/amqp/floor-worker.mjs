@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { port, ratePerSec, seconds } = workerData;
+const { port, ratePerSec, seconds, warmSeconds = 0 } = workerData;
 const SIZE = 1024;
 const connect = () =>
   new Promise((resolve, reject) => {
@@ -14,8 +14,10 @@ const connect = () =>
 const sub = await connect();
 await new Promise((r) => setTimeout(r, 50));
 const pub = await connect();
-const n = ratePerSec * seconds;
-const samples = new Float64Array(n);
+// The first `warm` messages are sent and relayed but not measured, as in latency-worker.mjs.
+const warm = Math.round(ratePerSec * warmSeconds);
+const n = warm + ratePerSec * seconds;
+const samples = new Float64Array(n - warm);
 let got = 0;
 let partial = Buffer.alloc(0);
 const ack = Buffer.alloc(13);
@@ -24,7 +26,8 @@ const done = new Promise((resolve) => {
     let buf = partial.length > 0 ? Buffer.concat([partial, chunk]) : chunk;
     let at = 0;
     for (; at + SIZE <= buf.length && got < n; at += SIZE) {
-      samples[got++] = performance.now() - buf.readDoubleBE(at);
+      const latency = performance.now() - buf.readDoubleBE(at);
+      if (got++ >= warm) samples[got - 1 - warm] = latency;
       sub.write(ack);
     }
     partial = Buffer.from(buf.subarray(at));

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { percentile } from './scenarios.js';
 
 export interface FloorRelay {
-  /** One measured round of `seconds` (after an unmeasured second, as latency() does): every latency in ms. */
+  /** One measured round of `seconds` (after an unmeasured second in the same thread, as latency() does): every latency in ms. */
   round(seconds: number): Promise<Float64Array>;
   stop(): void;
 }
@@ -24,15 +24,12 @@ export async function startFloorRelay(): Promise<FloorRelay> {
   });
   const run = (secs: number) =>
     new Promise<Float64Array>((resolve, reject) => {
-      const w = new Worker(new URL('./floor-worker.mjs', import.meta.url), { workerData: { port, ratePerSec: 5000, seconds: secs } });
+      const w = new Worker(new URL('./floor-worker.mjs', import.meta.url), { workerData: { port, ratePerSec: 5000, seconds: secs, warmSeconds: 1 } });
       w.once('message', (m: { samples: Float64Array }) => resolve(m.samples));
       w.once('error', reject);
     });
   return {
-    round: async (seconds) => {
-      await run(1);
-      return run(seconds);
-    },
+    round: (seconds) => run(seconds),
     stop: () => void relay.kill('SIGTERM'),
   };
 }
