@@ -1,7 +1,7 @@
 // Runs a Railyard broker in its own process so the benchmark client does not share its event loop.
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { startBroker } from '../../src/broker.js';
 
@@ -21,6 +21,16 @@ if (heapProfile) {
     const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
     writeFileSync(heapProfile, JSON.stringify(profile));
   };
+}
+
+// With BENCH_LATENCY_TRACE=file (scenarios.ts), the broker's collections go to file.broker-gc as
+// "start (epoch ms),duration (ms),kind", to line up with the latency samples.
+const latencyTrace = process.env.BENCH_LATENCY_TRACE;
+if (latencyTrace) {
+  new PerformanceObserver((list) => {
+    const rows = list.getEntries().map((e) => `${(performance.timeOrigin + e.startTime).toFixed(3)},${e.duration.toFixed(3)},${(e.detail as { kind?: number } | null)?.kind ?? ''}\n`);
+    appendFileSync(`${latencyTrace}.broker-gc`, rows.join(''));
+  }).observe({ entryTypes: ['gc'] });
 }
 
 // With --trace-gc, GC lines carry ms since the isolate started: this puts them on the epoch clock.

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { percentile } from './scenarios.js';
+import { percentile, setClientYoungGeneration } from './scenarios.js';
 
 export interface FloorRelay {
   /** One measured round of `seconds` (after an unmeasured second in the same thread, as latency() does): every latency in ms. */
@@ -17,6 +17,8 @@ export interface FloorRelay {
 }
 
 export async function startFloorRelay(): Promise<FloorRelay> {
+  // The floor's client threads get the same young generation as (d)'s.
+  setClientYoungGeneration();
   const relay: ChildProcess = spawn(process.execPath, [fileURLToPath(new URL('./floor-relay.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     relay.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));

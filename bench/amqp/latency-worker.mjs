@@ -5,6 +5,7 @@
 // JIT state is per thread, so a warm-up run in another worker left this one's amqplib cold, and its
 // first ~500 ms (compiling the publish, parse and ack paths) held 35-80% of the over-p99 samples
 // against either broker.
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import amqp from 'amqplib';
 
@@ -21,6 +22,13 @@ const samples = [];
 // With workerData.trace, when each message was sent (ms since the epoch) next to its latency, to
 // line the tail up against the broker's GC trace.
 const sentAt = workerData.trace ? [] : null;
+// And this thread's own collections (start, epoch ms, and duration): a client pause delays every
+// delivery in flight just as a broker pause does.
+const gcs = workerData.trace ? [] : null;
+const gcObserver = gcs && new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcs.push(performance.timeOrigin + e.startTime, e.duration);
+});
+gcObserver?.observe({ entryTypes: ['gc'] });
 let received = 0;
 const done = new Promise((resolve) => {
   void sub.consume(queue, (m) => {
@@ -60,8 +68,9 @@ await new Promise((resolve) => {
   tick();
 });
 await done;
+gcObserver?.disconnect();
 const total = (performance.now() - t0) / 1000 - warmSeconds;
 await pub.deleteQueue(queue);
 await pubConn.close();
 await subConn.close();
-parentPort.postMessage({ samples: Float64Array.from(samples), seconds: total, lag: Float64Array.from(lag), sentAt: sentAt && Float64Array.from(sentAt) });
+parentPort.postMessage({ samples: Float64Array.from(samples), seconds: total, lag: Float64Array.from(lag), sentAt: sentAt && Float64Array.from(sentAt), gcs: gcs && Float64Array.from(gcs) });
