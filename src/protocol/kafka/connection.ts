@@ -74,6 +74,8 @@ export class KafkaConnection {
   private slots: Slot[] = [];
   private slotHead = 0;
   private closed = false;
+  /** A flush is queued as a microtask (see scheduleFlush). */
+  private flushQueued = false;
 
   /** `accepted` is replaced by an adopted socket when `resources.reads` is given: use `socket` afterwards. */
   constructor(
@@ -169,6 +171,7 @@ export class KafkaConnection {
     if (!(result instanceof Promise)) {
       if (loaned) this.reader.release(frame);
       this.slots.push({ ready: true, frame: result, lease });
+      // Written at once: the socket's queued bytes are what stops this pump loop (blocked()).
       this.flush();
       return;
     }
@@ -179,12 +182,30 @@ export class KafkaConnection {
         if (loaned) this.reader.release(frame);
         slot.ready = true;
         slot.frame = response;
-        this.flush();
-        this.pump();
+        this.scheduleFlush();
       },
       (err: unknown) => this.fail(err),
     );
   }
+
+  /**
+   * Writes the answered responses once the current wave of promise reactions is over: a group commit
+   * settles the appends of several Produce requests at once, and their answers then leave in one
+   * writev instead of one write each. On loopback each socket write also runs the receiver's side of
+   * TCP and wakes it, so with kcat's ~1 MB requests one write per response was ~6 % of produce CPU.
+   * Pumping follows, since the answered requests no longer count against maxInFlight.
+   */
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flushAndPump);
+  }
+
+  private readonly flushAndPump = (): void => {
+    this.flushQueued = false;
+    this.flush();
+    this.pump();
+  };
 
   /** Writes every answered response at the head of the queue; one corked batch becomes one writev. */
   private flush(): void {

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
 import { createApiVersionsHandler } from '../../../src/protocol/kafka/api-versions.js';
@@ -349,6 +350,32 @@ describe('Kafka server pipelining', () => {
       const ids: number[] = [];
       for (let i = 0; i < 5; i++) ids.push((await c.nextFrame()).readInt32BE(0));
       expect(ids).toEqual([1, 2, 3, 4, 5]);
+      c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('writes the answers of requests settled in the same turn with one socket write', async () => {
+    const { server, gates } = await gatedServer();
+    try {
+      const c = await RawKafkaClient.connect(server.port);
+      await c.write(Buffer.concat([1, 2, 3, 4, 5].map((id) => requestFrame(18, 0, id))));
+      await vi.waitFor(() => expect(gates.length).toBe(5));
+      // A stream write goes down as _write (one chunk) or _writev (corked chunks): one call, one syscall.
+      const single = vi.spyOn(net.Socket.prototype as unknown as { _write: () => void }, '_write');
+      const vector = vi.spyOn(net.Socket.prototype as unknown as { _writev: () => void }, '_writev');
+      try {
+        // As a group commit does: every append of the turn settles in one loop.
+        for (const g of gates) g.open();
+        const ids: number[] = [];
+        for (let i = 0; i < 5; i++) ids.push((await c.nextFrame()).readInt32BE(0));
+        expect(ids).toEqual([1, 2, 3, 4, 5]);
+        expect(single.mock.calls.length + vector.mock.calls.length).toBe(1);
+      } finally {
+        single.mockRestore();
+        vector.mockRestore();
+      }
       c.close();
     } finally {
       await server.close();
