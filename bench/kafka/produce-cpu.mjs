@@ -5,6 +5,8 @@
 // After each round this process writes the same bytes to 64 files itself (16 KiB writes, as the
 // broker's group commits do): the system time of that, "file floor", is what the page cache costs on
 // this machine at that moment, which on this VM swings between 0.2 and 3 s/GB from run to run.
+// reads/MB and writes/MB are the broker's read and write system calls (socket and file alike, from
+// /proc/PID/io) per MB produced.
 //   node bench/kafka/produce-cpu.mjs [--records 500000] [--rounds 3] [--codec none] [--prof DIR]
 import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writevSync } from 'node:fs';
@@ -28,7 +30,8 @@ const TICK = 100; // USER_HZ
 function cpu(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / TICK, sys: Number(fields[12]) / TICK, faults: Number(fields[7]) };
+  const io = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((l) => l.split(': ')));
+  return { user: Number(fields[11]) / TICK, sys: Number(fields[12]) / TICK, faults: Number(fields[7]), reads: Number(io.syscr), writes: Number(io.syscw) };
 }
 
 function inputFile() {
@@ -87,7 +90,7 @@ try {
   for (let r = 0; r < Number(values.rounds); r++) await kcat(['-L', '-b', bootstrap, '-t', `t-${r}`]);
   const size = statSync(file).size;
   console.log(`kcat produce -z ${values.codec}, ${records} x 1 KiB, 64 partitions, ${new Date().toISOString()}, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-  console.log('round   MB/s   user s/GB  sys s/GB  CPU s/GB  file floor sys s/GB  page faults/MB');
+  console.log('round   MB/s   user s/GB  sys s/GB  CPU s/GB  file floor sys s/GB  page faults/MB  reads/MB  writes/MB');
   for (let r = 0; r < Number(values.rounds); r++) {
     const c0 = cpu(proc.pid);
     const secs = await produce(`t-${r}`, file);
@@ -97,7 +100,7 @@ try {
     const s = (c1.sys - c0.sys) / gb;
     // Kept until the end: deleting them would hand the next round recycled pages.
     const floor = fileFloor(join(dir, `floor-${r}`), size);
-    console.log(`${String(r).padStart(5)} ${(size / 1e6 / secs).toFixed(1).padStart(6)} ${u.toFixed(2).padStart(10)} ${s.toFixed(2).padStart(9)} ${(u + s).toFixed(2).padStart(9)} ${floor.toFixed(2).padStart(20)} ${((c1.faults - c0.faults) / (size / 1e6)).toFixed(1).padStart(15)}`);
+    console.log(`${String(r).padStart(5)} ${(size / 1e6 / secs).toFixed(1).padStart(6)} ${u.toFixed(2).padStart(10)} ${s.toFixed(2).padStart(9)} ${(u + s).toFixed(2).padStart(9)} ${floor.toFixed(2).padStart(20)} ${((c1.faults - c0.faults) / (size / 1e6)).toFixed(1).padStart(15)} ${((c1.reads - c0.reads) / (size / 1e6)).toFixed(1).padStart(9)} ${((c1.writes - c0.writes) / (size / 1e6)).toFixed(1).padStart(10)}`);
   }
 } finally {
   await new Promise((r) => {
