@@ -149,8 +149,8 @@ export class QueueOps {
   }
 
   /** {@link write} for claims and completions, which make no delayed job due (see GroupCommit.duePromoted). */
-  private writeKeepingDelayed<T>(fn: (ev: EventBatch, now: number) => T, claims: boolean): Promise<T> {
-    return this.store.group.run(this.queue, fn, true, claims);
+  private writeKeepingDelayed<T>(fn: (ev: EventBatch, now: number) => T, claims: boolean, lone = false): Promise<T> {
+    return this.store.group.run(this.queue, fn, true, claims, lone);
   }
 
   trimEvents(maxLength: number): number {
@@ -278,7 +278,7 @@ export class QueueOps {
   // ---------------------------------------------------------------- claiming
 
   claim(c: ClaimOptions): Promise<ClaimResult> {
-    return this.writeKeepingDelayed((ev, now) => this.claimIn(ev, now, c), true);
+    return this.writeKeepingDelayed((ev, now) => this.claimIn(ev, now, c), true, true);
   }
 
   private claimIn(ev: EventBatch, now: number, c: ClaimOptions): ClaimResult {
