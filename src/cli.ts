@@ -1,6 +1,10 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=32 --min-semi-space-size=4
 // A larger young generation: at thousands of messages per second the default one is collected several
-// times a second, and those pauses were most of the AMQP door's p99 latency (bench/README.md).
+// times a second, and those pauses were most of the AMQP door's p99 latency (bench/README.md). The
+// floor of 4 MB: V8 shrinks the young generation back to 1 MB whenever the allocation rate dips (an
+// idle spell), and at 5k msg/s a 1 MB one was scavenged every ~200 ms (AMQP (d) p99 0.7-1.0 ms);
+// 4 MB is ~8 collections in 6 s and p99 0.6-0.7 ms, while 16 MB made each round promote enough to
+// add two mark-compacts of 5-7 ms.
 import { readFileSync } from 'node:fs';
 import { startBroker } from './broker.js';
 import { RailyardError } from './errors.js';

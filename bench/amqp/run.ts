@@ -39,10 +39,10 @@ export function brokerCosts(proc: ChildProcess): Measure {
 
 export async function startRailyard(): Promise<{ url: string; proc: ChildProcess }> {
   const child = fileURLToPath(new URL('./broker-child.ts', import.meta.url));
-  // The same young-generation size the `railyard` command runs with (src/cli.ts).
+  // The same young-generation bounds the `railyard` command runs with (src/cli.ts).
   // BENCH_BROKER_FLAGS adds Node flags to the broker child, e.g. "--cpu-prof --trace-gc".
   const extra = (process.env.BENCH_BROKER_FLAGS ?? '').split(' ').filter((f) => f !== '');
-  const proc = spawn(process.execPath, ['--max-semi-space-size=32', ...extra, '--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const proc = spawn(process.execPath, ['--max-semi-space-size=32', '--min-semi-space-size=4', ...extra, '--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
