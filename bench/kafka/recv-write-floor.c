@@ -5,6 +5,8 @@
 //   write   recv(2) + write(2) of the received bytes to NFILES files (O_APPEND), WRITE_BYTES per write,
 //           moving to the next file after each (as a broker's per-partition group commits do)
 //   splice  socket -> pipe -> file with splice(2): no copy through user memory on the receive side
+//   direct  recv(2) into a 4 KiB-aligned buffer + O_DIRECT write(2) of whole WRITE_BYTES pieces: no page
+//           cache at all (the device reads the buffer), the write returns once the device has the bytes
 // Prints the parent's (receiver's) user and system CPU per GB received. Build and run:
 //   cc -O2 -o /tmp/recv-write-floor bench/kafka/recv-write-floor.c
 //   /tmp/recv-write-floor MODE [TOTAL_MB=300] [NFILES=64] [WRITE_BYTES=1048576] [DIR=/tmp/recv-write-floor.d]
@@ -47,8 +49,9 @@ int main(int argc, char **argv) {
   const char *dir = argc > 5 ? argv[5] : "/tmp/recv-write-floor.d";
   int writing = strcmp(mode, "recv") != 0;
   int splicing = strcmp(mode, "splice") == 0;
-  if (writing && strcmp(mode, "write") != 0 && !splicing) {
-    fprintf(stderr, "mode must be recv, write or splice\n");
+  int direct = strcmp(mode, "direct") == 0;
+  if (writing && strcmp(mode, "write") != 0 && !splicing && !direct) {
+    fprintf(stderr, "mode must be recv, write, splice or direct\n");
     return 2;
   }
   if (nfiles < 1 || nfiles > 4096 || wbytes < 1) return 2;
@@ -81,7 +84,7 @@ int main(int argc, char **argv) {
     mkdir(dir, 0755);
     char path[4096];
     // splice(2) refuses O_APPEND files; each file is written from its start either way.
-    int flags = O_WRONLY | O_CREAT | O_TRUNC | (splicing ? 0 : O_APPEND);
+    int flags = O_WRONLY | O_CREAT | O_TRUNC | (splicing ? 0 : O_APPEND) | (direct ? O_DIRECT : 0);
     for (int i = 0; i < nfiles; i++) {
       snprintf(path, sizeof path, "%s/%d", dir, i);
       if ((fds[i] = open(path, flags, 0644)) < 0) die("open");
@@ -92,7 +95,11 @@ int main(int argc, char **argv) {
     if (pipe(pipefd)) die("pipe");
     fcntl(pipefd[0], F_SETPIPE_SZ, 1 << 20);
   }
-  char *buf = malloc(READ_BYTES);
+  if (direct && (wbytes % 4096 != 0 || wbytes > READ_BYTES)) {
+    fprintf(stderr, "direct needs WRITE_BYTES a multiple of 4096, at most %d\n", READ_BYTES);
+    return 2;
+  }
+  char *buf = aligned_alloc(4096, READ_BYTES);
 
   struct rusage r0, r1;
   getrusage(RUSAGE_SELF, &r0);
@@ -110,6 +117,18 @@ int main(int argc, char **argv) {
         left -= k;
       }
       inFile += n;
+    } else if (direct) {
+      // Whole aligned pieces only: fill one, then write it.
+      n = 0;
+      while (n < wbytes && got + n < total) {
+        ssize_t k = recv(s, buf + n, wbytes - n, 0);
+        if (k <= 0) break;
+        n += k;
+      }
+      if (n <= 0) break;
+      long len = (n + 4095) / 4096 * 4096;
+      if (write(fds[f], buf, len) != len) die("write");
+      f = (f + 1) % nfiles;
     } else {
       n = recv(s, buf, READ_BYTES, 0);
       if (n <= 0) break;

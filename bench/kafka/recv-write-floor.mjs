@@ -2,7 +2,8 @@
 // What "≤ half the mock's CPU per GB" means on this machine: rounds that alternate the librdkafka mock
 // broker's produce CPU per GB (the same kcat command as kcat-compare.mjs) with the floor of receiving
 // bytes from a socket and writing them to files, measured by a small C program (recv-write-floor.c,
-// built here with cc): recv only, recv + 16 KiB writes, recv + 1 MiB writes, and splice(2).
+// built here with cc): recv only, recv + 16 KiB writes, recv + 1 MiB writes, splice(2), and O_DIRECT
+// writes (no page cache).
 //   node bench/kafka/recv-write-floor.mjs [--records 300000] [--rounds 3]
 import { execFileSync, spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -55,6 +56,7 @@ const floors = [
   ['recv + write 16 KiB', ['write', mb, '64', '16384']],
   ['recv + write 1 MiB', ['write', mb, '64', '1048576']],
   ['splice 256 KiB', ['splice', mb, '64', '262144']],
+  ['recv + O_DIRECT write 1 MiB', ['direct', mb, '64', '1048576']],
 ];
 
 const topics = Array.from({ length: Number(values.rounds) }, (_, r) => `t-${r}:64`).concat('warm:64');
@@ -72,8 +74,8 @@ const produce = (topic) => kcat(['-P', '-b', info.bootstrap, '-t', topic, '-z', 
 try {
   await produce('warm');
   console.log(`${records} x 1 KiB, 64 partitions, ${new Date().toISOString()}, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-  console.log('round  what                          MB/s   user s/GB  sys s/GB  CPU s/GB');
-  const row = (r, what, mbps, u, s) => console.log(`${String(r).padStart(5)}  ${what.padEnd(28)} ${mbps.toFixed(0).padStart(6)} ${u.toFixed(3).padStart(10)} ${s.toFixed(3).padStart(9)} ${(u + s).toFixed(3).padStart(9)}`);
+  console.log('round  what                           MB/s   user s/GB  sys s/GB  CPU s/GB');
+  const row = (r, what, mbps, u, s) => console.log(`${String(r).padStart(5)}  ${what.padEnd(29)} ${mbps.toFixed(0).padStart(6)} ${u.toFixed(3).padStart(10)} ${s.toFixed(3).padStart(9)} ${(u + s).toFixed(3).padStart(9)}`);
   for (let r = 0; r < Number(values.rounds); r++) {
     const pid = info.pid ?? mock.pid;
     const c0 = cpu(pid);
@@ -85,7 +87,7 @@ try {
       // Each floor writes into a directory of its own, kept until the end like the broker's segments.
       const out = execFileSync(floorBin, [...args, join(work, `out-${r}-${args[0]}-${args[3]}`)], { encoding: 'utf8' });
       const m = Object.fromEntries(out.trim().split(' ').slice(1).map((kv) => kv.split('=')));
-      row(r, `floor: ${what}`, Number(m['MB/s']), Number(m.user), Number(m.sys));
+      row(r, what, Number(m['MB/s']), Number(m.user), Number(m.sys));
     }
   }
 } finally {
