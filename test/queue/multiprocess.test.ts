@@ -89,6 +89,18 @@ describe('many processes on one data dir', () => {
     expect(await q.getJobCounts('failed', 'active', 'wait')).toEqual({ failed: 0, active: 0, wait: 0 });
   });
 
+  it('keeps every acknowledged add of a process killed with SIGKILL (its commits are in the OS, checkpoints included)', async () => {
+    const p = await child(['stay', dataDir, 'kept', '600'], 'added');
+    procs.push(p);
+    p.kill('SIGKILL');
+    await exited(p);
+    const q = new Queue('kept', { connection: { dataDir } }, createRailyardBackend);
+    closers.push(q);
+    expect(await q.getWaitingCount()).toBe(600);
+    const last = await q.getJob('j599');
+    expect(last?.data).toEqual({ i: 599, pad: 'x'.repeat(1000) });
+  });
+
   it('a worker killed with SIGKILL mid-job leaves a job that stalls after lockDuration and is retried', async () => {
     const connection = { dataDir };
     const q = new Queue('kill', { connection }, createRailyardBackend);
