@@ -87,6 +87,8 @@ export class FlowOps {
       | undefined;
     if (!p) return;
     if (p.state !== 'waiting-children' && !(force && p.state === 'delayed')) return;
+    // Numbers held for retries of this batch are below this one: none may follow it.
+    this.store.group.seqAhead.delete(queue);
     const seq = (this.store
       .stmt(
         BUMP_SEQ_SQL,

@@ -5,13 +5,24 @@ import { COUNTER_ROW_ID, EventBatch } from './events.js';
 /** An operation on one queue: runs inside a transaction, records its events in `ev`. */
 export type Operation<T> = (ev: EventBatch, now: number) => T;
 
+/** What an operation may do, for the batch's shared state (see {@link GroupCommit.run}). */
+export interface OpTraits {
+  /** A claim or a completion: neither adds delayed jobs nor moves any delayed job's due time. */
+  readonly keepsDelayed?: boolean;
+  /** May claim a job of its queue (sizes read-ahead). */
+  readonly claims?: boolean;
+  /** A plain claim, which BullMQ's Worker issues one at a time (see {@link GroupCommit.lastBatch}). */
+  readonly lone?: boolean;
+  /** Takes ordering numbers from {@link GroupCommit.seqAhead} (an immediate retry). */
+  readonly takesSeq?: boolean;
+}
+
+const NO_TRAITS: OpTraits = {};
+
 interface Pending {
   queue: string;
   fn: Operation<unknown>;
-  keepsDelayed: boolean;
-  claims: boolean;
-  /** A plain claim (BullMQ's moveToActive), not a completion fetching the next job. */
-  lone: boolean;
+  traits: OpTraits;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -90,6 +101,16 @@ export class GroupCommit {
   private readonly takeOne: Database.Statement;
   /** Per queue, how many operations of the running batch that may claim have not run yet. */
   private claimsLeft = new Map<string, number>();
+  /** Per queue, how many operations of the running batch have not run yet. */
+  private opsLeft = new Map<string, number>();
+  /**
+   * Ordering numbers (`seq`) reserved for the running batch and not used yet, per queue: the
+   * first immediate retry of a batch reserves as many as the batch has operations left on its
+   * queue, in one write of the counter row, and the retries after it take the next ones. Claims
+   * and completions may run in between; anything that reserves numbers otherwise (past these,
+   * which must then not be handed out after it) drops them, and so does every other write.
+   */
+  readonly seqAhead = new Map<string, { next: number; end: number }>();
   private scheduled = false;
   /**
    * Size of the last batch, except batches of one plain claim. BullMQ's Worker claims one job at
@@ -133,17 +154,15 @@ export class GroupCommit {
   }
 
   /**
-   * `keepsDelayed`: `fn` is a claim or a completion, and neither adds delayed jobs nor moves
-   * any delayed job's due time. `claims`: `fn` may claim a job of `queue` (sizes read-ahead).
-   * `lone`: `fn` is a plain claim, which BullMQ's Worker issues one at a time (see {@link lastBatch}).
+   * Queues `fn` for the next batch; `traits` says what it may do (see {@link OpTraits}).
    */
-  run<T>(queue: string, fn: Operation<T>, keepsDelayed = false, claims = false, lone = false): Promise<T> {
+  run<T>(queue: string, fn: Operation<T>, traits: OpTraits = NO_TRAITS): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ queue, fn, keepsDelayed, claims, lone, resolve: resolve as (v: unknown) => void, reject });
+      this.pending.push({ queue, fn, traits, resolve: resolve as (v: unknown) => void, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       // A plain claim has no company to wait for (the Worker awaits each before the next).
-      if ((!lone && this.lastBatch > 1) || this.microRunExpired()) setImmediate(() => this.flush());
+      if ((!traits.lone && this.lastBatch > 1) || this.microRunExpired()) setImmediate(() => this.flush());
       else queueMicrotask(() => this.flush());
     });
   }
@@ -151,6 +170,11 @@ export class GroupCommit {
   /** How many operations of the running batch that may claim on `queue`, this one included, have not finished. */
   claimsAhead(queue: string): number {
     return this.claimsLeft.get(queue) ?? 1;
+  }
+
+  /** How many operations of the running batch on `queue`, this one included, have not finished. */
+  opsAhead(queue: string): number {
+    return this.opsLeft.get(queue) ?? 1;
   }
 
   /**
@@ -198,7 +222,12 @@ export class GroupCommit {
     this.takeArgs = [now];
     this.deferring = !isolate;
     this.claimsLeft = new Map();
-    for (const p of batch) if (p.claims) this.claimsLeft.set(p.queue, (this.claimsLeft.get(p.queue) ?? 0) + 1);
+    this.seqAhead.clear();
+    this.opsLeft = new Map();
+    for (const p of batch) {
+      if (p.traits.claims) this.claimsLeft.set(p.queue, (this.claimsLeft.get(p.queue) ?? 0) + 1);
+      this.opsLeft.set(p.queue, (this.opsLeft.get(p.queue) ?? 0) + 1);
+    }
   }
 
   private microRunExpired(): boolean {
@@ -216,7 +245,7 @@ export class GroupCommit {
     this.scheduled = false;
     const batch = this.pending;
     this.pending = [];
-    if (batch.length !== 1 || !batch[0]!.lone) this.lastBatch = batch.length;
+    if (batch.length !== 1 || !batch[0]!.traits.lone) this.lastBatch = batch.length;
     if (batch.length === 0) return;
     const outcome = this.runBatch(batch, Date.now(), false);
     for (const [queue, q] of outcome.perQueue) this.afterCommit(queue, q.events.length > 0, q.wake);
@@ -251,7 +280,11 @@ export class GroupCommit {
     try {
       for (const p of batch) {
         const ev = new EventBatch();
-        if (!p.keepsDelayed) {
+        const traits = p.traits;
+        // Any other write may delete the counter row (obliterate) or reserve numbers past those
+        // held; claims and completions that reserve clear them themselves (QueueOps.reserve).
+        if (!traits.takesSeq && !traits.keepsDelayed) this.seqAhead.clear();
+        if (!traits.keepsDelayed) {
           this.duePromoted.clear();
           this.flushTakes();
           this.picks.clear();
@@ -259,7 +292,8 @@ export class GroupCommit {
         if (isolate) this.savepoint.run();
         try {
           const value = p.fn(ev, now);
-          if (p.claims) this.claimsLeft.set(p.queue, this.claimsLeft.get(p.queue)! - 1);
+          if (traits.claims) this.claimsLeft.set(p.queue, this.claimsLeft.get(p.queue)! - 1);
+          this.opsLeft.set(p.queue, this.opsLeft.get(p.queue)! - 1);
           if (isolate) this.release.run();
           results.push({ ok: true, value });
         } catch (err) {
@@ -270,6 +304,8 @@ export class GroupCommit {
             return batch.length === 1 ? { results: [{ ok: false, value: err }], perQueue: new Map() } : this.runBatch(batch, now, true);
           }
           this.rollbackTo.run();
+          // The numbers held may have been reserved by the operation just undone.
+          this.seqAhead.clear();
           this.release.run();
           this.onRollback();
           results.push({ ok: false, value: err });

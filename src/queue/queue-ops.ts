@@ -4,7 +4,7 @@ import type { JobStore } from './store.js';
 import { COUNTER_ROW_ID, EventBatch } from './events.js';
 import { finishedError } from './errors.js';
 import { CLAIM_PICK_COLUMNS, CLAIMED_ROW_COLUMNS, claimedRowToJobJson, pickedJobJson, pickedRowId, type JobRow } from './job-row.js';
-import { MAX_PICK_AHEAD } from './group-commit.js';
+import { MAX_PICK_AHEAD, type OpTraits } from './group-commit.js';
 import { FlowOps, type ParentRef } from './flow-ops.js';
 import { DedupOps } from './dedup.js';
 
@@ -51,6 +51,11 @@ interface MetaFlags {
   max: number | null;
   duration: number | null;
 }
+
+const CLAIM: OpTraits = { keepsDelayed: true, claims: true, lone: true };
+const FINISH: OpTraits = { keepsDelayed: true };
+const FINISH_AND_CLAIM: OpTraits = { keepsDelayed: true, claims: true };
+const RETRY: OpTraits = { takesSeq: true };
 
 const NO_DELAY_PENDING = 0;
 /** Most delayed jobs one claim promotes. */
@@ -148,9 +153,9 @@ export class QueueOps {
     return this.store.group.run(this.queue, fn);
   }
 
-  /** {@link write} for claims and completions, which make no delayed job due (see GroupCommit.duePromoted). */
-  private writeKeepingDelayed<T>(fn: (ev: EventBatch, now: number) => T, claims: boolean, lone = false): Promise<T> {
-    return this.store.group.run(this.queue, fn, true, claims, lone);
+  /** {@link write} with what the operation may do (see OpTraits). */
+  private writeAs<T>(fn: (ev: EventBatch, now: number) => T, traits: OpTraits): Promise<T> {
+    return this.store.group.run(this.queue, fn, traits);
   }
 
   trimEvents(maxLength: number): number {
@@ -159,6 +164,8 @@ export class QueueOps {
 
   /** Reserves `ids` job ids and `seqs` ordering numbers; returns the first of each range. */
   reserve(ids: number, seqs: number): { id: number; seq: number } {
+    // Numbers held for this batch's retries come before these: none may be handed out after.
+    if (seqs > 0) this.store.group.seqAhead.delete(this.queue);
     const r = this.store
       .stmt(
         RESERVE_SQL,
@@ -169,6 +176,17 @@ export class QueueOps {
 
   nextSeq(): number {
     return this.reserve(0, 1).seq;
+  }
+
+  /** {@link nextSeq} for an operation run with `takesSeq` (see GroupCommit.seqAhead). */
+  private batchSeq(): number {
+    const group = this.store.group;
+    const held = group.seqAhead.get(this.queue);
+    if (held !== undefined && held.next <= held.end) return held.next++;
+    const n = Math.min(group.opsAhead(this.queue), MAX_PICK_AHEAD);
+    const { seq } = this.reserve(0, n);
+    if (n > 1) group.seqAhead.set(this.queue, { next: seq + 1, end: seq + n - 1 });
+    return seq;
   }
 
   /**
@@ -278,7 +296,7 @@ export class QueueOps {
   // ---------------------------------------------------------------- claiming
 
   claim(c: ClaimOptions): Promise<ClaimResult> {
-    return this.writeKeepingDelayed((ev, now) => this.claimIn(ev, now, c), true, true);
+    return this.writeAs((ev, now) => this.claimIn(ev, now, c), CLAIM);
   }
 
   private claimIn(ev: EventBatch, now: number, c: ClaimOptions): ClaimResult {
@@ -462,7 +480,7 @@ export class QueueOps {
   complete(id: string, returnValue: string, token: string, o: FinishOptions): Promise<Finished> {
     // Only a flow child or a deduplicated job can make another job due as it completes: those
     // take the path below with `row`, and afterFinish forgets what was promoted.
-    return this.writeKeepingDelayed((ev, now) => {
+    return this.writeAs((ev, now) => {
       const anyToken = token === null || token === undefined || token === '' || token === '0' ? 1 : 0;
       const group = this.store.group;
       const rid = this.claimedRows.get(id);
@@ -505,7 +523,7 @@ export class QueueOps {
       ev.push('completed', { jobId: id, returnvalue: returnValue, prev: 'active' });
       if (row.parent) this.flows.childCompleted(ev, this.queue, id, JSON.parse(row.parent) as ParentRef, returnValue, now);
       return this.afterFinish(ev, now, row, 'completed', o);
-    }, o.next !== undefined);
+    }, o.next !== undefined ? FINISH_AND_CLAIM : FINISH);
   }
 
   fail(id: string, reason: string, stacktrace: string | null, token: string, o: FinishOptions): Promise<Finished> {
@@ -628,8 +646,8 @@ export class QueueOps {
   }
 
   retry(id: string, lifo: boolean, token: string | undefined, failedReason: string | null, stacktrace: string | null): Promise<void> {
-    return this.write((ev) => {
-      const seq = this.nextSeq();
+    return this.writeAs((ev) => {
+      const seq = this.batchSeq();
       const order = lifo ? -seq : seq;
       // A job claimed in this process is found by its rowid and checked in the UPDATE itself
       // (as a plain completion is), sparing the (queue, id) read; only when that matches nothing
@@ -656,7 +674,7 @@ export class QueueOps {
         .run(order, failedReason, stacktrace, row.rid);
       ev.push('waiting', { jobId: id, prev: 'active' });
       ev.wakeWorkers = true;
-    });
+    }, RETRY);
   }
 
   /** An active job back to wait without counting an attempt (manual rate limiting); returns the limiter ttl. */
