@@ -123,8 +123,9 @@ describe('group commit', () => {
   it('splits a group of more than IOV_MAX pieces over several writev calls', async () => {
     const p = await openPartitionLog(t.dir, {}, { logger: silent });
     const batches = Array.from({ length: 700 }, (_, i) => batchOf([`${i}`.padEnd(5000, '~')]));
-    const results = await Promise.all(batches.map((b) => p.append(b)));
-    expect(results.at(-1)!.baseOffset).toBe(699);
+    // One append of 700 batches: separate appends this large would each be written at once.
+    const result = await p.append(Buffer.concat(batches));
+    expect(result.lastOffset).toBe(699);
     // 700 big batches = 1400 pieces (header + records), contiguous headers are not adjacent: 2 writev calls.
     expect(p.stats().writes).toBe(2);
     await p.close();
@@ -133,6 +134,29 @@ describe('group commit', () => {
     for (let o = 0; o < 700; o = decodeRecordBatches(Buffer.concat(q.read(o, 1 << 20).chunks)).at(-1)!.lastOffset + 1) n++;
     expect(decodeRecordBatches(Buffer.concat(q.read(699, 1).chunks), { verifyCrc: true })[0]!.records[0]!.value!.toString()).toBe('699'.padEnd(5000, '~'));
     expect(n).toBeGreaterThan(1);
+    await q.close();
+  });
+
+  it('writes a large append at once but acknowledges it with the rest of the turn\'s group', async () => {
+    const p = await openPartitionLog(t.dir, {}, { logger: silent });
+    const small = p.append(batchOf(['small']));
+    expect(p.stats().writes).toBe(0);
+    const big = p.append(batchOf(Array.from({ length: 64 }, (_, i) => `${i}`.padEnd(5000, '~'))));
+    // The big append's bytes (and the small one queued before it) went down in one write already...
+    expect(p.stats().writes).toBe(1);
+    // ...but nothing is acknowledged or readable before the group ends.
+    expect(p.logEndOffset).toBe(0);
+    const later = p.append(batchOf(['after']));
+    const [a, b, c] = await Promise.all([small, big, later]);
+    expect([a.baseOffset, b.baseOffset, c.baseOffset]).toEqual([0, 1, 65]);
+    expect(p.stats().writes).toBe(2);
+    expect(p.stats().groups).toBe(1);
+    expect(p.logEndOffset).toBe(66);
+    await p.close();
+    const q = await openPartitionLog(t.dir, {}, { logger: silent, tailCacheBytes: 0 });
+    const got = decodeRecordBatches(Buffer.concat(q.read(0, 1 << 20).chunks), { verifyCrc: true });
+    expect(got.map((x) => x.records.length)).toEqual([1, 64, 1]);
+    expect(got[2]!.records[0]!.value!.toString()).toBe('after');
     await q.close();
   });
 
