@@ -30,14 +30,14 @@ const walStart = readFileSync(`${dbFile}-wal`).length;
 
 /** Kind of each batch, in commit order: its operations by kind, e.g. "claim" or "retry+complete*3". */
 const kinds: string[] = [];
-const proto = GroupCommit.prototype as unknown as { runBatch: (batch: { fn: () => unknown; claims: boolean }[], ...rest: unknown[]) => unknown };
+const proto = GroupCommit.prototype as unknown as { runBatch: (batch: { fn: () => unknown; traits: { claims?: boolean } }[], ...rest: unknown[]) => unknown };
 const orig = proto.runBatch;
 proto.runBatch = function (this: unknown, batch, ...rest) {
   if (rest[1] !== true) {
     const c = new Map<string, number>();
     for (const p of batch) {
       const src = p.fn.toString();
-      const k = src.includes('claimIn') && !src.includes('COMPLETE') ? 'claim' : src.includes('COMPLETE') ? (p.claims ? 'complete+next' : 'complete') : src.includes('RETRY') ? 'retry' : 'other';
+      const k = src.includes('claimIn') && !src.includes('COMPLETE') ? 'claim' : src.includes('COMPLETE') ? (p.traits.claims ? 'complete+next' : 'complete') : src.includes('RETRY') ? 'retry' : 'other';
       c.set(k, (c.get(k) ?? 0) + 1);
     }
     kinds.push([...c].sort().map(([k, n]) => (n > 1 ? `${k}*${n}` : k)).join('+'));
