@@ -2,9 +2,11 @@
 // Broker CPU per GB of kcat produce (1 KiB records, 64 partitions), split into user and system time,
 // over several rounds against one Railyard process: the figure to compare before/after a change on the
 // produce path, steadier than MB/s on a shared machine. `--prof DIR` writes a V8 CPU profile there.
-// After each round this process writes the same bytes to 64 files itself (16 KiB writes, as the
-// broker's group commits do): the system time of that, "file floor", is what the page cache costs on
-// this machine at that moment, which on this VM swings between 0.2 and 3 s/GB from run to run.
+// After each round this process writes the same bytes to 64 files itself in 16 KiB writes: the system
+// time of that, "file floor", is what the page cache costs on this machine at that moment, which on
+// this VM swings between 0.2 and 3 s/GB from run to run. (The broker's writes are larger: kcat sends
+// ~1 MB per partition per request, about one file write per MB; 1 MiB writes cost ~0.1 s/GB less than
+// 16 KiB ones, see bench/kafka/recv-write-floor.mjs.)
 // reads/MB and writes/MB are the broker's read and write system calls (socket and file alike, from
 // /proc/PID/io) per MB produced.
 //   node bench/kafka/produce-cpu.mjs [--records 500000] [--rounds 3] [--codec none] [--prof DIR]
