@@ -59,8 +59,9 @@ export class JobStore {
 
   private constructor(dataDir: string) {
     this.dataDir = dataDir;
+    const sync = jobsSync();
     this.db = openDatabase(dataDir);
-    if (jobsSync() === 'off') {
+    if (sync === 'off') {
       // Commits are written to the OS either way (WAL commits never fsync at NORMAL); OFF only
       // drops the fsyncs of checkpoints, so a checkpoint is cheap enough to run right here
       // after a commit and the WAL stays ~1 MB, rewritten in place from its start.

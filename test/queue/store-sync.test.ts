@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import { createRailyardBackend } from '../../src/jobs.js';
+import { JobStore } from '../../src/queue/store.js';
+import { InvalidArgumentError } from '../../src/errors.js';
+
+describe('RAILYARD_JOBS_SYNC', () => {
+  const dirs: string[] = [];
+  const saved = process.env['RAILYARD_JOBS_SYNC'];
+  afterEach(() => {
+    if (saved === undefined) delete process.env['RAILYARD_JOBS_SYNC'];
+    else process.env['RAILYARD_JOBS_SYNC'] = saved;
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const fresh = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'railyard-sync-'));
+    dirs.push(d);
+    return d;
+  };
+
+  async function roundTrip(dataDir: string): Promise<void> {
+    const connection = { dataDir };
+    const q = new Queue('s', { connection }, createRailyardBackend);
+    const w = new Worker('s', async (job) => (job.data as { n: number }).n * 2, { connection }, createRailyardBackend);
+    const done = new Promise<unknown>((resolve) => w.on('completed', (_job, result) => resolve(result)));
+    await q.add('x', { n: 21 });
+    expect(await done).toBe(42);
+    await w.close();
+    await q.close();
+  }
+
+  it('off by default: synchronous = OFF, checkpoints on the store connection at a small WAL', async () => {
+    delete process.env['RAILYARD_JOBS_SYNC'];
+    const dir = fresh();
+    const store = JobStore.acquire(dir);
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(0);
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(200);
+    await store.release();
+    await roundTrip(dir);
+  });
+
+  it('normal: synchronous = NORMAL with the checkpointer thread, and jobs still run', async () => {
+    process.env['RAILYARD_JOBS_SYNC'] = 'normal';
+    const dir = fresh();
+    const store = JobStore.acquire(dir);
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(1);
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(16000);
+    await store.release();
+    await roundTrip(dir);
+  });
+
+  it('refuses any other value', () => {
+    process.env['RAILYARD_JOBS_SYNC'] = 'full';
+    expect(() => JobStore.acquire(fresh())).toThrow(InvalidArgumentError);
+  });
+});
