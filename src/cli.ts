@@ -1,10 +1,11 @@
-#!/usr/bin/env -S node --max-semi-space-size=32 --min-semi-space-size=4
-// A larger young generation: at thousands of messages per second the default one is collected several
-// times a second, and those pauses were most of the AMQP door's p99 latency (bench/README.md). The
-// floor of 4 MB: V8 shrinks the young generation back to 1 MB whenever the allocation rate dips (an
-// idle spell), and at 5k msg/s a 1 MB one was scavenged every ~200 ms (AMQP (d) p99 0.7-1.0 ms);
-// 4 MB is ~8 collections in 6 s and p99 0.6-0.7 ms, while 16 MB made each round promote enough to
-// add two mark-compacts of 5-7 ms.
+#!/usr/bin/env -S node --max-semi-space-size=8 --min-semi-space-size=4
+// Young generation bounds, chosen by AMQP scenario (d)'s p99 (5k msg/s, bench/amqp/compare.ts):
+// - at least 4 MB: V8 shrinks it to 1 MB whenever the allocation rate dips (an idle spell), and a
+//   1 MB one was scavenged every ~200 ms (30-33 a round, p99 0.7-1.0 ms); 4 MB: ~8 a round;
+// - at most 8 MB: once it had grown to 32 MB (startup grows it), more new space than the old
+//   generation's headroom made V8 start incremental marking from a task every ~3 s with the old
+//   generation at 14 of 37 MB: a 3-6 ms mark-compact each time. Throughput (a) and (c) were the same
+//   with 8 as with 32. A fixed 8 MB (min 8) brought mark-compacts back in 4 of 6 rounds.
 import { readFileSync } from 'node:fs';
 import { startBroker } from './broker.js';
 import { RailyardError } from './errors.js';
