@@ -119,10 +119,31 @@ const produceArgs = (target, topic, z) => ['-P', '-b', target.bootstrap, '-t', t
 // The payload sizes alone go through the pipe to this process, so counting costs the machine next to nothing.
 const consumeArgs = (target, topic) => ['-C', '-b', target.bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%S\n', '-X', 'fetch.max.bytes=52428800'];
 
+/**
+ * CPU of this process's reaped children (cutime + cstime): around one kcat run, kcat's own CPU, since
+ * the brokers are reaped only at the end.
+ */
+function childrenCpuSeconds() {
+  const f = readFileSync('/proc/self/stat', 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / TICK;
+}
+
+/** Busy and total jiffies of the whole machine (all CPUs), from /proc/stat. */
+function machineJiffies() {
+  const [, ...v] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  const idle = v[3] + v[4]; // idle + iowait
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
 async function timed(target, fn) {
   const cpu0 = target.pid ? cpuSeconds(target.pid) : 0;
+  const kcat0 = childrenCpuSeconds();
+  const m0 = machineJiffies();
   const r = await fn();
-  return { ...r, cpu: target.pid ? cpuSeconds(target.pid) - cpu0 : NaN };
+  const m1 = machineJiffies();
+  return { ...r, cpu: target.pid ? cpuSeconds(target.pid) - cpu0 : NaN, kcatCpu: childrenCpuSeconds() - kcat0, busy: (m1.busy - m0.busy) / (m1.total - m0.total) };
 }
 
 /** Topic creation, connection set-up and the JIT's first compilations are one-off costs: paid here, not measured. */
@@ -138,14 +159,14 @@ async function measure(target, file, round) {
   const size = statSync(file).size;
   for (const z of ['none', 'lz4']) {
     const p = await timed(target, () => runKcat(produceArgs(target, `${z}-${round}`, z), file));
-    rows.push({ target: target.name, scenario: `produce ${z}`, MBps: size / 1e6 / p.secs, secs: p.secs, brokerCpuS: p.cpu, cpuSPerGB: p.cpu / (size / 1e9) });
+    rows.push({ target: target.name, scenario: `produce ${z}`, MBps: size / 1e6 / p.secs, secs: p.secs, brokerCpuS: p.cpu, cpuSPerGB: p.cpu / (size / 1e9), kcatSPerGB: p.kcatCpu / (size / 1e9), busy: p.busy });
   }
   for (const z of ['none', 'lz4']) {
     // Payload bytes delivered (what the application reads); for lz4 far fewer bytes cross the socket.
     const c = await timed(target, () => runKcat(consumeArgs(target, `${z}-${round}`), null, true));
     // librdkafka 2.0.2's mock stops serving some of a 64-partition topic (kcat -e then ends early, and
     // without -e it stalls), so the records actually read are shown and the per-byte figures use them.
-    rows.push({ target: target.name, scenario: `consume ${z}`, MBps: c.bytes / 1e6 / c.secs, secs: c.secs, brokerCpuS: c.cpu, cpuSPerGB: c.cpu / (c.bytes / 1e9), read: c.messages });
+    rows.push({ target: target.name, scenario: `consume ${z}`, MBps: c.bytes / 1e6 / c.secs, secs: c.secs, brokerCpuS: c.cpu, cpuSPerGB: c.cpu / (c.bytes / 1e9), kcatSPerGB: c.kcatCpu / (c.bytes / 1e9), busy: c.busy, read: c.messages });
   }
   return rows;
 }
@@ -174,5 +195,7 @@ if (values.bootstrap) {
 }
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 console.log(`kcat, ${records} x 1 KiB records, ${partitions} partitions, ${rounds} rounds after a warm-up, ${new Date().toISOString()}`);
-console.log('target     scenario        MB/s    secs  brokerCPU(s)  CPU s/GB  records read');
-for (const r of all) console.log(`${r.target.padEnd(10)} ${r.scenario.padEnd(14)} ${fmt(r.MBps).padStart(7)} ${fmt(r.secs, 2).padStart(7)} ${fmt(r.brokerCpuS, 2).padStart(13)} ${fmt(r.cpuSPerGB, 2).padStart(9)}  ${r.read === undefined ? '' : `${r.read}${r.read === records ? '' : ' (incomplete)'}`}`);
+// kcat s/GB is the client's own CPU; busy is the share of both cores in use during the run: near 100 %,
+// throughput is set by the CPU that broker and kcat need per GB together.
+console.log('target     scenario        MB/s    secs  brokerCPU(s)  CPU s/GB  kcat s/GB  busy  records read');
+for (const r of all) console.log(`${r.target.padEnd(10)} ${r.scenario.padEnd(14)} ${fmt(r.MBps).padStart(7)} ${fmt(r.secs, 2).padStart(7)} ${fmt(r.brokerCpuS, 2).padStart(13)} ${fmt(r.cpuSPerGB, 2).padStart(9)} ${fmt(r.kcatSPerGB, 2).padStart(10)} ${`${fmt(r.busy * 100, 0)}%`.padStart(5)}  ${r.read === undefined ? '' : `${r.read}${r.read === records ? '' : ' (incomplete)'}`}`);
