@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
+import { cliNodeFlags } from '../cli-node-flags.mjs';
 
 const { Kafka, logLevel } = kafkajs;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -31,7 +32,7 @@ let proc;
 let dir;
 if (!bootstrap) {
   dir = mkdtempSync(join(tmpdir(), 'railyard-kjs-'));
-  proc = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'start', '--data-dir', dir, '--kafka-port', '0', '--amqp-port', '0', '--http-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  proc = spawn(process.execPath, [...cliNodeFlags(root), join(root, 'dist', 'cli.js'), 'start', '--data-dir', dir, '--kafka-port', '0', '--amqp-port', '0', '--http-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
   bootstrap = await new Promise((r) => proc.stdout.once('data', (d) => r(d.toString().match(/kafka=(\S+)/)[1])));
 }
 const kafka = new Kafka({ clientId: 'bench', brokers: [bootstrap], logLevel: logLevel.NOTHING });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cliNodeFlags } from '../cli-node-flags.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -67,7 +68,7 @@ async function startRailyard() {
   const dir = mkdtempSync(join(tmpdir(), 'railyard-bench-'));
   const conf = join(dir, 'conf.json');
   writeFileSync(conf, JSON.stringify({ kafka: { defaultPartitions: partitions } }));
-  const proc = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'start', '--data-dir', join(dir, 'data'), '--kafka-port', '0', '--amqp-port', '0', '--http-port', '0', '--config', conf, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...cliNodeFlags(root), join(root, 'dist', 'cli.js'), 'start', '--data-dir', join(dir, 'data'), '--kafka-port', '0', '--amqp-port', '0', '--http-port', '0', '--config', conf, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const bootstrap = await waitLine(proc, (l) => l.match(/kafka=(\S+)/)?.[1], 'railyard');
   return { name: 'railyard', bootstrap, pid: proc.pid, stop: () => new Promise((r) => { proc.on('exit', r); proc.kill('SIGTERM'); }).then(() => rmSync(dir, { recursive: true, force: true })) };
 }

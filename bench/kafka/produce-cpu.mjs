@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cliNodeFlags } from '../cli-node-flags.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({
@@ -78,7 +79,7 @@ const dir = mkdtempSync(join(tmpdir(), 'railyard-produce-cpu-'));
 const conf = join(dir, 'conf.json');
 writeFileSync(conf, JSON.stringify({ kafka: { defaultPartitions: 64 } }));
 const nodeArgs = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
-const proc = spawn(process.execPath, [...nodeArgs, join(root, 'dist', 'cli.js'), 'start', '--data-dir', join(dir, 'data'), '--kafka-port', '0', '--amqp-port', '0', '--http-port', '0', '--config', conf, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const proc = spawn(process.execPath, [...cliNodeFlags(root), ...nodeArgs, join(root, 'dist', 'cli.js'), 'start', '--data-dir', join(dir, 'data'), '--kafka-port', '0', '--amqp-port', '0', '--http-port', '0', '--config', conf, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const bootstrap = await new Promise((resolve, reject) => {
   let buf = '';
   proc.stdout.on('data', (d) => {

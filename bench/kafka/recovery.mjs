@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cliNodeFlags } from '../cli-node-flags.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' } } });
@@ -16,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'railyard-recovery-'));
 
 function start() {
   const t0 = performance.now();
-  const p = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'start', '--data-dir', join(dir, 'data'), '--kafka-port', '0', '--amqp-port', '0', '--http-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [...cliNodeFlags(root), join(root, 'dist', 'cli.js'), 'start', '--data-dir', join(dir, 'data'), '--kafka-port', '0', '--amqp-port', '0', '--http-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     p.stdout.once('data', (d) => resolve({ p, ms: performance.now() - t0, bootstrap: d.toString().match(/kafka=(\S+)/)[1] }));
     p.on('exit', (c) => reject(new Error(`exited ${c}`)));
