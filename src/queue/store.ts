@@ -11,12 +11,15 @@ import { InvalidArgumentError } from '../errors.js';
 /**
  * How the job store syncs (`RAILYARD_JOBS_SYNC`, read when a data dir's store opens):
  *
- * - `off` (default): SQLite `synchronous = OFF`. A commit is in the OS when it returns, so it
+ * - `normal` (default): `synchronous = NORMAL`; checkpoints fsync, on a worker thread (see
+ *   checkpointer.ts), so a power loss loses recent commits but never the file's consistency.
+ *   The default because the file is shared with the broker's metadata, Agenda and cron: an OS
+ *   crash must not be able to corrupt all of them, as it must not corrupt Redis's AOF at
+ *   `appendfsync everysec`, the setting the jobs bench compares against.
+ * - `off` (opt-in): SQLite `synchronous = OFF`. A commit is in the OS when it returns, so it
  *   survives the process being killed (kill -9), as at NORMAL; checkpoints do not fsync. After
  *   a power loss or OS crash recent commits may be lost, and a checkpoint caught half on disk
  *   can leave the file inconsistent.
- * - `normal`: `synchronous = NORMAL`; checkpoints fsync, on a worker thread (see
- *   checkpointer.ts), so a power loss loses recent commits but never the file's consistency.
  *   The price is that every WAL byte reaches the disk: ~35 KB per job of the retry scenario
  *   (pages of 4 KB), and the fsyncs slow the event loop (profile.ts retry: ~6,650 jobs/s and
  *   ~180 µs CPU/job against ~7,500 and ~163 at `off`).
@@ -25,9 +28,9 @@ export type JobsSync = 'off' | 'normal';
 
 export function jobsSync(): JobsSync {
   const raw = process.env['RAILYARD_JOBS_SYNC'];
-  if (raw === undefined || raw === '' || raw === 'off') return 'off';
-  if (raw === 'normal') return 'normal';
-  throw new InvalidArgumentError('RAILYARD_JOBS_SYNC', raw, "'off' or 'normal'");
+  if (raw === undefined || raw === '' || raw === 'normal') return 'normal';
+  if (raw === 'off') return 'off';
+  throw new InvalidArgumentError('RAILYARD_JOBS_SYNC', raw, "'normal' or 'off'");
 }
 
 /**

@@ -11,8 +11,8 @@ import { until } from './targets.js';
 const CHILD = fileURLToPath(new URL('./fixtures/child.ts', import.meta.url));
 
 /** Starts the fixture in its own Node process; resolves once it prints `waitFor`. */
-function child(args: string[], waitFor: string, lines: string[] = []): Promise<ChildProcess> {
-  const p = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+function child(args: string[], waitFor: string, lines: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+  const p = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
   return new Promise((resolve, reject) => {
     let buf = '';
     p.stdout!.on('data', (d: Buffer) => {
@@ -89,8 +89,8 @@ describe('many processes on one data dir', () => {
     expect(await q.getJobCounts('failed', 'active', 'wait')).toEqual({ failed: 0, active: 0, wait: 0 });
   });
 
-  it('keeps every acknowledged add of a process killed with SIGKILL (its commits are in the OS, checkpoints included)', async () => {
-    const p = await child(['stay', dataDir, 'kept', '600'], 'added');
+  it.each(['normal', 'off'])('keeps every acknowledged add of a process killed with SIGKILL at RAILYARD_JOBS_SYNC=%s (its commits are in the OS, checkpoints included)', async (sync) => {
+    const p = await child(['stay', dataDir, 'kept', '600'], 'added', [], { ...process.env, RAILYARD_JOBS_SYNC: sync });
     procs.push(p);
     p.kill('SIGKILL');
     await exited(p);

@@ -32,8 +32,8 @@ describe('RAILYARD_JOBS_SYNC', () => {
     await q.close();
   }
 
-  it('off by default: synchronous = OFF, checkpoints on the store connection at a small WAL', async () => {
-    delete process.env['RAILYARD_JOBS_SYNC'];
+  it('off: synchronous = OFF, checkpoints on the store connection at a small WAL', async () => {
+    process.env['RAILYARD_JOBS_SYNC'] = 'off';
     const dir = fresh();
     const store = JobStore.acquire(dir);
     expect(store.db.pragma('synchronous', { simple: true })).toBe(0);
@@ -42,8 +42,8 @@ describe('RAILYARD_JOBS_SYNC', () => {
     await roundTrip(dir);
   });
 
-  it('normal: synchronous = NORMAL with the checkpointer thread, and jobs still run', async () => {
-    process.env['RAILYARD_JOBS_SYNC'] = 'normal';
+  it('normal by default: synchronous = NORMAL with the checkpointer thread, and jobs still run', async () => {
+    delete process.env['RAILYARD_JOBS_SYNC'];
     const dir = fresh();
     const store = JobStore.acquire(dir);
     expect(store.db.pragma('synchronous', { simple: true })).toBe(1);
