@@ -108,8 +108,8 @@ const RETRY_BY_RID_SQL = `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_t
          WHERE rid = ? AND queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?)`;
 /** Most claimed rowids a QueueOps remembers (jobs claimed here and finished elsewhere or not at all). */
 const MAX_CLAIMED_ROWS = 10_000;
-// Two probes of the partial indexes; `state IN ('waiting', 'active')` would use neither and
-// scan every finished job of the queue.
+// Two probes of the partial index jobs_job_ready; `state IN ('waiting', 'active')` would not
+// match its WHERE and scan every finished job of the queue.
 const BUSY_SQL = `SELECT EXISTS (SELECT 1 FROM jobs_job WHERE queue = @q AND state = 'waiting')
                       OR EXISTS (SELECT 1 FROM jobs_job WHERE queue = @q AND state = 'active') AS b`;
 

@@ -212,7 +212,28 @@ CREATE TABLE jobs_group_limit (
 ) WITHOUT ROWID;
 `;
 
-export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7];
+/**
+ * One index for waiting and active jobs instead of one each. A claim moves a row from the head
+ * of the waiting line into the active set; with two indexes that is two leaf pages written (one
+ * in each), with one index keyed (queue, state, priority, seq) the 'active' entries of a queue
+ * sort right before its 'waiting' ones, and the claimed job's new entry lands next to the head
+ * it left, on the same leaf: the lone claim commit that follows each failed attempt in BullMQ's
+ * Worker writes ~1 page fewer. Still indexed (EXPLAIN QUERY PLAN):
+ * - claim order: `state = 'waiting' ORDER BY priority, seq` is the index's order;
+ * - counts and existence probes of either state: a prefix of the index;
+ * - lease expiry (`state = 'active' AND locked_until < ?`): walks the queue's active entries,
+ *   at most the workers' total concurrency, reading `locked_until` from the index; the jobs
+ *   found are the only rows read.
+ * The partial index's WHERE is an OR of equalities, which SQLite matches against a query's
+ * `state = 'waiting'` or `state = 'active'` term (an IN list would not be matched).
+ */
+const V8 = `
+DROP INDEX jobs_job_waiting;
+DROP INDEX jobs_job_active;
+CREATE INDEX jobs_job_ready ON jobs_job (queue, state, priority, seq, locked_until) WHERE state = 'waiting' OR state = 'active';
+`;
+
+export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8];
 
 export function migrateJobs(db: Db): void {
   migrate(db, 'jobs', JOBS_MIGRATIONS);
