@@ -129,6 +129,17 @@ export class GroupCommit {
   private readonly release: Database.Statement;
   private readonly rollbackTo: Database.Statement;
   private readonly insertEvents: Database.Statement;
+  private readonly lastEventSql: Database.Statement;
+  private readonly dataVersion: Database.Statement;
+  /**
+   * Per queue, the id of the newest event row this connection committed, so an event row's id
+   * (above the queue's last) needs no b-tree seek. Valid while no other connection has committed
+   * (`data_version` unchanged, {@link eventIdsVersion}): another process may have added events
+   * above it. Trims and obliterate only delete rows, so a cached id above the real maximum still
+   * keeps ids increasing, as they must (schema V3). Set only after a commit succeeded.
+   */
+  private readonly lastEventIds = new Map<string, number>();
+  private eventIdsVersion = -1;
 
   constructor(
     private readonly db: Db,
@@ -147,10 +158,9 @@ export class GroupCommit {
                            attempts_started = attempts_started + 1 WHERE rid = ? AND state = 'waiting'`,
     );
     // The id is the later of "now" in microseconds and the queue's last id + 1 (see schema V3).
-    this.insertEvents = db.prepare(
-      `INSERT INTO jobs_event (queue, id, events)
-       VALUES (@q, max(@floor, coalesce((SELECT max(id) FROM jobs_event WHERE queue = @q AND id < ${COUNTER_ROW_ID}), 0) + 1), @e)`,
-    );
+    this.insertEvents = db.prepare('INSERT INTO jobs_event (queue, id, events) VALUES (?, ?, ?)');
+    this.lastEventSql = db.prepare(`SELECT max(id) FROM jobs_event WHERE queue = ? AND id < ${COUNTER_ROW_ID}`).pluck();
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
   }
 
   /**
@@ -228,6 +238,21 @@ export class GroupCommit {
       if (p.traits.claims) this.claimsLeft.set(p.queue, (this.claimsLeft.get(p.queue) ?? 0) + 1);
       this.opsLeft.set(p.queue, (this.opsLeft.get(p.queue) ?? 0) + 1);
     }
+  }
+
+  /** The queue's newest event id (0 if none), inside the batch's transaction (see {@link lastEventIds}). */
+  private lastEventId(queue: string): number {
+    const version = this.dataVersion.get() as number;
+    if (version !== this.eventIdsVersion) {
+      this.lastEventIds.clear();
+      this.eventIdsVersion = version;
+    }
+    let id = this.lastEventIds.get(queue);
+    if (id === undefined) {
+      id = (this.lastEventSql.get(queue) as number | null) ?? 0;
+      this.lastEventIds.set(queue, id);
+    }
+    return id;
   }
 
   private microRunExpired(): boolean {
@@ -318,10 +343,15 @@ export class GroupCommit {
         for (const queue of ev.wakeElsewhere) slot(queue).wake = true;
       }
       this.flushTakes();
+      let written: [string, number][] | undefined;
       for (const [queue, q] of perQueue) {
-        if (q.events.length > 0) this.insertEvents.run({ q: queue, floor: now * 1000, e: JSON.stringify(q.events) });
+        if (q.events.length === 0) continue;
+        const id = Math.max(now * 1000, this.lastEventId(queue) + 1);
+        this.insertEvents.run(queue, id, JSON.stringify(q.events));
+        (written ??= []).push([queue, id]);
       }
       this.commit.run();
+      if (written) for (const [queue, id] of written) this.lastEventIds.set(queue, id);
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
       this.onRollback();

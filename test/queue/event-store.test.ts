@@ -43,6 +43,22 @@ describe('event rows and counters', () => {
     expect(added).toEqual(['1', '2', '3', '4']);
   });
 
+  it('puts its next event row above one another connection wrote since (the cached last id is dropped)', async () => {
+    const connection = { dataDir };
+    const q = new Queue('x', { connection }, createRailyardBackend);
+    closers.push(q);
+    await q.add('a', {});
+    // Another process's event row, far in the future: the next row of this one must follow it.
+    const other = openDatabase(dataDir);
+    const far = Date.now() * 1000 + 3_600_000_000;
+    other.prepare(`INSERT INTO jobs_event (queue, id, events) VALUES ('x', ?, '[]')`).run(far);
+    await q.add('b', {});
+    const ids = (other.prepare(`SELECT id FROM jobs_event WHERE queue = 'x' AND id < ${Number.MAX_SAFE_INTEGER} ORDER BY id`).all() as { id: number }[]).map((r) => r.id);
+    other.close();
+    expect(ids).toHaveLength(3);
+    expect(ids[2]).toBe(far + 1);
+  });
+
   it('carries counters and events of a store written before the counters moved', async () => {
     const db = openDatabase(dataDir);
     migrate(db, 'jobs', JOBS_MIGRATIONS.slice(0, 2));
