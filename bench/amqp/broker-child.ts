@@ -77,6 +77,9 @@ if (process.send) {
   let lastUsed = v8.getHeapStatistics().used_heap_size;
   process.on('message', (m) => {
     if (m !== 'sample') return;
+    // With --trace-opt (BENCH_BROKER_FLAGS), a marker between scenarios and rounds, so the JIT's
+    // compiles and deopts can be counted per round.
+    if (process.execArgv.includes('--trace-opt')) process.stdout.write(`=== sample ${Date.now()}\n`);
     const stats = profiler.stop().statistics;
     profiler.start();
     s.maxGcMs = 0;

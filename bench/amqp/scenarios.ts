@@ -147,11 +147,19 @@ export async function drainPrefilled(url: string, n = 100_000): Promise<Result> 
   return { scenario: '(c) consume pre-filled queue, prefetch 1000', messages: n, seconds, rate: n / seconds };
 }
 
+/**
+ * Unmeasured seconds before each latency run, in the measuring thread and on its connections, so JIT
+ * warm-up of either side does not land in the tail (latency-worker.mjs). One second was not enough:
+ * the fresh worker's V8 was still compiling amqplib's paths on its helper threads for the next ~1.5 s
+ * (perf: ~50 ms of TurboFan work in the first measured second, jobs of 0.5-28 ms each), and on two
+ * cores each job took the CPU the broker or the client's own thread was waiting for.
+ * BENCH_WARM_SECONDS overrides.
+ */
+const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 3);
+
 export async function latency(url: string, ratePerSec = 5000, seconds = 5): Promise<Result> {
-  // One unmeasured second first, in the measuring thread and on its connections, so JIT warm-up of
-  // either side does not land in the tail (latency-worker.mjs). The broker's CPU and allocation are
-  // sampled around the whole run, so they are per message of both parts.
-  return measureLatency(url, ratePerSec, seconds, 1);
+  // The broker's CPU and allocation are sampled around the whole run, so they are per message of both parts.
+  return measureLatency(url, ratePerSec, seconds, WARM_SECONDS);
 }
 
 /**
@@ -160,6 +168,11 @@ export async function latency(url: string, ratePerSec = 5000, seconds = 5): Prom
  * ~120 ms for 0.6 ms (p90 1.4 ms), and ~40% of either broker's over-p99 samples were waiting on the
  * client's own collection. V8 reads the flag when an isolate is created, so it reaches workers started
  * after it is set. BENCH_CLIENT_SEMI_SPACE=0 keeps the default.
+ *
+ * V8 caps it at its maximum (16 MB by default), so this young generation is 16 MB, not 32: the
+ * measuring thread scavenges about twice a second (0.4-3.4 ms). Raising both bounds to 64 MB was
+ * tried: 3 scavenges a round of 1-6 ms each instead of ~11 mostly under 1 ms, with no clear change in
+ * either broker's p99, so the bounds stay as they were.
  */
 const CLIENT_SEMI_SPACE_MB = Number(process.env.BENCH_CLIENT_SEMI_SPACE ?? 32);
 let clientHeapSet = false;
@@ -171,20 +184,24 @@ export function setClientYoungGeneration(): void {
 
 async function measureLatency(url: string, ratePerSec: number, seconds: number, warmSeconds: number): Promise<Result> {
   setClientYoungGeneration();
-  // BENCH_LATENCY_TRACE=file writes each measured message's send time (epoch ms) and latency as CSV.
+  // BENCH_LATENCY_TRACE=file writes each measured message's send time (epoch ms), latency and send
+  // time on CLOCK_MONOTONIC (ms) as CSV.
   const trace = process.env.BENCH_LATENCY_TRACE;
   const w = new Worker(new URL('./latency-worker.mjs', import.meta.url), { workerData: { url, ratePerSec, seconds, warmSeconds, queue: qname('d'), trace: trace !== undefined } });
-  const { samples, seconds: total, lag, sentAt, gcs } = await new Promise<{ samples: Float64Array; seconds: number; lag: Float64Array; sentAt: Float64Array | null; gcs: Float64Array | null }>((resolve, reject) => {
+  const { samples, seconds: total, lag, sentAt, sentMono, gcs, monoOffset, tid } = await new Promise<{ samples: Float64Array; seconds: number; lag: Float64Array; sentAt: Float64Array | null; sentMono: Float64Array | null; gcs: Float64Array | null; monoOffset: number; tid: number }>((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
   });
   if (trace && sentAt) {
     const rows: string[] = [];
-    for (let i = 0; i < samples.length; i++) rows.push(`${sentAt[i]!.toFixed(3)},${samples[i]!.toFixed(3)}`);
+    // Third column: the send time on CLOCK_MONOTONIC (ms), the clock of `perf record -k mono`.
+    for (let i = 0; i < samples.length; i++) rows.push(`${sentAt[i]!.toFixed(3)},${samples[i]!.toFixed(3)},${(sentMono![i]! + monoOffset).toFixed(3)}`);
     appendFileSync(trace, rows.join('\n') + '\n');
-    // The measuring thread's collections next to it, as "start (epoch ms),duration (ms)".
+    // Where this round's rows start, with the measuring thread's id for a scheduler trace.
+    appendFileSync(`${trace}.rounds`, `${url},${rows.length},${tid}\n`);
+    // The measuring thread's collections next to it, as "start (epoch ms),duration (ms),kind" (as the broker's).
     const gcRows: string[] = [];
-    for (let i = 0; gcs && i < gcs.length; i += 2) gcRows.push(`${gcs[i]!.toFixed(3)},${gcs[i + 1]!.toFixed(3)}`);
+    for (let i = 0; gcs && i < gcs.length; i += 3) gcRows.push(`${gcs[i]!.toFixed(3)},${gcs[i + 1]!.toFixed(3)},${gcs[i + 2]!}`);
     if (gcRows.length > 0) appendFileSync(`${trace}.client-gc`, gcRows.join('\n') + '\n');
   }
   const pct = (p: number) => percentile(samples, p);
