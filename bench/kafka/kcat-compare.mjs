@@ -4,12 +4,13 @@
 //   node bench/kafka/kcat-compare.mjs [--records 200000] [--rounds 2] [--targets railyard,mock] [--bootstrap HOST:PORT]
 // `--bootstrap` measures any running broker instead (its CPU is then not measured).
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cliNodeFlags } from '../cli-node-flags.mjs';
+import { inputFile } from './kcat-tools.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -30,19 +31,6 @@ function cpuSeconds(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICK; // utime + stime
-}
-
-function inputFile() {
-  const path = join(tmpdir(), `railyard-bench-${records}x1k.txt`);
-  if (existsSync(path) && statSync(path).size === records * 1024) return path;
-  const line = Buffer.alloc(1024, 'x');
-  for (let i = 0; i < 1023; i++) line[i] = 97 + ((i * 7) % 26);
-  line[1023] = 10;
-  const chunk = Buffer.concat(Array.from({ length: 1000 }, () => line));
-  const parts = [];
-  for (let i = 0; i < records / 1000; i++) parts.push(chunk);
-  writeFileSync(path, Buffer.concat(parts));
-  return path;
 }
 
 function waitLine(proc, predicate, what) {
@@ -173,7 +161,7 @@ async function measure(target, file, round) {
 }
 
 const rounds = Number(values.rounds);
-const file = inputFile();
+const file = inputFile(records);
 const warmFile = join(tmpdir(), 'railyard-bench-warm-20000x1k.txt');
 writeFileSync(warmFile, readFileSync(file).subarray(0, Math.min(records, 20000) * 1024));
 const all = [];

@@ -11,12 +11,13 @@
 // /proc/PID/io) per MB produced.
 //   node bench/kafka/produce-cpu.mjs [--records 500000] [--rounds 3] [--codec none] [--prof DIR]
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writevSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cliNodeFlags } from '../cli-node-flags.mjs';
+import { inputFile, procCpu, runKcat } from './kcat-tools.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({
@@ -28,40 +29,6 @@ const { values } = parseArgs({
   },
 });
 const records = Number(values.records);
-const TICK = 100; // USER_HZ
-
-function cpu(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  const io = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((l) => l.split(': ')));
-  return { user: Number(fields[11]) / TICK, sys: Number(fields[12]) / TICK, faults: Number(fields[7]), reads: Number(io.syscr), writes: Number(io.syscw) };
-}
-
-function inputFile() {
-  const path = join(tmpdir(), `railyard-bench-${records}x1k.txt`);
-  if (existsSync(path) && statSync(path).size === records * 1024) return path;
-  const line = Buffer.alloc(1024);
-  for (let i = 0; i < 1023; i++) line[i] = 97 + ((i * 7) % 26);
-  line[1023] = 10;
-  const chunk = Buffer.concat(Array.from({ length: 1000 }, () => line));
-  writeFileSync(path, Buffer.concat(Array.from({ length: Math.ceil(records / 1000) }, () => chunk)).subarray(0, records * 1024));
-  return path;
-}
-
-function kcat(args, stdinFile) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    // kcat reads the file itself, as `kcat < file` would: piping it through this process (a read
-    // stream into kcat's stdin) cost 1.0-1.5 s of CPU per GB here, on the two cores the broker and kcat
-    // share, as much as the broker itself.
-    const stdin = stdinFile ? openSync(stdinFile, 'r') : 'ignore';
-    const p = spawn('kcat', args, { stdio: [stdin, 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d) => (err += d));
-    if (typeof stdin === 'number') closeSync(stdin);
-    p.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t0) / 1e9) : reject(new Error(`kcat exited ${code}: ${err.slice(0, 300)}`))));
-  });
-}
 
 /** System CPU seconds per GB of writing `bytes` to 64 new files in 16 KiB pieces, from this process. */
 function fileFloor(where, bytes) {
@@ -89,19 +56,19 @@ const bootstrap = await new Promise((resolve, reject) => {
   });
   proc.on('exit', (c) => reject(new Error(`railyard exited ${c}`)));
 });
-const produce = (topic, file) => kcat(['-P', '-b', bootstrap, '-t', topic, '-z', values.codec, '-X', 'linger.ms=5', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.kbytes=1048576'], file);
+const produce = (topic, file) => runKcat(['-P', '-b', bootstrap, '-t', topic, '-z', values.codec, '-X', 'linger.ms=5', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.kbytes=1048576'], file);
 try {
-  const file = inputFile();
+  const file = inputFile(records);
   await produce('warm', file);
   // Topic creation (64 partition directories each) is a one-off cost, paid before the measurement.
-  for (let r = 0; r < Number(values.rounds); r++) await kcat(['-L', '-b', bootstrap, '-t', `t-${r}`]);
+  for (let r = 0; r < Number(values.rounds); r++) await runKcat(['-L', '-b', bootstrap, '-t', `t-${r}`]);
   const size = statSync(file).size;
   console.log(`kcat produce -z ${values.codec}, ${records} x 1 KiB, 64 partitions, ${new Date().toISOString()}, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   console.log('round   MB/s   user s/GB  sys s/GB  CPU s/GB  file floor sys s/GB  page faults/MB  reads/MB  writes/MB');
   for (let r = 0; r < Number(values.rounds); r++) {
-    const c0 = cpu(proc.pid);
+    const c0 = procCpu(proc.pid);
     const secs = await produce(`t-${r}`, file);
-    const c1 = cpu(proc.pid);
+    const c1 = procCpu(proc.pid);
     const gb = size / 1e9;
     const u = (c1.user - c0.user) / gb;
     const s = (c1.sys - c0.sys) / gb;

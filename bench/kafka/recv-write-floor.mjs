@@ -6,53 +6,21 @@
 // writes (no page cache).
 //   node bench/kafka/recv-write-floor.mjs [--records 300000] [--rounds 3]
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { inputFile, procCpu, runKcat } from './kcat-tools.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { records: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' } } });
 const records = Number(values.records);
-const TICK = 100; // USER_HZ
-
-const cpu = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / TICK, sys: Number(fields[12]) / TICK };
-};
-
-function inputFile() {
-  const path = join(tmpdir(), `railyard-bench-${records}x1k.txt`);
-  if (existsSync(path) && statSync(path).size === records * 1024) return path;
-  const line = Buffer.alloc(1024);
-  for (let i = 0; i < 1023; i++) line[i] = 97 + ((i * 7) % 26);
-  line[1023] = 10;
-  const chunk = Buffer.concat(Array.from({ length: 1000 }, () => line));
-  writeFileSync(path, Buffer.concat(Array.from({ length: Math.ceil(records / 1000) }, () => chunk)).subarray(0, records * 1024));
-  return path;
-}
-
-function kcat(args, stdinFile) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    // kcat reads the file itself, as `kcat < file` would: piping it through this process (a read
-    // stream into kcat's stdin) cost 1.0-1.5 s of CPU per GB here, on the two cores the broker and kcat
-    // share, as much as the broker itself.
-    const stdin = stdinFile ? openSync(stdinFile, 'r') : 'ignore';
-    const p = spawn('kcat', args, { stdio: [stdin, 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d) => (err += d));
-    if (typeof stdin === 'number') closeSync(stdin);
-    p.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t0) / 1e9) : reject(new Error(`kcat exited ${code}: ${err.slice(0, 300)}`))));
-  });
-}
 
 const work = mkdtempSync(join(tmpdir(), 'recv-write-floor-'));
 const floorBin = join(work, 'recv-write-floor');
 execFileSync('cc', ['-O2', '-o', floorBin, join(here, 'recv-write-floor.c')]);
-const file = inputFile();
+const file = inputFile(records);
 const size = statSync(file).size;
 const mb = String(Math.round(size / 1e6));
 const floors = [
@@ -74,7 +42,7 @@ const info = await new Promise((resolve, reject) => {
   });
   mock.on('exit', (c) => reject(new Error(`mock exited ${c}`)));
 });
-const produce = (topic) => kcat(['-P', '-b', info.bootstrap, '-t', topic, '-z', 'none', '-X', 'linger.ms=5', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.kbytes=1048576'], file);
+const produce = (topic) => runKcat(['-P', '-b', info.bootstrap, '-t', topic, '-z', 'none', '-X', 'linger.ms=5', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.kbytes=1048576'], file);
 try {
   await produce('warm');
   console.log(`${records} x 1 KiB, 64 partitions, ${new Date().toISOString()}, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
@@ -82,9 +50,9 @@ try {
   const row = (r, what, mbps, u, s) => console.log(`${String(r).padStart(5)}  ${what.padEnd(29)} ${mbps.toFixed(0).padStart(6)} ${u.toFixed(3).padStart(10)} ${s.toFixed(3).padStart(9)} ${(u + s).toFixed(3).padStart(9)}`);
   for (let r = 0; r < Number(values.rounds); r++) {
     const pid = info.pid ?? mock.pid;
-    const c0 = cpu(pid);
+    const c0 = procCpu(pid);
     const secs = await produce(`t-${r}`);
-    const c1 = cpu(pid);
+    const c1 = procCpu(pid);
     const gb = size / 1e9;
     row(r, 'mock broker (kcat produce)', size / 1e6 / secs, (c1.user - c0.user) / gb, (c1.sys - c0.sys) / gb);
     for (const [what, args] of floors) {
