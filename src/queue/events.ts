@@ -30,6 +30,9 @@ export class EventBatch {
 /** The `jobs_event` id of a queue's counter row (schema V4): above every event id, never an event. */
 export const COUNTER_ROW_ID = Number.MAX_SAFE_INTEGER;
 
+/** A queue's newest event row id (`m`, null when it has none): the counter row is not an event. */
+export const LATEST_EVENT_SQL = `SELECT max(id) AS m FROM jobs_event WHERE queue = ? AND id < ${COUNTER_ROW_ID}`;
+
 /** Parses a stream position: `"<row>-<index>"`, `"<row>"`, `"0"` or `"0-0"`. */
 export function parseEventId(id: string): { row: number; index: number } {
   const dash = id.indexOf('-');

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Db } from '../store/sqlite.js';
-import { COUNTER_ROW_ID, EventBatch } from './events.js';
+import { EventBatch, LATEST_EVENT_SQL } from './events.js';
 
 /** An operation on one queue: runs inside a transaction, records its events in `ev`. */
 export type Operation<T> = (ev: EventBatch, now: number) => T;
@@ -159,7 +159,7 @@ export class GroupCommit {
     );
     // The id is the later of "now" in microseconds and the queue's last id + 1 (see schema V3).
     this.insertEvents = db.prepare('INSERT INTO jobs_event (queue, id, events) VALUES (?, ?, ?)');
-    this.lastEventSql = db.prepare(`SELECT max(id) FROM jobs_event WHERE queue = ? AND id < ${COUNTER_ROW_ID}`).pluck();
+    this.lastEventSql = db.prepare(LATEST_EVENT_SQL).pluck();
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
   }
 

@@ -2,10 +2,9 @@ import type { JobJson } from 'bullmq';
 import type { JobStore } from './store.js';
 import { rowToJobJson, type JobRow } from './job-row.js';
 import { listRange, publicState } from './queue-ops.js';
-import { COUNTER_ROW_ID, parseEventId } from './events.js';
+import { COUNTER_ROW_ID, LATEST_EVENT_SQL, parseEventId } from './events.js';
 
 // Built once: `store.stmt` looks statements up by their text.
-const LATEST_EVENT_SQL = `SELECT max(id) AS m FROM jobs_event WHERE queue = ? AND id < ${COUNTER_ROW_ID}`;
 // The limit is part of the text: bound as `LIMIT ?`, the statement measured several µs more per
 // call, and a QueueEvents listener runs it after every commit it hears of.
 const EVENTS_AFTER_SQL = new Map<number, string>();
