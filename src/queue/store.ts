@@ -15,14 +15,14 @@ import { InvalidArgumentError } from '../errors.js';
  *   checkpointer.ts), so a power loss loses recent commits but never the file's consistency.
  *   The default because the file is shared with the broker's metadata, Agenda and cron: an OS
  *   crash must not be able to corrupt all of them, as it must not corrupt Redis's AOF at
- *   `appendfsync everysec`, the setting the jobs bench compares against.
+ *   `appendfsync everysec`, the setting the jobs bench compares against. The price is that
+ *   every WAL byte reaches the disk: ~35 KB per job of the retry scenario (pages of 4 KB), and
+ *   the fsyncs slow the event loop (profile.ts retry: ~6,650 jobs/s and ~180 µs CPU/job against
+ *   ~7,500 and ~163 at `off`).
  * - `off` (opt-in): SQLite `synchronous = OFF`. A commit is in the OS when it returns, so it
  *   survives the process being killed (kill -9), as at NORMAL; checkpoints do not fsync. After
  *   a power loss or OS crash recent commits may be lost, and a checkpoint caught half on disk
  *   can leave the file inconsistent.
- *   The price is that every WAL byte reaches the disk: ~35 KB per job of the retry scenario
- *   (pages of 4 KB), and the fsyncs slow the event loop (profile.ts retry: ~6,650 jobs/s and
- *   ~180 µs CPU/job against ~7,500 and ~163 at `off`).
  */
 export type JobsSync = 'off' | 'normal';
 
