@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import type {
   BackendFactory,
   DependenciesOpts,
@@ -21,7 +22,7 @@ import type {
 } from 'bullmq';
 import { InvalidArgumentError } from '../errors.js';
 import { JobStore } from './store.js';
-import { QueueOps, type ClaimOptions, type ClaimResult, type Keep } from './queue-ops.js';
+import { QueueOps, type ClaimOptions, type ClaimResult, type Keep, type Prefetched } from './queue-ops.js';
 import { QueueReads } from './queue-reads.js';
 import { UnsupportedOperationError, finishedError } from './errors.js';
 import { SchedulerOps } from './scheduler-ops.js';
@@ -49,6 +50,15 @@ interface RuntimeOptions {
 }
 
 const EVENT_BATCH = 200;
+
+/**
+ * How long a prefetched job may wait for its worker's `moveToActive` before it is put back
+ * (the worker was paused, closed, or is driven by hand): normally it is asked for within the
+ * same event-loop turn.
+ */
+const PREFETCH_HOLD_MS = 20;
+/** Most prefetched jobs a worker holds (it asks for one per retried job, up to its concurrency). */
+const MAX_PREFETCHED = 64;
 
 /**
  * BullMQ's `IQueueBackend` on Railyard's SQLite job store.
@@ -80,6 +90,15 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   private subscribedEvents = false;
   /** This Worker's or QueueEvents' entry in the store's client list (getWorkers / getQueueEvents). */
   private registration: Promise<Registration> | undefined;
+  /**
+   * A Worker's jobs claimed ahead by its immediate retries (see QueueOps.retry), oldest first,
+   * with when they were claimed; handed out by its next `moveToActive` calls. Undefined for
+   * Queues and QueueEvents, which never ask for jobs.
+   */
+  private readonly prefetched: { p: Prefetched; at: number }[] | undefined;
+  /** The lock token prefetched jobs hold until handed out; never a BullMQ worker's (`<uuid>:<n>`). */
+  private readonly prefetchToken: string;
+  private prefetchTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: string,
@@ -87,8 +106,11 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     private readonly store: JobStore,
     owner: boolean,
     blocking: boolean,
+    worker = false,
   ) {
     super();
+    this.prefetched = worker ? [] : undefined;
+    this.prefetchToken = worker ? `railyard-prefetch:${randomUUID()}` : '';
     this.opts = opts as unknown as RuntimeOptions;
     this.owner = owner;
     this.qualifiedName = name;
@@ -107,7 +129,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     if (typeof dataDir !== 'string' || dataDir === '') {
       throw new InvalidArgumentError('connection.dataDir', dataDir, 'the Railyard data dir, a non-empty path');
     }
-    const backend = new RailyardQueueBackend(name, opts, JobStore.acquire(dataDir), true, blocking);
+    const backend = new RailyardQueueBackend(name, opts, JobStore.acquire(dataDir), true, blocking, worker);
     // A worker is listed from its creation on, as Redis names a worker's blocking connection
     // when it opens it (unnamed workers as the bare client name, named ones with `:w:<name>`).
     if (worker) backend.list(backend.clientName(backend.opts.name ? `:w:${backend.opts.name}` : ''));
@@ -134,6 +156,8 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
         this.eventWaiter?.();
         for (const u of this.unsubscribers) u();
         this.unsubscribers = [];
+        if (this.prefetchTimer) clearTimeout(this.prefetchTimer);
+        await this.putBackPrefetched(Infinity).catch(() => undefined);
         await this.registration?.then((r) => r.close()).catch(() => undefined);
         if (this.owner) await this.store.release();
         this.emit('close');
@@ -228,8 +252,35 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     };
   }
 
-  async moveToActive(token: string, name?: string): Promise<ClaimResult> {
+  moveToActive(token: string, name?: string): Promise<ClaimResult> {
+    const ahead = this.prefetched?.[0];
+    // The prefetch was made under this worker's options; another name gets a claim of its own.
+    if (ahead !== undefined && !this.closing && (name ?? this.opts.name ?? null) === (this.opts.name ?? null)) {
+      this.prefetched!.shift();
+      return Promise.resolve(this.ops.handOut(ahead.p, this.prefetchToken, token));
+    }
     return this.ops.claim(this.claimOptions(token, name));
+  }
+
+  /** Puts back prefetched jobs claimed at least `age` ms ago (Infinity: all of them). */
+  private putBackPrefetched(age: number): Promise<void> {
+    const list = this.prefetched;
+    if (!list || list.length === 0) return Promise.resolve();
+    const cut = age === Infinity ? Infinity : performance.now() - age;
+    let n = 0;
+    while (n < list.length && (cut === Infinity || list[n]!.at <= cut)) n++;
+    if (n === 0) return Promise.resolve();
+    return this.ops.putBack(list.splice(0, n).map((e) => e.p), this.prefetchToken);
+  }
+
+  private armPrefetchTimer(): void {
+    if (this.prefetchTimer) return;
+    this.prefetchTimer = setTimeout(() => {
+      this.prefetchTimer = undefined;
+      void this.putBackPrefetched(PREFETCH_HOLD_MS).catch(() => undefined);
+      if (this.prefetched!.length > 0) this.armPrefetchTimer();
+    }, PREFETCH_HOLD_MS);
+    this.prefetchTimer.unref();
   }
 
   private keep(opt: boolean | number | KeepJobs | undefined, workerOpt: KeepJobs | undefined): Keep {
@@ -301,13 +352,27 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
 
   async retryJob(jobId: string, lifo: boolean, token?: string, opts?: RetryJobOpts): Promise<void> {
     const f = opts?.fieldsToUpdate ?? {};
-    await this.ops.retry(
+    // A Worker's retry frees a slot its main loop refills at once with `moveToActive`: the job
+    // for it is claimed here, in the retry's batch, instead of in a transaction of its own.
+    const prefetch =
+      this.prefetched !== undefined && !this.closing && token !== undefined && token !== '0' && this.prefetched.length < MAX_PREFETCHED
+        ? this.claimOptions(this.prefetchToken)
+        : undefined;
+    const next = await this.ops.retry(
       jobId,
       lifo ?? false,
       token,
       typeof f['failedReason'] === 'string' ? f['failedReason'] : null,
       typeof f['stacktrace'] === 'string' ? f['stacktrace'] : null,
+      prefetch,
     );
+    if (next === undefined) return;
+    if (this.closing) {
+      await this.ops.putBack([next], this.prefetchToken);
+      return;
+    }
+    this.prefetched!.push({ p: next, at: performance.now() });
+    this.armPrefetchTimer();
   }
 
   async retryFinishedJob<T, R, N extends string>(job: MinimalJob<T, R, N>, state: 'failed' | 'completed', opts: RetryOptions = {}): Promise<void> {

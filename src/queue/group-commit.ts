@@ -15,6 +15,11 @@ export interface OpTraits {
   readonly lone?: boolean;
   /** Takes ordering numbers from {@link GroupCommit.seqAhead} (an immediate retry). */
   readonly takesSeq?: boolean;
+  /**
+   * Nobody waits for it (a prefetched job's hand-out): it waits for the end of the event-loop
+   * turn, to ride with whatever the turn issues (the handed-out job's finish, at best).
+   */
+  readonly background?: boolean;
 }
 
 const NO_TRAITS: OpTraits = {};
@@ -172,7 +177,7 @@ export class GroupCommit {
       if (this.scheduled) return;
       this.scheduled = true;
       // A plain claim has no company to wait for (the Worker awaits each before the next).
-      if ((!traits.lone && this.lastBatch > 1) || this.microRunExpired()) setImmediate(() => this.flush());
+      if (traits.background || (!traits.lone && this.lastBatch > 1) || this.microRunExpired()) setImmediate(() => this.flush());
       else queueMicrotask(() => this.flush());
     });
   }

@@ -73,18 +73,31 @@ export function rowToJobJson(row: JobRow): JobJson {
  * back parsed with it). The columns that are NULL or 0 in a job never tried before are not read
  * one by one: the array's last element says whether they all are, and only when they are not is
  * the whole row read ({@link CLAIMED_ROW_COLUMNS}). processed_on and processed_by are the
- * claim's own. The failed attempt's reason and stack trace are in the array (NULL in a fresh
- * job): a job retried at once has nothing else set, and is handed out from its pick too.
+ * claim's own; their values before the claim close the array, for a prefetch that is put back
+ * (see QueueOps.prefetchIn). The failed attempt's reason and stack trace are in the array (NULL
+ * in a fresh job): a job retried at once has nothing else set, and is handed out from its pick
+ * too. The priority follows the array: rows read ahead may outlast an immediate retry only while
+ * the last of them has priority 0 (see QueueOps.retry).
  */
 export const CLAIM_PICK_COLUMNS =
   'rid, json_array(id, name, data, json(opts), attempts_made, attempts_started, timestamp, delay, priority, ' +
   'failed_reason, stacktrace, ' +
   '(progress IS NULL AND returnvalue IS NULL AND stalled_counter = 0 ' +
   'AND finished_on IS NULL AND repeat_job_key IS NULL AND dedup_id IS NULL AND deferred_failure IS NULL ' +
-  'AND parent IS NULL AND parent_key IS NULL))';
+  'AND parent IS NULL AND parent_key IS NULL), processed_on, processed_by), priority';
 
 export function pickedRowId(r: unknown[]): number {
   return r[0] as number;
+}
+
+export function pickedPriority(r: unknown[]): number {
+  return r[2] as number;
+}
+
+/** A plain picked row's processed_on and processed_by before its claim (see {@link CLAIM_PICK_COLUMNS}). */
+export function pickedBefore(r: unknown[]): { processedOn: number | null; processedBy: string | null } {
+  const f = JSON.parse(r[1] as string) as unknown[];
+  return { processedOn: f[12] as number | null, processedBy: f[13] as string | null };
 }
 
 /**

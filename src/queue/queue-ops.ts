@@ -3,7 +3,7 @@ import { ErrorCode } from 'bullmq';
 import type { JobStore } from './store.js';
 import { COUNTER_ROW_ID, EventBatch } from './events.js';
 import { finishedError } from './errors.js';
-import { CLAIM_PICK_COLUMNS, CLAIMED_ROW_COLUMNS, claimedRowToJobJson, pickedJobJson, pickedRowId, type JobRow } from './job-row.js';
+import { CLAIM_PICK_COLUMNS, CLAIMED_ROW_COLUMNS, claimedRowToJobJson, pickedBefore, pickedJobJson, pickedPriority, pickedRowId, type JobRow } from './job-row.js';
 import { MAX_PICK_AHEAD, type OpTraits } from './group-commit.js';
 import { FlowOps, type ParentRef } from './flow-ops.js';
 import { DedupOps } from './dedup.js';
@@ -23,6 +23,18 @@ export interface Keep {
   readonly count?: number | undefined;
   readonly age?: number | undefined;
   readonly limit?: number | undefined;
+}
+
+/**
+ * A job claimed ahead for a worker (see {@link QueueOps.retry}): active under the prefetch token,
+ * lease running, its take committed; no `active` event yet.
+ */
+export interface Prefetched {
+  readonly rid: number;
+  /** As a claim hands it out (claimed at the prefetch's time, by the prefetching worker's name). */
+  readonly job: JobJson;
+  /** The picked row, for putting it back as it was. */
+  readonly row: unknown[];
 }
 
 export interface FinishOptions {
@@ -56,6 +68,13 @@ const CLAIM: OpTraits = { keepsDelayed: true, claims: true, lone: true };
 const FINISH: OpTraits = { keepsDelayed: true };
 const FINISH_AND_CLAIM: OpTraits = { keepsDelayed: true, claims: true };
 const RETRY: OpTraits = { takesSeq: true };
+// An immediate retry that also prefetches the worker's next job (see QueueOps.retry). Appending
+// the retried job to the end of the line leaves rows read ahead valid (checked in the op); a
+// LIFO retry puts it at the head, so rows read ahead are dropped before it runs.
+const RETRY_PREFETCH: OpTraits = { takesSeq: true, keepsDelayed: true, claims: true };
+const RETRY_LIFO_PREFETCH: OpTraits = { takesSeq: true, claims: true };
+// A prefetched job's hand-out: nobody waits for it, so it rides with the next batch.
+const HAND_OUT: OpTraits = { keepsDelayed: true, background: true };
 
 const NO_DELAY_PENDING = 0;
 /** Most delayed jobs one claim promotes. */
@@ -106,6 +125,12 @@ const RETRY_BY_RID_SQL = `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_t
                              failed_reason = coalesce(?, failed_reason), stacktrace = coalesce(?, stacktrace),
                              attempts_made = attempts_made + 1
          WHERE rid = ? AND queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?)`;
+// A prefetched job handed out: the worker's token replaces the prefetch token.
+const HAND_OUT_SQL = `UPDATE jobs_job SET lock_token = ? WHERE rid = ? AND state = 'active' AND lock_token = ?`;
+// A prefetched job nobody asked for, back to wait at its old place, as it was before.
+const PUT_BACK_SQL = `UPDATE jobs_job SET state = 'waiting', lock_token = NULL, locked_until = NULL, processed_on = ?, processed_by = ?,
+                             attempts_started = attempts_started - 1
+         WHERE rid = ? AND state = 'active' AND lock_token = ?`;
 /** Most claimed rowids a QueueOps remembers (jobs claimed here and finished elsewhere or not at all). */
 const MAX_CLAIMED_ROWS = 10_000;
 // Two probes of the partial index jobs_job_ready; `state IN ('waiting', 'active')` would not
@@ -299,8 +324,9 @@ export class QueueOps {
     return this.writeAs((ev, now) => this.claimIn(ev, now, c), CLAIM);
   }
 
-  private claimIn(ev: EventBatch, now: number, c: ClaimOptions): ClaimResult {
-    // Once per batch and queue: 50 workers finishing together share one look at the delayed jobs.
+  /** Promotes due delayed jobs before a claim; once per batch and queue. */
+  private promoteOnce(ev: EventBatch, now: number): void {
+    // 50 workers finishing together share one look at the delayed jobs.
     const group = this.store.group;
     if (group.duePromoted.get(this.queue) !== group.batchId) {
       const promoted = this.promoteDue(ev, now);
@@ -308,6 +334,11 @@ export class QueueOps {
       if (promoted > 0) group.picks.delete(this.queue);
       if (promoted < PROMOTE_BATCH) group.duePromoted.set(this.queue, group.batchId);
     }
+  }
+
+  private claimIn(ev: EventBatch, now: number, c: ClaimOptions): ClaimResult {
+    const group = this.store.group;
+    this.promoteOnce(ev, now);
     const f = this.flags();
     if (f.paused) return [null, '', 0, 0];
     if (f.concurrency !== null) {
@@ -341,6 +372,65 @@ export class QueueOps {
     this.claimedRows.set(id, rid);
     ev.push('active', { jobId: id, prev: 'waiting' });
     return [job, id, 0, 0];
+  }
+
+  /**
+   * Claims the next waiting job for a worker that has not asked yet (`c.token` is the prefetch
+   * token), as {@link claimIn} would, without its `active` event: {@link handOut} emits that and
+   * writes the worker's token. Only plain jobs on a queue without pause, global concurrency or
+   * rate limit are prefetched; anything else is left to the worker's own claim.
+   */
+  private prefetchIn(ev: EventBatch, now: number, c: ClaimOptions): Prefetched | undefined {
+    const group = this.store.group;
+    this.promoteOnce(ev, now);
+    const f = this.flags();
+    if (f.paused || f.concurrency !== null || f.max !== null || c.limiter) return undefined;
+    const row = this.pick();
+    if (!row) return undefined;
+    const job = pickedJobJson(row, now, c.workerName);
+    if (!job) {
+      // Still the next row in line: left for the claims after this.
+      if (group.deferring) {
+        const ahead = group.picks.get(this.queue);
+        if (ahead) ahead.push(row);
+        else group.picks.set(this.queue, [row]);
+      }
+      return undefined;
+    }
+    const rid = pickedRowId(row);
+    if (group.deferring) group.deferTake(rid, c.token, now + c.lockDuration, c.workerName);
+    else {
+      const taken = this.store.stmt(CLAIM_TAKE_SQL).run(c.token, now + c.lockDuration, now, c.workerName, rid);
+      if (taken.changes !== 1) throw new Error(`prefetch of job row ${rid} in queue ${this.queue} found it gone inside its transaction`);
+    }
+    return { rid, job, row };
+  }
+
+  /**
+   * Hands a prefetched job to the worker that asked with `token`, as a claim returns it. The
+   * token and the `active` event are written by an operation that rides with the next batch:
+   * the job is already this worker's (active, leased, committed), and anything that checks its
+   * token (finishing it, extending its lock) is queued after that operation, so runs after it.
+   */
+  handOut(p: Prefetched, prefetchToken: string, token: string): ClaimResult {
+    const id = p.job.id!;
+    void this.writeAs((ev) => {
+      if (this.store.stmt(HAND_OUT_SQL).run(token, p.rid, prefetchToken).changes === 1) ev.push('active', { jobId: id, prev: 'waiting' });
+    }, HAND_OUT).catch(() => undefined);
+    if (this.claimedRows.size >= MAX_CLAIMED_ROWS) this.claimedRows.clear();
+    this.claimedRows.set(id, p.rid);
+    return [p.job, id, 0, 0];
+  }
+
+  /** Prefetched jobs nobody asked for, back to wait where they were, as they were. */
+  putBack(list: readonly Prefetched[], prefetchToken: string): Promise<void> {
+    return this.write((ev) => {
+      for (const p of list) {
+        const before = pickedBefore(p.row);
+        const r = this.store.stmt(PUT_BACK_SQL).run(before.processedOn, before.processedBy, p.rid, prefetchToken);
+        if (r.changes === 1) ev.wakeWorkers = true;
+      }
+    });
   }
 
   /**
@@ -645,36 +735,59 @@ export class QueueOps {
     });
   }
 
-  retry(id: string, lifo: boolean, token: string | undefined, failedReason: string | null, stacktrace: string | null): Promise<void> {
-    return this.writeAs((ev) => {
-      const seq = this.batchSeq();
-      const order = lifo ? -seq : seq;
-      // A job claimed in this process is found by its rowid and checked in the UPDATE itself
-      // (as a plain completion is), sparing the (queue, id) read; only when that matches nothing
-      // does the read run, to name the reason.
-      const rid = this.claimedRows.get(id);
-      if (rid !== undefined) {
-        const anyToken = token === undefined || token === '' || token === '0' ? 1 : 0;
-        const done = this.store.stmt(RETRY_BY_RID_SQL).run(order, failedReason, stacktrace, rid, this.queue, id, anyToken, token ?? null);
-        // Kept on a refusal (wrong token): the job is still active on that row.
-        if (done.changes === 1) {
-          this.claimedRows.delete(id);
-          ev.push('waiting', { jobId: id, prev: 'active' });
-          ev.wakeWorkers = true;
-          return;
-        }
+  /**
+   * An immediate retry. With `prefetch` (a worker's retry), the worker's next job is claimed in
+   * the same operation under the prefetch token: BullMQ's Worker asks for it right after with
+   * a separate `moveToActive`, one at a time, each of which would otherwise commit alone.
+   */
+  retry(
+    id: string,
+    lifo: boolean,
+    token: string | undefined,
+    failedReason: string | null,
+    stacktrace: string | null,
+    prefetch?: ClaimOptions,
+  ): Promise<Prefetched | undefined> {
+    return this.writeAs((ev, now) => {
+      if (prefetch && !lifo) {
+        // Rows read ahead stay the next ones while the retried job, appended with a new seq,
+        // sorts after the last of them: sure when that one has priority 0.
+        const ahead = this.store.group.picks.get(this.queue);
+        if (ahead !== undefined && ahead.length > 0 && pickedPriority(ahead[0]!) !== 0) this.store.group.picks.delete(this.queue);
       }
-      const row = this.activeRow(id, token, 'retryJob');
-      this.store
-        .stmt(
-          `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
-                               failed_reason = coalesce(?, failed_reason), stacktrace = coalesce(?, stacktrace),
-                               attempts_made = attempts_made + 1 WHERE rid = ?`,
-        )
-        .run(order, failedReason, stacktrace, row.rid);
-      ev.push('waiting', { jobId: id, prev: 'active' });
-      ev.wakeWorkers = true;
-    }, RETRY);
+      this.retryIn(ev, id, lifo, token, failedReason, stacktrace);
+      return prefetch ? this.prefetchIn(ev, now, prefetch) : undefined;
+    }, prefetch ? (lifo ? RETRY_LIFO_PREFETCH : RETRY_PREFETCH) : RETRY);
+  }
+
+  private retryIn(ev: EventBatch, id: string, lifo: boolean, token: string | undefined, failedReason: string | null, stacktrace: string | null): void {
+    const seq = this.batchSeq();
+    const order = lifo ? -seq : seq;
+    // A job claimed in this process is found by its rowid and checked in the UPDATE itself
+    // (as a plain completion is), sparing the (queue, id) read; only when that matches nothing
+    // does the read run, to name the reason.
+    const rid = this.claimedRows.get(id);
+    if (rid !== undefined) {
+      const anyToken = token === undefined || token === '' || token === '0' ? 1 : 0;
+      const done = this.store.stmt(RETRY_BY_RID_SQL).run(order, failedReason, stacktrace, rid, this.queue, id, anyToken, token ?? null);
+      // Kept on a refusal (wrong token): the job is still active on that row.
+      if (done.changes === 1) {
+        this.claimedRows.delete(id);
+        ev.push('waiting', { jobId: id, prev: 'active' });
+        ev.wakeWorkers = true;
+        return;
+      }
+    }
+    const row = this.activeRow(id, token, 'retryJob');
+    this.store
+      .stmt(
+        `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
+                             failed_reason = coalesce(?, failed_reason), stacktrace = coalesce(?, stacktrace),
+                             attempts_made = attempts_made + 1 WHERE rid = ?`,
+      )
+      .run(order, failedReason, stacktrace, row.rid);
+    ev.push('waiting', { jobId: id, prev: 'active' });
+    ev.wakeWorkers = true;
   }
 
   /** An active job back to wait without counting an attempt (manual rate limiting); returns the limiter ttl. */

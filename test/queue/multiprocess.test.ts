@@ -89,6 +89,24 @@ describe('many processes on one data dir', () => {
     expect(await q.getJobCounts('failed', 'active', 'wait')).toEqual({ failed: 0, active: 0, wait: 0 });
   });
 
+  it('claims each attempt exactly once across processes whose workers retry at once (retries claim the next job ahead)', async () => {
+    // Every first attempt fails: each retry claims its worker's next job in its own transaction
+    // (QueueOps.retry), while the other processes claim and retry alongside.
+    const connection = { dataDir };
+    const q = new Queue('flaky', { connection }, createRailyardBackend);
+    closers.push(q);
+    await q.addBulk(Array.from({ length: 600 }, (_, i) => ({ name: 'job', data: { i }, opts: { jobId: `f-${i}`, attempts: 2 } })));
+    const outs = [0, 1, 2].map((i) => join(dataDir, `flaky-${i}.txt`));
+    for (const out of outs) procs.push(await child(['flaky', dataDir, 'flaky', out, '8'], 'ready'));
+    await until(async () => (await q.getCompletedCount()) === 600, 30_000);
+    const seen = outs.flatMap((f) => (existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').filter(Boolean) : []));
+    expect(seen).toHaveLength(1200);
+    expect(new Set(seen).size).toBe(1200);
+    expect(await q.getJobCounts('failed', 'active', 'wait')).toEqual({ failed: 0, active: 0, wait: 0 });
+    const job = await q.getJob('f-7');
+    expect(job).toMatchObject({ attemptsMade: 2, attemptsStarted: 2 });
+  });
+
   it.each(['normal', 'off'])('keeps every acknowledged add of a process killed with SIGKILL at RAILYARD_JOBS_SYNC=%s (its commits are in the OS, checkpoints included)', async (sync) => {
     const p = await child(['stay', dataDir, 'kept', '600'], 'added', [], { ...process.env, RAILYARD_JOBS_SYNC: sync });
     procs.push(p);
