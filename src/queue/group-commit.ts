@@ -24,6 +24,23 @@ export interface OpTraits {
 
 const NO_TRAITS: OpTraits = {};
 
+/**
+ * Deferred writes of a batch matched fewer rows than they were written for: a completion
+ * deferred on the assumption that its job is still active under its token found it otherwise
+ * (its lease expired and another process took it). The batch is run again in savepoints, where
+ * nothing is deferred and that completion fails alone, with its reason.
+ */
+class DeferredShortfall extends Error {}
+
+// A plain completion (see QueueOps.complete) of jobs found by the rowid their claim read; queue,
+// id, state and token are still checked. One row: values are the return value, finish time,
+// rowid, queue, id, "any token" and token.
+const COMPLETE_WHERE = `jobs_job.state = 'active' AND jobs_job.parent IS NULL AND jobs_job.dedup_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM jobs_dep WHERE parent_queue = jobs_job.queue AND parent_id = jobs_job.id AND status IN ('pending', 'failed'))`;
+const COMPLETE_ONE_SQL = `UPDATE jobs_job SET state = 'completed', returnvalue = ?, finished_on = ?, lock_token = NULL, locked_until = NULL,
+                             attempts_made = attempts_made + 1
+         WHERE rid = ? AND queue = ? AND id = ? AND (? OR lock_token = ?) AND ${COMPLETE_WHERE}`;
+
 interface Pending {
   queue: string;
   fn: Operation<unknown>;
@@ -104,6 +121,13 @@ export class GroupCommit {
   private takeArgs: unknown[] = [0];
   private readonly takeStatements: Database.Statement[] = [];
   private readonly takeOne: Database.Statement;
+  /**
+   * Deferred plain completions: rowid, queue, id, return value, "any token" and token per
+   * completion, written together by {@link flushCompletes} (finish time: the batch's).
+   */
+  private completeArgs: unknown[] = [];
+  private readonly completeStatements: Database.Statement[] = [];
+  private readonly completeOne: Database.Statement;
   /** Per queue, how many operations of the running batch that may claim have not run yet. */
   private claimsLeft = new Map<string, number>();
   /** Per queue, how many operations of the running batch have not run yet. */
@@ -162,6 +186,7 @@ export class GroupCommit {
       `UPDATE jobs_job SET state = 'active', lock_token = ?, locked_until = ?, processed_on = ?, processed_by = ?,
                            attempts_started = attempts_started + 1 WHERE rid = ? AND state = 'waiting'`,
     );
+    this.completeOne = db.prepare(COMPLETE_ONE_SQL);
     // The id is the later of "now" in microseconds and the queue's last id + 1 (see schema V3).
     this.insertEvents = db.prepare('INSERT INTO jobs_event (queue, id, events) VALUES (?, ?, ?)');
     this.lastEventSql = db.prepare(LATEST_EVENT_SQL).pluck();
@@ -232,9 +257,58 @@ export class GroupCommit {
     if (changes !== n) throw new Error(`deferred claim of ${n} job rows took ${changes}`);
   }
 
+  /**
+   * Records a plain completion of row `rid` (claimed by this process, believed active under
+   * `token`) to be written with the batch's other completions in one statement, before anything
+   * that could see the difference: any operation that is not a claim or completion, a count of
+   * active jobs, the drained check, and commit. Claims read only waiting rows, which a
+   * completion does not touch. Written after the deferred takes (the job may have been claimed
+   * in this batch). A completion that then matches nothing makes the batch run again in
+   * savepoints ({@link DeferredShortfall}).
+   */
+  deferComplete(rid: number, queue: string, id: string, returnValue: string, anyToken: number, token: string | null): void {
+    this.completeArgs.push(rid, queue, id, returnValue, anyToken, token);
+    if (this.completeArgs.length >= 6 * MAX_PICK_AHEAD) this.flushDeferred();
+  }
+
+  /** Writes the deferred takes, then the deferred completions. */
+  flushDeferred(): void {
+    this.flushTakes();
+    this.flushCompletes();
+  }
+
+  /** Writes the deferred completions (takes first: see {@link deferComplete}). */
+  flushCompletes(): void {
+    const args = this.completeArgs;
+    const n = args.length / 6;
+    if (n === 0) return;
+    this.flushTakes();
+    this.completeArgs = [];
+    const now = this.takeArgs[0];
+    let changes: number;
+    if (n === 1) {
+      changes = this.completeOne.run(args[3], now, args[0], args[1], args[2], args[4], args[5]).changes;
+    } else {
+      let stmt = this.completeStatements[n];
+      if (!stmt) {
+        const rows = new Array<string>(n).fill('(?, ?, ?, ?, ?, ?)').join(', ');
+        stmt = this.completeStatements[n] = this.db.prepare(
+          `UPDATE jobs_job SET state = 'completed', returnvalue = v.column4, finished_on = ?, lock_token = NULL, locked_until = NULL,
+                               attempts_made = attempts_made + 1
+           FROM (VALUES ${rows}) AS v
+           WHERE jobs_job.rid = v.column1 AND jobs_job.queue = v.column2 AND jobs_job.id = v.column3
+             AND (v.column5 OR jobs_job.lock_token = v.column6) AND ${COMPLETE_WHERE}`,
+        );
+      }
+      changes = stmt.run(now, ...args).changes;
+    }
+    if (changes !== n) throw new DeferredShortfall(`${n - changes} of ${n} deferred completions found their job otherwise`);
+  }
+
   private resetClaims(batch: Pending[], now: number, isolate: boolean): void {
     this.picks.clear();
     this.takeArgs = [now];
+    this.completeArgs = [];
     this.deferring = !isolate;
     this.claimsLeft = new Map();
     this.seqAhead.clear();
@@ -316,7 +390,7 @@ export class GroupCommit {
         if (!traits.takesSeq && !traits.keepsDelayed) this.seqAhead.clear();
         if (!traits.keepsDelayed) {
           this.duePromoted.clear();
-          this.flushTakes();
+          this.flushDeferred();
           this.picks.clear();
         }
         if (isolate) this.savepoint.run();
@@ -331,7 +405,9 @@ export class GroupCommit {
             // (An error SQLite answers with a rollback of its own has already ended it.)
             if (this.db.inTransaction) this.rollback.run();
             this.onRollback();
-            return batch.length === 1 ? { results: [{ ok: false, value: err }], perQueue: new Map() } : this.runBatch(batch, now, true);
+            return batch.length === 1 && !(err instanceof DeferredShortfall)
+              ? { results: [{ ok: false, value: err }], perQueue: new Map() }
+              : this.runBatch(batch, now, true);
           }
           this.rollbackTo.run();
           // The numbers held may have been reserved by the operation just undone.
@@ -347,7 +423,7 @@ export class GroupCommit {
         for (const [queue, events] of ev.elsewhere) slot(queue).events.push(...events);
         for (const queue of ev.wakeElsewhere) slot(queue).wake = true;
       }
-      this.flushTakes();
+      this.flushDeferred();
       let written: [string, number][] | undefined;
       for (const [queue, q] of perQueue) {
         if (q.events.length === 0) continue;
@@ -360,6 +436,7 @@ export class GroupCommit {
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
       this.onRollback();
+      if (err instanceof DeferredShortfall && !isolate) return this.runBatch(batch, now, true);
       return { results: batch.map(() => ({ ok: false, value: err })), perQueue: new Map() };
     }
     return { results, perQueue };

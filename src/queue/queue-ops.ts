@@ -342,7 +342,7 @@ export class QueueOps {
     const f = this.flags();
     if (f.paused) return [null, '', 0, 0];
     if (f.concurrency !== null) {
-      group.flushTakes();
+      group.flushDeferred();
       const active = this.store.stmt("SELECT count(*) AS n FROM jobs_job WHERE queue = ? AND state = 'active'").get(this.queue) as { n: number };
       if (active.n >= f.concurrency) return [null, '', 0, 0];
     }
@@ -576,6 +576,19 @@ export class QueueOps {
       const rid = this.claimedRows.get(id);
       if (rid !== undefined) this.claimedRows.delete(id);
       const tok = token ?? null;
+      // Nothing after it reads finished jobs (no retention by count or age, no metrics): the
+      // write can wait for the batch's other completions (GroupCommit.deferComplete).
+      if (
+        rid !== undefined &&
+        group.deferring &&
+        (o.keep.age === undefined || o.keep.age === null) &&
+        (o.keep.count === undefined || o.keep.count < 0) &&
+        o.metricsMaxDataPoints <= 0
+      ) {
+        group.deferComplete(rid, this.queue, id, returnValue, anyToken, tok);
+        ev.push('completed', { jobId: id, returnvalue: returnValue, prev: 'active' });
+        return this.afterFinish(ev, now, null, 'completed', o);
+      }
       const plain =
         o.keep.count === 0
           ? rid === undefined
@@ -593,7 +606,7 @@ export class QueueOps {
       // name the reason. A job claimed earlier in this batch comes here too, its take still
       // deferred: written first. What this path does may release jobs to wait anywhere, so rows
       // read ahead are stale.
-      group.flushTakes();
+      group.flushDeferred();
       group.picks.clear();
       const row = this.store
         .stmt(
@@ -661,6 +674,8 @@ export class QueueOps {
       next = this.claimIn(ev, now, o.next);
       if (next[0]) return { result: next, finishedOn: now };
     }
+    // A completion still deferred would count as active.
+    this.store.group.flushCompletes();
     const busy = this.store.stmt(BUSY_SQL).get({ q: this.queue }) as { b: number };
     if (!busy.b) ev.push('drained');
     return { result: next, finishedOn: now };

@@ -111,6 +111,24 @@ describe('claims read ahead within a batch', () => {
     expect(ops.row('j4')).toMatchObject({ state: 'waiting', attempts_started: 0 });
   });
 
+  it('writes completions of one batch together, and fails alone one whose job another process took meanwhile', async () => {
+    await ops.addJobs([1, 2, 3, 4].map((i) => ({ job: job(`j${i}`), jobId: `j${i}` })));
+    const ids = await claimAll(4);
+    expect(ids).toEqual(['j1', 'j2', 'j3', 'j4']);
+    // j2's lease expired and another process claimed it: its row holds that claim's token.
+    store.db.prepare("UPDATE jobs_job SET lock_token = 'theirs' WHERE queue = 'q' AND id = 'j2'").run();
+    const settled = await Promise.allSettled(ids.map((id, i) => ops.complete(id, `"r${i}"`, `tok-${i}`, finish)));
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toMatch(/lock/i);
+    expect(ops.row('j2')).toMatchObject({ state: 'active', lock_token: 'theirs', attempts_made: 0 });
+    for (const [i, id] of ['j1', 'j3', 'j4'].entries()) {
+      expect(ops.row(id)).toMatchObject({ state: 'completed', lock_token: null, attempts_made: 1, returnvalue: `"r${[0, 2, 3][i]}"` });
+    }
+    // And alone in its batch: failed with its reason, not undone silently.
+    store.db.prepare("UPDATE jobs_job SET lock_token = 'theirs2' WHERE queue = 'q' AND id = 'j2'").run();
+    await expect(ops.complete('j2', '1', 'theirs', finish)).rejects.toThrow(/lock/i);
+  });
+
   it('claims nothing after a pause issued between claims of the batch', async () => {
     await ops.addJobs([1, 2, 3].map((i) => ({ job: job(`j${i}`), jobId: `j${i}` })));
     const got = await Promise.all([ops.claim(claimOpts(0)), ops.pause(true), ops.claim(claimOpts(1))]);
