@@ -18,7 +18,7 @@
 //   summarised by owner: BullMQ's Worker/Job code, our backend, better-sqlite3 calls (a native
 //   call's time is counted in the JS function that made it, so our statement-issuing functions
 //   carry SQLite time), GC.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import Database from 'better-sqlite3';
 import { railyardAdapter } from './adapters.js';
@@ -89,8 +89,19 @@ if (flag('batches')) {
   };
 }
 
+/** The main thread's CPU time in ms (utime + stime of its /proc task, in 10 ms ticks): the event loop's share of all threads. */
+function mainThreadMs(): number {
+  try {
+    const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 const session = profileOut ? new Session() : undefined;
-async function startPhase(): Promise<{ t: number; cpu: NodeJS.CpuUsage }> {
+async function startPhase(): Promise<{ t: number; cpu: NodeJS.CpuUsage; main: number }> {
   if (session) {
     session.connect();
     await session.post('Profiler.enable');
@@ -98,15 +109,17 @@ async function startPhase(): Promise<{ t: number; cpu: NodeJS.CpuUsage }> {
     await session.post('Profiler.start');
   }
   measuring = true;
-  return { t: performance.now(), cpu: process.cpuUsage() };
+  return { t: performance.now(), cpu: process.cpuUsage(), main: mainThreadMs() };
 }
-async function endPhase(start: { t: number; cpu: NodeJS.CpuUsage }): Promise<void> {
+async function endPhase(start: { t: number; cpu: NodeJS.CpuUsage; main: number }): Promise<void> {
   measuring = false;
   const ms = performance.now() - start.t;
   const cpu = process.cpuUsage(start.cpu);
+  const main = mainThreadMs() - start.main;
   console.log(
     `${step}: ${Math.round(count / (ms / 1000))} jobs/s; CPU ${((cpu.user + cpu.system) / count).toFixed(1)} µs/job ` +
-      `(user ${(cpu.user / count).toFixed(1)}, sys ${(cpu.system / count).toFixed(1)}; all threads)`,
+      `(user ${(cpu.user / count).toFixed(1)}, sys ${(cpu.system / count).toFixed(1)}; all threads); ` +
+      `main thread ${((main * 1000) / count).toFixed(0)} µs/job (${((main / ms) * 100).toFixed(0)} % busy; 10 ms ticks)`,
   );
   if (batches.size > 0) {
     const sizes = [...batches].sort((x, y) => x[0] - y[0]);
