@@ -16,7 +16,7 @@ import { METHOD_IDS, type Method } from './generated/methods.js';
 import { decodeBasicProperties, encodeBasicProperties, type BasicProperties } from './generated/properties.js';
 import { WireSyntaxError, Writer, fieldNumber, type FieldTable } from './wire.js';
 import { parseExpiration, type Consumer, type ConsumerChannel, type Queue } from './queue.js';
-import { EMPTY_BODY, encodeNames, wireNames, type Message, type QueuedMessage } from './message.js';
+import { EMPTY_BODY, encodeNames, PublishedMessage, wireNames, type Message, type QueuedMessage } from './message.js';
 import { UnackedWindow } from './unacked.js';
 import type { Connection } from './connection.js';
 import type { VirtualHost } from './vhost.js';
@@ -283,7 +283,7 @@ export class Channel implements ConsumerChannel, ReplyTarget {
   private completeContent(): void {
     const p = this.pending;
     const body = p.body ?? Buffer.concat(p.chunks!, p.received);
-    const msg: Message = { exchange: p.exchange, routingKey: p.routingKey, props: p.props!, rawProps: p.rawProps!, body, wireNames: p.names };
+    const msg: Message = new PublishedMessage(p.exchange, p.routingKey, p.props!, p.rawProps!, body, p.names);
     const mandatory = p.mandatory;
     p.clear();
     try {

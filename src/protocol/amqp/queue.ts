@@ -1,5 +1,5 @@
 import { ReadyLane } from './ready-lane.js';
-import { EMPTY_BODY, isPersistent, type Message, type QueuedMessage } from './message.js';
+import { EMPTY_BODY, isPersistent, QueueEntry, type Message, type QueuedMessage } from './message.js';
 import type { DurableQueueStore, RecoveredMessage } from './durable-store.js';
 import { fieldNumber, fieldString, type FieldTable } from './wire.js';
 import { AmqpError } from './errors.js';
@@ -236,7 +236,7 @@ export class Queue {
       if (this.limits.overflow === 'reject-publish') return 'rejected';
       if (this.limits.overflow === 'reject-publish-dlx') {
         const size = msg.body.length;
-        this.hooks.deadLetter(this, { msg, seq: -1, redelivered: false, expiresAt, priority, offset: -1, size, paged: false, ready: false }, 'maxlen');
+        this.hooks.deadLetter(this, new QueueEntry(msg, -1, false, expiresAt, priority, -1, size, false), 'maxlen');
         return 'rejected';
       }
     }
@@ -248,7 +248,7 @@ export class Queue {
       offset = appended.offset;
       result = appended.durable;
     }
-    const e: QueuedMessage = { msg, seq: this.nextSeq++, redelivered: false, expiresAt, priority, offset, size: msg.body.length, paged: false, ready: false };
+    const e: QueuedMessage = new QueueEntry(msg, this.nextSeq++, false, expiresAt, priority, offset, msg.body.length, false);
     this.pushReady(e);
     if (offset >= 0 && this.residentBytes > this.residentBudget && typeof result !== 'string') {
       // Only a body already in the log can be dropped from memory.
@@ -297,7 +297,7 @@ export class Queue {
   recover(messages: RecoveredMessage[]): void {
     for (const r of messages) {
       const priority = Math.min(r.msg.props.priority ?? 0, this.limits.maxPriority);
-      this.pushReady({ msg: r.msg, seq: this.nextSeq++, redelivered: true, expiresAt: r.expiresAt, priority, offset: r.offset, size: r.size, paged: r.paged, ready: false });
+      this.pushReady(new QueueEntry(r.msg, this.nextSeq++, true, r.expiresAt, priority, r.offset, r.size, r.paged));
     }
   }
 
