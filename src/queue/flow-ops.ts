@@ -89,6 +89,7 @@ export class FlowOps {
     if (p.state !== 'waiting-children' && !(force && p.state === 'delayed')) return;
     // Numbers held for retries of this batch are below this one: none may follow it.
     this.store.group.seqAhead.delete(queue);
+    this.store.group.forgetCounter(queue);
     const seq = (this.store
       .stmt(
         BUMP_SEQ_SQL,

@@ -169,6 +169,15 @@ export class GroupCommit {
    */
   private readonly lastEventIds = new Map<string, number>();
   private eventIdsVersion = -1;
+  /** The batch in which `data_version` was last read (another connection cannot commit during one). */
+  private versionBatch = -1;
+  /**
+   * Per queue, the job-id and seq counters of its counter row as this connection last wrote or
+   * read them, so reserving numbers is a plain UPDATE instead of an upsert returning them (see
+   * QueueOps.reserve). Valid while no other connection has committed, like {@link lastEventIds};
+   * written inside the transaction, so dropped whenever anything is rolled back.
+   */
+  private readonly counters = new Map<string, { id: number; seq: number }>();
 
   constructor(
     private readonly db: Db,
@@ -319,13 +328,37 @@ export class GroupCommit {
     }
   }
 
-  /** The queue's newest event id (0 if none), inside the batch's transaction (see {@link lastEventIds}). */
-  private lastEventId(queue: string): number {
+  /** Forgets what this connection remembers of the store once another connection has committed; read once per batch. */
+  private checkVersion(): void {
+    if (this.versionBatch === this.batchId) return;
+    this.versionBatch = this.batchId;
     const version = this.dataVersion.get() as number;
     if (version !== this.eventIdsVersion) {
       this.lastEventIds.clear();
+      this.counters.clear();
       this.eventIdsVersion = version;
     }
+  }
+
+  /** The queue's counters as last seen by this connection, inside the batch's transaction (see {@link counters}). */
+  counter(queue: string): { id: number; seq: number } | undefined {
+    this.checkVersion();
+    return this.counters.get(queue);
+  }
+
+  /** For a write of the queue's counter row other than through {@link setCounter}'s caller. */
+  forgetCounter(queue: string): void {
+    this.counters.delete(queue);
+  }
+
+  /** Records the queue's counters as just read or written inside the batch's transaction. */
+  setCounter(queue: string, id: number, seq: number): void {
+    this.counters.set(queue, { id, seq });
+  }
+
+  /** The queue's newest event id (0 if none), inside the batch's transaction (see {@link lastEventIds}). */
+  private lastEventId(queue: string): number {
+    this.checkVersion();
     let id = this.lastEventIds.get(queue);
     if (id === undefined) {
       id = (this.lastEventSql.get(queue) as number | null) ?? 0;
@@ -404,6 +437,7 @@ export class GroupCommit {
           if (!isolate) {
             // (An error SQLite answers with a rollback of its own has already ended it.)
             if (this.db.inTransaction) this.rollback.run();
+            this.counters.clear();
             this.onRollback();
             return batch.length === 1 && !(err instanceof DeferredShortfall)
               ? { results: [{ ok: false, value: err }], perQueue: new Map() }
@@ -413,6 +447,7 @@ export class GroupCommit {
           // The numbers held may have been reserved by the operation just undone.
           this.seqAhead.clear();
           this.release.run();
+          this.counters.clear();
           this.onRollback();
           results.push({ ok: false, value: err });
           continue;
@@ -435,6 +470,7 @@ export class GroupCommit {
       if (written) for (const [queue, id] of written) this.lastEventIds.set(queue, id);
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
+      this.counters.clear();
       this.onRollback();
       if (err instanceof DeferredShortfall && !isolate) return this.runBatch(batch, now, true);
       return { results: batch.map(() => ({ ok: false, value: err })), perQueue: new Map() };

@@ -89,6 +89,8 @@ const RESERVE_SQL = `INSERT INTO jobs_event (queue, id, events, id_counter, seq_
          ON CONFLICT (queue, id) DO UPDATE SET id_counter = id_counter + excluded.id_counter,
                                            seq_counter = seq_counter + excluded.seq_counter
          RETURNING id_counter, seq_counter`;
+// The same with the counters known (GroupCommit.counter): a plain UPDATE, ~1.6 µs cheaper.
+const COUNTER_SET_SQL = `UPDATE jobs_event SET id_counter = ?, seq_counter = ? WHERE queue = ? AND id = ${COUNTER_ROW_ID}`;
 // A claim reads the next row, then takes it by rowid: both inside the batch's IMMEDIATE
 // transaction, so no other connection can claim it in between. (One UPDATE ... RETURNING of
 // every column costs SQLite a temporary table per call, more than the separate read.)
@@ -189,13 +191,26 @@ export class QueueOps {
 
   /** Reserves `ids` job ids and `seqs` ordering numbers; returns the first of each range. */
   reserve(ids: number, seqs: number): { id: number; seq: number } {
+    const group = this.store.group;
     // Numbers held for this batch's retries come before these: none may be handed out after.
-    if (seqs > 0) this.store.group.seqAhead.delete(this.queue);
+    if (seqs > 0) group.seqAhead.delete(this.queue);
+    const known = group.counter(this.queue);
+    if (known !== undefined) {
+      const id = known.id + ids;
+      const seq = known.seq + seqs;
+      // No row (obliterate deleted it): the upsert below starts the counters afresh.
+      if (this.store.stmt(COUNTER_SET_SQL).run(id, seq, this.queue).changes === 1) {
+        known.id = id;
+        known.seq = seq;
+        return { id: id - ids + 1, seq: seq - seqs + 1 };
+      }
+    }
     const r = this.store
       .stmt(
         RESERVE_SQL,
       )
       .get(this.queue, ids, seqs) as { id_counter: number; seq_counter: number };
+    group.setCounter(this.queue, r.id_counter, r.seq_counter);
     return { id: r.id_counter - ids + 1, seq: r.seq_counter - seqs + 1 };
   }
 
