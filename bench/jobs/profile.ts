@@ -42,6 +42,8 @@ interface SqlTime {
   ms: number;
   max: number;
   slow: number;
+  /** Time in calls over 1 ms (checkpoint stalls inside COMMIT, say). */
+  slowMs: number;
 }
 const sql = new Map<string, SqlTime>();
 /** Statements over 1 ms: start (ms since the epoch), duration, SQL. */
@@ -64,12 +66,13 @@ if (flag('sql')) {
         const d = performance.now() - t;
         const key = this.source.replace(/\s+/g, ' ').slice(0, 90);
         let s = sql.get(key);
-        if (!s) sql.set(key, (s = { calls: 0, ms: 0, max: 0, slow: 0 }));
+        if (!s) sql.set(key, (s = { calls: 0, ms: 0, max: 0, slow: 0, slowMs: 0 }));
         s.calls++;
         s.ms += d;
         if (d > s.max) s.max = d;
         if (d > 1) {
           s.slow++;
+          s.slowMs += d;
           slowStatements.push({ at: performance.timeOrigin + t, ms: d, sql: key });
         }
       }
@@ -140,7 +143,7 @@ async function endPhase(start: { t: number; cpu: NodeJS.CpuUsage; main: number }
     for (const [k, v] of rows.slice(0, 25)) {
       console.log(
         `${((v.ms * 1000) / count).toFixed(2).padStart(7)} µs/job ${(v.calls / count).toFixed(2).padStart(5)} calls/job ` +
-          `max ${v.max.toFixed(1).padStart(5)} ms >1ms ${String(v.slow).padStart(3)}  ${k}`,
+          `max ${v.max.toFixed(1).padStart(5)} ms >1ms ${String(v.slow).padStart(3)} (${v.slowMs.toFixed(0).padStart(4)} ms)  ${k}`,
       );
     }
     const begins = sql.get('BEGIN IMMEDIATE')?.calls ?? 0;
