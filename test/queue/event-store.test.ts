@@ -59,6 +59,23 @@ describe('event rows and counters', () => {
     expect(ids[2]).toBe(far + 1);
   });
 
+  it('takes job ids after those another connection reserved since, and after an obliterate starts them afresh', async () => {
+    const connection = { dataDir };
+    const q = new Queue('c', { connection }, createRailyardBackend);
+    closers.push(q);
+    expect((await q.add('a', {})).id).toBe('1');
+    expect((await q.add('b', {})).id).toBe('2');
+    // Another process reserves ids 3..12: this connection's remembered counters are stale.
+    const other = openDatabase(dataDir);
+    other.prepare(`UPDATE jobs_event SET id_counter = id_counter + 10, seq_counter = seq_counter + 10 WHERE queue = 'c' AND id = ${Number.MAX_SAFE_INTEGER}`).run();
+    other.close();
+    expect((await q.add('c', {})).id).toBe('13');
+    await q.pause();
+    await q.obliterate({ force: true });
+    expect((await q.add('d', {})).id).toBe('1');
+    expect((await q.add('e', {})).id).toBe('2');
+  });
+
   it('carries counters and events of a store written before the counters moved', async () => {
     const db = openDatabase(dataDir);
     migrate(db, 'jobs', JOBS_MIGRATIONS.slice(0, 2));
