@@ -17,6 +17,7 @@ import { decodeBasicProperties, encodeBasicProperties, type BasicProperties } fr
 import { WireSyntaxError, Writer, fieldNumber, type FieldTable } from './wire.js';
 import { parseExpiration, type Consumer, type ConsumerChannel, type Queue } from './queue.js';
 import { EMPTY_BODY, encodeNames, PublishedMessage, wireNames, type Message, type QueuedMessage } from './message.js';
+import { keepShape } from './shapes.js';
 import { UnackedWindow } from './unacked.js';
 import type { Connection } from './connection.js';
 import type { VirtualHost } from './vhost.js';
@@ -163,7 +164,9 @@ export class Channel implements ConsumerChannel, ReplyTarget {
   constructor(
     readonly id: number,
     private readonly conn: Connection,
-  ) {}
+  ) {
+    keepShape(this);
+  }
 
   private get vhost(): VirtualHost {
     return this.conn.vhost!;

@@ -23,6 +23,7 @@ import {
 import { KNOWN_CLASSES, METHOD_IDS, decodeMethodArgs, encodeMethod, type Method } from './generated/methods.js';
 import { Reader, WireSyntaxError, str, type FieldTable, type FieldValue } from './wire.js';
 import { OutputWriter, type Flushable } from './output.js';
+import { keepShape } from './shapes.js';
 import { MECHANISMS, parseCredentials, verifyPassword } from './auth.js';
 import { Channel, publishBitsAt } from './channel.js';
 import type { AmqpServer, AlarmListener } from './server.js';
@@ -134,6 +135,7 @@ export class Connection implements AlarmListener, FrameSink, ReadSink, Flushable
     private readonly onClosed: (c: Connection) => void,
     reads?: PooledReads,
   ) {
+    keepShape(this);
     this.reading = reads ? reads.adopt(accepted, this) : readByEvents(accepted, this);
     const socket = (this.socket = this.reading.socket);
     // The listener asks for it; said again for the adopted socket, as a small delivery must not wait for an ACK.

@@ -1,4 +1,5 @@
 import { ReadyLane } from './ready-lane.js';
+import { keepShape } from './shapes.js';
 import { EMPTY_BODY, isPersistent, QueueEntry, type Message, type QueuedMessage } from './message.js';
 import type { DurableQueueStore, RecoveredMessage } from './durable-store.js';
 import { fieldNumber, fieldString, type FieldTable } from './wire.js';
@@ -187,6 +188,7 @@ export class Queue {
     this.limits = parseQueueLimits(def.args, def.name, vhost);
     this.lanes = Array.from({ length: this.limits.maxPriority + 1 }, () => new ReadyLane<QueuedMessage>());
     this.touch();
+    keepShape(this);
   }
 
   get name(): string {
