@@ -30,6 +30,12 @@ export interface ReadSink {
    * through the sink's own owner.
    */
   received(bytes: Buffer, inTarget: boolean): void;
+  /**
+   * The same as `received(buf.subarray(0, length), inTarget)`, called instead of it when defined:
+   * the bytes are `buf[0, length)` of the buffer that was read into, so no view is made per read
+   * (a Buffer object per read was ~70 B of garbage per message at 5k msg/s in AMQP's (d)).
+   */
+  receivedRange?(buf: Buffer, length: number, inTarget: boolean): void;
 }
 
 /** An adopted socket and the switch that stops and restarts reading it. */
@@ -103,8 +109,9 @@ export class PooledReads {
       onread: {
         buffer: nextBuffer,
         callback: (nread: number, buf: Uint8Array): boolean => {
-          const bytes = Buffer.from(buf.buffer, buf.byteOffset, nread);
-          sink.received(bytes, buf === lastTarget);
+          // `buf` is what nextBuffer returned (Node passes the buffer it read into back): a Buffer.
+          if (sink.receivedRange) sink.receivedRange(buf as Buffer, nread, buf === lastTarget);
+          else sink.received(Buffer.from(buf.buffer, buf.byteOffset, nread), buf === lastTarget);
           // Returning false stops the handle: a pause that a stream-level resume undid stays a pause.
           return adopted === null || !adopted.paused;
         },

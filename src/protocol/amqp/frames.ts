@@ -34,30 +34,30 @@ export class FrameParser {
     this.frameMax = frameMax;
   }
 
-  /** Calls the sink for each complete frame; throws AmqpError 501 on a malformed one. */
-  push(chunk: Buffer, sink: FrameSink): void {
+  /** Calls the sink for each complete frame in `chunk[0, length)`; throws AmqpError 501 on a malformed one. */
+  push(chunk: Buffer, sink: FrameSink, length = chunk.length): void {
     let pos = 0;
     if (this.held > 0) {
       // Complete only the one frame split across reads: gluing the whole new chunk onto it
       // copied every received byte a second time under load.
       if (this.held < FRAME_HEADER_SIZE) {
-        pos = this.hold(chunk, 0, FRAME_HEADER_SIZE - this.held);
+        pos = this.hold(chunk, 0, FRAME_HEADER_SIZE - this.held, length);
         if (this.held < FRAME_HEADER_SIZE) return;
       }
       this.check(this.split, 0);
       const total = this.split.readUInt32BE(3) + FRAME_OVERHEAD;
-      pos = this.hold(chunk, pos, total - this.held);
+      pos = this.hold(chunk, pos, total - this.held, length);
       if (this.held < total) return;
       this.held = 0;
       this.scan(this.split, 0, total, sink);
     }
-    const end = this.scan(chunk, pos, chunk.length, sink);
-    if (end < chunk.length) this.hold(chunk, end, chunk.length - end);
+    const end = this.scan(chunk, pos, length, sink);
+    if (end < length) this.hold(chunk, end, length - end, length);
   }
 
-  /** Appends up to `n` bytes of `chunk` from `pos` to the split frame; returns the new read position. */
-  private hold(chunk: Buffer, pos: number, n: number): number {
-    const take = Math.min(n, chunk.length - pos);
+  /** Appends up to `n` bytes of `chunk[pos, length)` to the split frame; returns the new read position. */
+  private hold(chunk: Buffer, pos: number, n: number, length: number): number {
+    const take = Math.min(n, length - pos);
     if (this.held + take > this.split.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.held + take, FRAME_HEADER_SIZE, this.split.length * 2));
       this.split.copy(grown, 0, 0, this.held);

@@ -230,10 +230,11 @@ export class Queue {
     this.idleTimer.unref();
   }
 
-  enqueue(msg: Message, now = Date.now()): EnqueueResult {
+  /** `now` as in shift. */
+  enqueue(msg: Message, now?: number): EnqueueResult {
     const ttl = minDefined(this.limits.messageTtl, parseExpiration(msg.props.expiration));
     const priority = Math.min(msg.props.priority ?? 0, this.limits.maxPriority);
-    const expiresAt = ttl === undefined ? Infinity : now + ttl;
+    const expiresAt = ttl === undefined ? Infinity : (now ?? Date.now()) + ttl;
     if (this.wouldOverflow(msg.body.length)) {
       if (this.limits.overflow === 'reject-publish') return 'rejected';
       if (this.limits.overflow === 'reject-publish-dlx') {
@@ -341,11 +342,12 @@ export class Queue {
   }
 
   /** Next live message; expired ones met on the way are dead-lettered, as RabbitMQ expires at the head. */
-  shift(now = Date.now()): QueuedMessage | undefined {
+  /** `now` (epoch ms) defaults to the clock, read only when the message has a TTL. */
+  shift(now?: number): QueuedMessage | undefined {
     for (;;) {
       const e = this.take();
       if (!e) return undefined;
-      if (e.expiresAt <= now) {
+      if (e.expiresAt !== Infinity && e.expiresAt <= (now ?? Date.now())) {
         this.dead(e, 'expired');
         continue;
       }
@@ -421,7 +423,8 @@ export class Queue {
   }
 
   /** Hands ready messages to consumers with credit; re-entrant calls are folded into the running loop. */
-  dispatch(now = Date.now()): void {
+  /** `now` as in shift: without TTLs, dispatching reads no clock (a runtime call per message). */
+  dispatch(now?: number): void {
     if (this.dispatching || this.deleted) return;
     this.dispatching = true;
     try {
@@ -442,7 +445,7 @@ export class Queue {
   }
 
   /** Expires head messages when nobody takes them, so TTL and dead-lettering happen on time. */
-  private scheduleExpiry(now: number): void {
+  private scheduleExpiry(now: number | undefined): void {
     let next = Infinity;
     for (let p = 0; p < this.lanes.length; p++) {
       const h = this.lanes[p]!.peek();
@@ -461,7 +464,7 @@ export class Queue {
       this.expiryTimer = undefined;
       this.expiryAt = Infinity;
       this.expireHeads();
-    }, Math.max(0, next - now));
+    }, Math.max(0, next - (now ?? Date.now())));
     this.expiryTimer.unref();
   }
 
