@@ -96,8 +96,20 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
    * Queues and QueueEvents, which never ask for jobs.
    */
   private readonly prefetched: { p: Prefetched; at: number }[] | undefined;
-  /** The lock token prefetched jobs hold until handed out; never a BullMQ worker's (`<uuid>:<n>`). */
+  /**
+   * The lock token a prefetched job holds until handed out when the worker's token cannot be
+   * predicted; never a BullMQ worker's (`<uuid>:<n>`).
+   */
   private readonly prefetchToken: string;
+  /**
+   * BullMQ's Worker numbers its claims' tokens `<worker id>:<n>`, n counting up by one per
+   * `moveToActive`: the prefix seen last, the n its next call will carry, and the next n a
+   * prefetch may take as its token. A prefetch that guessed its hand-out's token right leaves
+   * nothing to write at the hand-out; a wrong guess costs the token's write (as no guess does).
+   */
+  private tokenPrefix: string | undefined;
+  private nextTokenNo = 0;
+  private guessNo = 0;
   private prefetchTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -253,13 +265,30 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
   }
 
   moveToActive(token: string, name?: string): Promise<ClaimResult> {
+    if (this.prefetched !== undefined) this.sawToken(token);
     const ahead = this.prefetched?.[0];
     // The prefetch was made under this worker's options; another name gets a claim of its own.
     if (ahead !== undefined && !this.closing && (name ?? this.opts.name ?? null) === (this.opts.name ?? null)) {
       this.prefetched!.shift();
-      return Promise.resolve(this.ops.handOut(ahead.p, this.prefetchToken, token));
+      return Promise.resolve(this.ops.handOut(ahead.p, token));
     }
     return this.ops.claim(this.claimOptions(token, name));
+  }
+
+  private sawToken(token: string): void {
+    const colon = token.lastIndexOf(':');
+    const n = colon > 0 ? Number(token.slice(colon + 1)) : NaN;
+    if (!Number.isSafeInteger(n)) {
+      this.tokenPrefix = undefined;
+      return;
+    }
+    const prefix = token.slice(0, colon);
+    if (prefix !== this.tokenPrefix) {
+      this.tokenPrefix = prefix;
+      this.guessNo = n + 1;
+    }
+    this.nextTokenNo = n + 1;
+    if (this.guessNo < this.nextTokenNo) this.guessNo = this.nextTokenNo;
   }
 
   /** Puts back prefetched jobs claimed at least `age` ms ago (Infinity: all of them). */
@@ -270,7 +299,7 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     let n = 0;
     while (n < list.length && (cut === Infinity || list[n]!.at <= cut)) n++;
     if (n === 0) return Promise.resolve();
-    return this.ops.putBack(list.splice(0, n).map((e) => e.p), this.prefetchToken);
+    return this.ops.putBack(list.splice(0, n).map((e) => e.p));
   }
 
   private armPrefetchTimer(): void {
@@ -354,10 +383,11 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
     const f = opts?.fieldsToUpdate ?? {};
     // A Worker's retry frees a slot its main loop refills at once with `moveToActive`: the job
     // for it is claimed here, in the retry's batch, instead of in a transaction of its own.
-    const prefetch =
-      this.prefetched !== undefined && !this.closing && token !== undefined && token !== '0' && this.prefetched.length < MAX_PREFETCHED
-        ? this.claimOptions(this.prefetchToken)
-        : undefined;
+    const wanted = this.prefetched !== undefined && !this.closing && token !== undefined && token !== '0' && this.prefetched.length < MAX_PREFETCHED;
+    // The worker's main loop asks once per freed slot, in order: the k-th prefetch outstanding
+    // goes to the k-th call from now.
+    const guess = wanted && this.tokenPrefix !== undefined ? this.guessNo++ : undefined;
+    const prefetch = wanted ? this.claimOptions(guess === undefined ? this.prefetchToken : `${this.tokenPrefix}:${guess}`) : undefined;
     const next = await this.ops.retry(
       jobId,
       lifo ?? false,
@@ -366,9 +396,13 @@ export class RailyardQueueBackend extends EventEmitter implements IQueueBackend 
       typeof f['stacktrace'] === 'string' ? f['stacktrace'] : null,
       prefetch,
     );
-    if (next === undefined) return;
+    if (next === undefined) {
+      // Nothing was claimed: the number guessed is the next call's again, unless taken since.
+      if (guess !== undefined && this.guessNo === guess + 1) this.guessNo = guess;
+      return;
+    }
     if (this.closing) {
-      await this.ops.putBack([next], this.prefetchToken);
+      await this.ops.putBack([next]);
       return;
     }
     this.prefetched!.push({ p: next, at: performance.now() });

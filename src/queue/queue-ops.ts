@@ -35,6 +35,8 @@ export interface Prefetched {
   readonly job: JobJson;
   /** The picked row, for putting it back as it was. */
   readonly row: unknown[];
+  /** The lock token it holds until handed out (the worker's predicted one, or the prefetch token). */
+  readonly token: string;
 }
 
 export interface FinishOptions {
@@ -418,19 +420,24 @@ export class QueueOps {
       const taken = this.store.stmt(CLAIM_TAKE_SQL).run(c.token, now + c.lockDuration, now, c.workerName, rid);
       if (taken.changes !== 1) throw new Error(`prefetch of job row ${rid} in queue ${this.queue} found it gone inside its transaction`);
     }
-    return { rid, job, row };
+    return { rid, job, row, token: c.token };
   }
 
   /**
    * Hands a prefetched job to the worker that asked with `token`, as a claim returns it. The
-   * token and the `active` event are written by an operation that rides with the next batch:
+   * token (unless the prefetch guessed it) and the `active` event are written by an operation
+   * that rides with the next batch:
    * the job is already this worker's (active, leased, committed), and anything that checks its
    * token (finishing it, extending its lock) is queued after that operation, so runs after it.
    */
-  handOut(p: Prefetched, prefetchToken: string, token: string): ClaimResult {
+  handOut(p: Prefetched, token: string): ClaimResult {
     const id = p.job.id!;
     void this.writeAs((ev) => {
-      if (this.store.stmt(HAND_OUT_SQL).run(token, p.rid, prefetchToken).changes === 1) ev.push('active', { jobId: id, prev: 'waiting' });
+      // Claimed under the very token the worker asked with (see RailyardQueueBackend.retryJob):
+      // nothing to write but the event.
+      if (p.token === token || this.store.stmt(HAND_OUT_SQL).run(token, p.rid, p.token).changes === 1) {
+        ev.push('active', { jobId: id, prev: 'waiting' });
+      }
     }, HAND_OUT).catch(() => undefined);
     if (this.claimedRows.size >= MAX_CLAIMED_ROWS) this.claimedRows.clear();
     this.claimedRows.set(id, p.rid);
@@ -438,11 +445,11 @@ export class QueueOps {
   }
 
   /** Prefetched jobs nobody asked for, back to wait where they were, as they were. */
-  putBack(list: readonly Prefetched[], prefetchToken: string): Promise<void> {
+  putBack(list: readonly Prefetched[]): Promise<void> {
     return this.write((ev) => {
       for (const p of list) {
         const before = pickedBefore(p.row);
-        const r = this.store.stmt(PUT_BACK_SQL).run(before.processedOn, before.processedBy, p.rid, prefetchToken);
+        const r = this.store.stmt(PUT_BACK_SQL).run(before.processedOn, before.processedBy, p.rid, p.token);
         if (r.changes === 1) ev.wakeWorkers = true;
       }
     });

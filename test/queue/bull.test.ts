@@ -196,7 +196,8 @@ describe.each(list)('Bull 4 API on $name', ({ make }) => {
     expect(ran).toBe(0);
     expect(await q.getJobCounts()).toMatchObject({ waiting: 0, paused: 2 });
     await q.resume();
-    await until(() => ran === 2);
+    // `ran` counts handler starts; a job counts as completed only once its completion commits.
+    await until(async () => ran === 2 && (await q.getJobCounts()).completed === 2);
     expect(await q.getJobCounts()).toMatchObject({ waiting: 0, paused: 0, completed: 2 });
   });
 

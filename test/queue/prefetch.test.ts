@@ -42,7 +42,7 @@ describe('jobs prefetched by immediate retries', () => {
     expect(next?.job.id).toBe('b');
     expect(ops.row('b')).toMatchObject({ state: 'active', lock_token: P, attempts_started: 1, processed_by: 'w' });
     expect(events().filter((e) => e[1] === 'active').map((e) => e[3])).toEqual(['a']);
-    const [handed, id] = ops.handOut(next!, P, 't2');
+    const [handed, id] = ops.handOut(next!, 't2');
     expect(id).toBe('b');
     await store.group.run('q', () => undefined);
     expect(ops.row('b')).toMatchObject({ state: 'active', lock_token: 't2' });
@@ -51,6 +51,19 @@ describe('jobs prefetched by immediate retries', () => {
     // The worker's token now holds the lock: the job completes with it.
     await ops.complete('b', '1', 't2', { keep: {}, attempts: 1, metricsMaxDataPoints: 0 });
     expect(ops.row('b')).toMatchObject({ state: 'completed', lock_token: null });
+  });
+
+  it('hands out a prefetch that guessed the worker’s token with nothing but the event to write', async () => {
+    await ops.addJobs(['a', 'b'].map((id) => ({ job: job(id), jobId: id })));
+    await ops.claim(claimOpts('w:1'));
+    const next = await ops.retry('a', false, 'w:1', 'boom', '[]', claimOpts('w:2'));
+    expect(ops.row('b')).toMatchObject({ state: 'active', lock_token: 'w:2' });
+    ops.handOut(next!, 'w:2');
+    await store.group.run('q', () => undefined);
+    expect(ops.row('b')).toMatchObject({ state: 'active', lock_token: 'w:2', attempts_started: 1 });
+    expect(events().filter((e) => e[1] === 'active').map((e) => e[3])).toEqual(['a', 'b']);
+    await ops.complete('b', '1', 'w:2', { keep: {}, attempts: 1, metricsMaxDataPoints: 0 });
+    expect(ops.row('b')).toMatchObject({ state: 'completed' });
   });
 
   it('puts a prefetch back where and as it was', async () => {
@@ -62,7 +75,7 @@ describe('jobs prefetched by immediate retries', () => {
     const before = ops.row('b')!;
     const next = await ops.retry('a', false, 't1', 'boom', '[]', claimOpts(P));
     expect(next?.job.id).toBe('b');
-    await ops.putBack([next!], P);
+    await ops.putBack([next!]);
     expect(ops.row('b')).toEqual(before);
     expect((await ops.claim(claimOpts('t3')))[1]).toBe('b');
   });
