@@ -147,6 +147,7 @@ export class Connection implements AlarmListener, FrameSink, ReadSink, Flushable
     // The listener asks for it; said again for the adopted socket, as a small delivery must not wait for an ACK.
     socket.setNoDelay(true);
     socket.on('drain', () => this.onDrain());
+    this.out.onWritable = () => this.onDrain();
     socket.on('error', () => this.teardown());
     socket.on('close', () => this.teardown());
   }

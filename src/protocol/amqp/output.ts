@@ -1,6 +1,53 @@
 import type net from 'node:net';
 import { Writer } from './wire.js';
 
+/** A write request of Node's stream handles, with what a direct write needs when it completes. */
+interface WriteReq {
+  handle: StreamHandle;
+  oncomplete: (this: WriteReq, status: number) => void;
+  async: boolean;
+  done: () => void;
+  owner: OutputWriter;
+  socket: net.Socket;
+}
+
+/** The part of a socket's libuv handle a direct write uses. */
+interface StreamHandle {
+  writeBuffer(req: WriteReq, data: Buffer): number;
+}
+
+interface StreamBinding {
+  WriteWrap: new () => WriteReq;
+  /** Set by every handle write; `kLastWriteWasAsync` is non-zero when the kernel did not take it all. */
+  streamBaseState: Int32Array;
+  kLastWriteWasAsync: number;
+}
+
+/**
+ * Node's stream-handle binding, for writing to a socket's handle without the Writable stream around
+ * it: per write, `socket.write` allocated its bookkeeping, queued an after-write `nextTick`, and the
+ * tick-queue drain that ran it allocated a `SafeMap` (Node 20's processPromiseRejections), a third of
+ * the broker's garbage per message at 5k msg/s (BENCH_HEAP_PROFILE). Null when this Node has no such
+ * binding: `socket.write` is used then.
+ */
+const streams: StreamBinding | null = (() => {
+  try {
+    const b = (process as unknown as { binding(name: string): Partial<StreamBinding> }).binding('stream_wrap');
+    return typeof b.WriteWrap === 'function' && b.streamBaseState instanceof Int32Array && typeof b.kLastWriteWasAsync === 'number' ? (b as StreamBinding) : null;
+  } catch {
+    return null;
+  }
+})();
+
+/** A direct write the kernel had not taken at once has finished (libuv calls it, with `this` the request). */
+function directWriteDone(this: WriteReq, status: number): void {
+  const owner = this.owner;
+  owner.asyncWrites--;
+  this.done();
+  if (status < 0) this.socket.destroy();
+  else if (owner.asyncWrites === 0) owner.onWritable?.();
+}
+
 /** Size of the buffers a connection encodes its output into. */
 export const SLAB_BYTES = 64 * 1024;
 /** Written-out slabs a connection keeps for reuse. */
@@ -35,6 +82,14 @@ export class OutputWriter extends Writer {
   private start = 0;
   private slab: Slab;
   private readonly spare: Slab[] = [];
+  /** Direct writes the kernel has not finished taking. */
+  asyncWrites = 0;
+  /**
+   * Called when every direct write that the kernel could not take at once has finished: the socket
+   * takes more again. `flushTo` returned false for those, as `socket.write` does when it is full,
+   * and the socket emits no 'drain' for bytes that did not go through its stream.
+   */
+  onWritable: (() => void) | undefined;
 
   constructor() {
     super(0);
@@ -84,7 +139,39 @@ export class OutputWriter extends Writer {
     slab.inFlight++;
     // A slab grown for one large message is not kept: the socket holds it until written, then it goes.
     if (this.buf.length > SLAB_BYTES) this.moveTo(SLAB_BYTES);
-    return socket.write(chunk, slab.written);
+    return this.write(socket, chunk, slab.written);
+  }
+
+  /**
+   * Hands `chunk` to the socket's handle directly when the socket's own stream holds nothing (bytes
+   * it buffered would otherwise be overtaken; bytes it handed to libuv stay ahead in libuv's queue),
+   * else through `socket.write`. `done` runs once the kernel has the bytes or the write failed.
+   */
+  private write(socket: net.Socket, chunk: Buffer, done: () => void): boolean {
+    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (streams === null || !handle || socket.writableLength > 0 || socket.destroyed || socket.writableEnded) return socket.write(chunk, done);
+    const req = new streams.WriteWrap();
+    req.handle = handle;
+    req.oncomplete = directWriteDone;
+    req.async = false;
+    req.done = done;
+    req.owner = this;
+    req.socket = socket;
+    const err = handle.writeBuffer(req, chunk);
+    if (err !== 0) {
+      // EPIPE, ECONNRESET: the peer is gone; closing the socket tears the connection down.
+      done();
+      socket.destroy();
+      return false;
+    }
+    if (streams.streamBaseState[streams.kLastWriteWasAsync] === 0) {
+      done();
+      return true;
+    }
+    // The rest waits in libuv's queue; deliveries pause until it is written (onWritable).
+    req.async = true;
+    this.asyncWrites++;
+    return false;
   }
 
   /** Forgets what was encoded and not flushed (the socket is gone). */
