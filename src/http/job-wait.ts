@@ -1,4 +1,5 @@
-import { Histogram, Registry } from 'prom-client';
+import type { Histogram, Registry } from 'prom-client';
+import { promClient } from './prom-client.js';
 import type { JobStore } from '../queue/store.js';
 
 const WAIT_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600];
@@ -17,26 +18,34 @@ interface Cursor {
  * starts, and one removed on completion (`removeOnComplete`) is never observed.
  */
 export class JobWaitSampler {
-  private readonly registry = new Registry();
-  private readonly wait = new Histogram({
-    name: 'railyard_job_wait_seconds',
-    help: "Time from a job's creation (plus its delay) to a worker starting it, by queue; first attempts of jobs finished since the broker started.",
-    labelNames: ['queue'] as const,
-    buckets: WAIT_BUCKETS,
-    registers: [this.registry],
-  });
+  // Made at the first scrape (see promClient).
+  private prom: { registry: Registry; wait: Histogram<'queue'> } | undefined;
   private readonly cursors = new Map<string, Cursor>();
 
   /** Jobs finished before `since` (epoch ms, the broker's start) are history, not observed. */
   constructor(private readonly since: number) {}
 
   async text(store: JobStore, queues: readonly string[]): Promise<string> {
-    for (const queue of queues) this.sample(store, queue);
+    const prom = (this.prom ??= JobWaitSampler.histogram());
+    for (const queue of queues) this.sample(store, queue, prom.wait);
     // One family per registry: no blank separators to trim.
-    return this.registry.metrics();
+    return prom.registry.metrics();
   }
 
-  private sample(store: JobStore, queue: string): void {
+  private static histogram(): { registry: Registry; wait: Histogram<'queue'> } {
+    const { Histogram, Registry } = promClient();
+    const registry = new Registry();
+    const wait = new Histogram({
+      name: 'railyard_job_wait_seconds',
+      help: "Time from a job's creation (plus its delay) to a worker starting it, by queue; first attempts of jobs finished since the broker started.",
+      labelNames: ['queue'] as const,
+      buckets: WAIT_BUCKETS,
+      registers: [registry],
+    });
+    return { registry, wait };
+  }
+
+  private sample(store: JobStore, queue: string, wait: Histogram<'queue'>): void {
     let c = this.cursors.get(queue);
     if (!c) this.cursors.set(queue, (c = { finishedOn: this.since, atEdge: new Set() }));
     // Finished jobs by the (queue, state, finished_on) index. The delay comes from opts: promoting a
@@ -56,7 +65,7 @@ export class JobWaitSampler {
         c.atEdge.clear();
       }
       c.atEdge.add(r.rid);
-      this.wait.observe({ queue }, Math.max(0, r.w) / 1000);
+      wait.observe({ queue }, Math.max(0, r.w) / 1000);
     }
   }
 }

@@ -1,9 +1,10 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { Histogram, Registry } from 'prom-client';
+import type { Histogram, Registry } from 'prom-client';
 import type { LogStore } from '../log/types.js';
 import type { GroupCoordinator } from '../protocol/kafka/groups/index.js';
 import type { KafkaTrafficSource } from '../protocol/kafka/traffic.js';
 import type { ScheduleEmitSample } from '../scheduler/broker-schedules/broker-scheduler.js';
+import { PROMETHEUS_CONTENT_TYPE, promClient } from './prom-client.js';
 import { escapeLabel, familyHeader, PromText } from './prom-text.js';
 
 /** One finished Kafka request, as the Kafka door reports it. */
@@ -48,24 +49,31 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  * the log store; nothing runs between scrapes except the event-loop delay monitor.
  */
 export function createMetrics(deps: MetricsDeps): Metrics {
-  const registry = new Registry();
-  const latency = new Histogram({
-    name: 'railyard_kafka_request_duration_seconds',
-    help: 'Time from a Kafka request being read to its response being ready, by API.',
-    labelNames: ['api'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const unsubscribe = deps.kafkaRequests?.((s) => latency.observe({ api: s.api }, s.durationMs / 1000));
-  const lateness = new Histogram({
-    name: 'railyard_schedule_lateness_seconds',
-    help: "Time from a broker schedule's slot to its emission starting, by schedule.",
-    labelNames: ['schedule'] as const,
-    buckets: LATENESS_BUCKETS,
-    registers: [registry],
-  });
+  // The registry and its histograms are made at their first observation or scrape (see promClient).
+  let prom: { registry: Registry; latency: Histogram<'api'>; lateness: Histogram<'schedule'> } | undefined;
+  const histograms = () => {
+    if (prom) return prom;
+    const { Histogram, Registry } = promClient();
+    const registry = new Registry();
+    const latency = new Histogram({
+      name: 'railyard_kafka_request_duration_seconds',
+      help: 'Time from a Kafka request being read to its response being ready, by API.',
+      labelNames: ['api'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+    const lateness = new Histogram({
+      name: 'railyard_schedule_lateness_seconds',
+      help: "Time from a broker schedule's slot to its emission starting, by schedule.",
+      labelNames: ['schedule'] as const,
+      buckets: LATENESS_BUCKETS,
+      registers: [registry],
+    });
+    return (prom = { registry, latency, lateness });
+  };
+  const unsubscribe = deps.kafkaRequests?.((s) => histograms().latency.observe({ api: s.api }, s.durationMs / 1000));
   // A clock stepped back can put an emission before its slot: that is not lateness, so it counts as 0.
-  const unsubscribeSchedules = deps.scheduleEmits?.((s) => lateness.observe({ schedule: s.name }, Math.max(0, s.at - s.slot) / 1000));
+  const unsubscribeSchedules = deps.scheduleEmits?.((s) => histograms().lateness.observe({ schedule: s.name }, Math.max(0, s.at - s.slot) / 1000));
   const loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
 
@@ -137,11 +145,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   };
 
   return {
-    contentType: registry.contentType,
+    contentType: PROMETHEUS_CONTENT_TYPE,
     render: async () => {
       const extra = await Promise.all((deps.collectors ?? []).map((c) => c()));
       // prom-client separates its families with blank lines; valid, but the rest of the page has none.
-      return processText() + logText() + extra.join('') + (await registry.metrics()).replace(/\n\n+/g, '\n');
+      return processText() + logText() + extra.join('') + (await histograms().registry.metrics()).replace(/\n\n+/g, '\n');
     },
     close: () => {
       unsubscribe?.();

@@ -4,7 +4,7 @@
  */
 import { writeSync, writevSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import type { FsyncPolicy } from '../config.js';
 import type { Logger } from '../logger.js';
 import { ATTR_LOG_APPEND_TIME, BATCH_HEADER_SIZE, F, writeInt64 } from './batch-format.js';

@@ -3,7 +3,7 @@
  * produce into the log themselves (AMQP, schedules) and for reading records back. The log's append
  * path never goes through here: it stores the producer's bytes verbatim.
  */
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import {
   ATTR_CODEC_MASK,
   ATTR_CONTROL,

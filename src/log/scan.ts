@@ -4,7 +4,7 @@
  * whole batches to check their CRC.
  */
 import { readSync } from 'node:fs';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import { BATCH_HEADER_SIZE, F, LOG_OVERHEAD, readInt64 } from './batch-format.js';
 
 export interface BatchView {

@@ -2,7 +2,7 @@
  * Validation of the batches of an append, without decoding records: sizes, magic, CRC32C, counts.
  * Returns what the partition needs of each batch to assign offsets and track producers.
  */
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import { ATTR_CODEC_MASK, ATTR_CONTROL, ATTR_TRANSACTIONAL, BATCH_HEADER_SIZE, F, LOG_OVERHEAD, readInt64 } from './batch-format.js';
 import type { ProducerBatch } from './producer-state.js';
 import { LogError, LogErrorCode } from './types.js';

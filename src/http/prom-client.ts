@@ -1,0 +1,16 @@
+import { createRequire } from 'node:module';
+
+type PromClient = typeof import('prom-client');
+let loaded: PromClient | undefined;
+
+/**
+ * prom-client, loaded on first use (the first histogram observation or /metrics scrape): an idle
+ * broker never needs it, and importing it at startup cost ~5 MB of resident memory (its JS plus the
+ * CJS-to-ESM translation). `require` keeps the load synchronous, so observers need not wait.
+ */
+export function promClient(): PromClient {
+  return (loaded ??= createRequire(import.meta.url)('prom-client') as PromClient);
+}
+
+/** Registry.PROMETHEUS_CONTENT_TYPE, without loading prom-client to read it. */
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
