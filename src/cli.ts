@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --min-semi-space-size=4 --expose-gc
+#!/usr/bin/env -S node --max-semi-space-size=8 --min-semi-space-size=4
 // Young generation bounds, chosen by AMQP scenario (d)'s p99 (5k msg/s, bench/amqp/compare.ts):
 // - at least 4 MB: V8 shrinks it to 1 MB whenever the allocation rate dips (an idle spell), and a
 //   1 MB one was scavenged every ~200 ms (30-33 a round, p99 0.7-1.0 ms); 4 MB: ~8 a round;

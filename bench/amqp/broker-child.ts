@@ -24,15 +24,11 @@ if (heapProfile) {
 }
 
 // With BENCH_LATENCY_TRACE=file (scenarios.ts), the broker's collections go to file.broker-gc as
-// "start (epoch ms),duration (ms),kind,flags", to line up with the latency samples. Flags has bit 4
-// (FORCED) for the collections idle-gc.ts runs when the door goes quiet.
+// "start (epoch ms),duration (ms),kind", to line up with the latency samples.
 const latencyTrace = process.env.BENCH_LATENCY_TRACE;
 if (latencyTrace) {
   new PerformanceObserver((list) => {
-    const rows = list.getEntries().map((e) => {
-      const d = e.detail as { kind?: number; flags?: number } | null;
-      return `${(performance.timeOrigin + e.startTime).toFixed(3)},${e.duration.toFixed(3)},${d?.kind ?? ''},${d?.flags ?? ''}\n`;
-    });
+    const rows = list.getEntries().map((e) => `${(performance.timeOrigin + e.startTime).toFixed(3)},${e.duration.toFixed(3)},${(e.detail as { kind?: number } | null)?.kind ?? ''}\n`);
     appendFileSync(`${latencyTrace}.broker-gc`, rows.join(''));
   }).observe({ entryTypes: ['gc'] });
 }

@@ -42,7 +42,7 @@ export async function startRailyard(): Promise<{ url: string; proc: ChildProcess
   // The same young-generation bounds the `railyard` command runs with (src/cli.ts).
   // BENCH_BROKER_FLAGS adds Node flags to the broker child, e.g. "--cpu-prof --trace-gc".
   const extra = (process.env.BENCH_BROKER_FLAGS ?? '').split(' ').filter((f) => f !== '');
-  const proc = spawn(process.execPath, ['--max-semi-space-size=8', '--min-semi-space-size=4', '--expose-gc', ...extra, '--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const proc = spawn(process.execPath, ['--max-semi-space-size=8', '--min-semi-space-size=4', ...extra, '--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {

@@ -159,7 +159,6 @@ export class Connection implements AlarmListener, FrameSink, ReadSink, Flushable
 
   /** ReadSink: the bytes read are `buf[0, length)`, with the same lifetime as in `received`. */
   receivedRange(buf: Buffer, length: number): void {
-    this.server.idleGc.active = true;
     const turn = this.server.readTurn;
     turn.begin();
     try {

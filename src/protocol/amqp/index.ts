@@ -4,7 +4,6 @@ import { listenTcp } from '../../net/listen.js';
 import { PooledReads } from '../../net/pooled-reads.js';
 import { AmqpServer } from './server.js';
 import { Connection } from './connection.js';
-import { IdleGc, type IdleGcOptions } from './idle-gc.js';
 
 import type { AlarmOptions } from './alarms.js';
 import type { QueueInfo } from './queue.js';
@@ -24,8 +23,6 @@ export interface AmqpDoorOptions {
   alarms?: AlarmOptions;
   /** Ready persistent bodies each durable queue keeps in memory (default 32 MiB); the rest stays in its log. */
   queueResidentBytes?: number;
-  /** Full GC when the door goes quiet after growth (idle-gc.ts); false turns it off. */
-  idleGc?: IdleGcOptions | false;
 }
 
 /** A started AMQP door, with a look inside for the dashboard and tests. */
@@ -51,15 +48,11 @@ export interface AmqpDoor extends Door {
   deleteQueue(vhost: string, queue: string, opts?: { ifUnused?: boolean; ifEmpty?: boolean }): number | undefined;
   /** Up to `count` ready messages; 'requeue' leaves them in place marked redelivered. Undefined when absent. */
   getMessages(vhost: string, queue: string, count: number, ackMode: 'requeue' | 'ack'): FetchedMessage[] | undefined;
-  /** Full collections run because the door went quiet after growth (idle-gc.ts). */
-  idleCollections(): number;
 }
 
 /** Starts the AMQP 0-9-1 listener on `ctx.options.host:amqpPort`. */
 export async function startAmqpDoor(ctx: BrokerContext, opts: AmqpDoorOptions = {}): Promise<AmqpDoor> {
   const server = await AmqpServer.open(ctx, opts.alarms, opts.queueResidentBytes);
-  const idleGc = opts.idleGc === false ? undefined : new IdleGc(opts.idleGc);
-  if (idleGc) server.idleGc = idleGc;
   const connections = new Set<Connection>();
   const sockets = new Set<net.Socket>();
   const mgmt = new AmqpManagement(server, connections);
@@ -99,14 +92,12 @@ export async function startAmqpDoor(ctx: BrokerContext, opts: AmqpDoorOptions = 
     purgeQueue: (vhost, queue) => mgmt.purgeQueue(vhost, queue),
     deleteQueue: (vhost, queue, opts) => mgmt.deleteQueue(vhost, queue, opts),
     getMessages: (vhost, queue, count, ackMode) => mgmt.getMessages(vhost, queue, count, ackMode),
-    idleCollections: () => idleGc?.runs ?? 0,
     setMemoryHighWatermark(bytes: number) {
       server.alarms.memoryHighWatermarkBytes = bytes;
       server.alarms.check();
     },
     close() {
       closed ??= (async () => {
-        idleGc?.stop();
         const stopping = listener.close();
         for (const c of [...connections]) c.forceClose();
         // Give clients a moment to answer close-ok, then drop whoever is left.

@@ -34,8 +34,6 @@ export class AmqpServer {
   readonly blocked = new Set<AlarmListener>();
   /** Output written while a socket read is handled, flushed at the end of that read. */
   readonly readTurn = new ReadTurn();
-  /** Told of every read (`active = true`), so a full GC runs only once the door is quiet (idle-gc.ts); startAmqpDoor sets it. */
-  idleGc: { active: boolean } = { active: false };
 
   private constructor(
     readonly ctx: BrokerContext,
