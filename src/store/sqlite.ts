@@ -1,9 +1,14 @@
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataDirError } from '../errors.js';
 
-export type Db = Database.Database;
+export type Db = BetterSqlite3.Database;
+
+// Required, not imported: it is the only CommonJS package an idle broker loads, and importing
+// CommonJS from ESM loads Node's CJS export lexer and runs it over the package's source.
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
 /** The one SQLite file in a data dir; the broker, jobs, agenda and cron share it (WAL, several processes). */
 export const DB_FILE = 'railyard.db';
