@@ -10,7 +10,10 @@ import { readFileSync } from 'node:fs';
 import { startBroker } from './broker.js';
 import { RailyardError } from './errors.js';
 import { optionsFromCli, UsageError, USAGE } from './cli-options.js';
-import { ADMIN_USAGE, isAdminCommand, runAdminCommand } from './cli/index.js';
+
+// The admin commands (./cli/index.js and its modules) are imported only when one runs or help is
+// printed: `railyard start` never needs them, and loading them cost ~1 MB of idle broker RSS.
+const adminCommands = () => import('./cli/index.js');
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -41,7 +44,7 @@ async function start(argv: string[]): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
-    process.stdout.write(`${USAGE}\n${ADMIN_USAGE}`);
+    process.stdout.write(`${USAGE}\n${(await adminCommands()).ADMIN_USAGE}`);
     return cmd === undefined ? 2 : 0;
   }
   if (cmd === '-v' || cmd === '--version') {
@@ -56,8 +59,9 @@ async function main(argv: string[]): Promise<number> {
     await start(rest);
     return -1; // keeps running until a signal
   }
-  if (isAdminCommand(cmd)) {
-    return runAdminCommand(cmd, rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
+  const admin = await adminCommands();
+  if (admin.isAdminCommand(cmd)) {
+    return admin.runAdminCommand(cmd, rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
   }
   process.stderr.write(`railyard: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
   return 2;
