@@ -46,13 +46,18 @@ parentPort.on('message', (m) => {
 
 export class Checkpointer {
   private readonly worker: Worker;
+  /** Resolves when the thread has exited, whenever that was (it may fail before `stop`). */
+  private readonly exited: Promise<void>;
 
   constructor(
     dbPath: string,
     private readonly intervalMs = 50,
   ) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(SOURCE, { eval: true, workerData: { path: dbPath, driver, intervalMs } });
+    // No execArgv of ours: a process started with `--input-type=module` would otherwise make this
+    // CommonJS source an ES module, where `require` does not exist.
+    this.worker = new Worker(SOURCE, { eval: true, execArgv: [], workerData: { path: dbPath, driver, intervalMs } });
+    this.exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     // A checkpointer must never keep the process alive or take it down.
     this.worker.unref();
     this.worker.on('error', () => undefined);
@@ -70,10 +75,9 @@ export class Checkpointer {
 
   /** Stops the thread (the store's own connection, closing last, does the final checkpoint). */
   stop(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     // Held alive until it is gone, or a closing process would exit with the promise pending.
     this.worker.ref();
     this.worker.postMessage('stop');
-    return exited;
+    return this.exited;
   }
 }
