@@ -41,6 +41,19 @@ const COMPLETE_ONE_SQL = `UPDATE jobs_job SET state = 'completed', returnvalue =
                              attempts_made = attempts_made + 1
          WHERE rid = ? AND queue = ? AND id = ? AND (? OR lock_token = ?) AND ${COMPLETE_WHERE}`;
 
+// The deferred takes of a batch, rows of (rid, token, lease end, worker name); the batch's time first.
+const takeManySql = (rows: string): string =>
+  `UPDATE jobs_job SET state = 'active', lock_token = v.column2, locked_until = v.column3, processed_on = ?,
+                       processed_by = v.column4, attempts_started = attempts_started + 1
+   FROM (VALUES ${rows}) AS v WHERE jobs_job.rid = v.column1 AND jobs_job.state = 'waiting'`;
+// The deferred completions of a batch, rows of (rid, queue, id, return value, any token, token); finish time first.
+const completeManySql = (rows: string): string =>
+  `UPDATE jobs_job SET state = 'completed', returnvalue = v.column4, finished_on = ?, lock_token = NULL, locked_until = NULL,
+                       attempts_made = attempts_made + 1
+   FROM (VALUES ${rows}) AS v
+   WHERE jobs_job.rid = v.column1 AND jobs_job.queue = v.column2 AND jobs_job.id = v.column3
+     AND (v.column5 OR jobs_job.lock_token = v.column6) AND ${COMPLETE_WHERE}`;
+
 interface Pending {
   queue: string;
   fn: Operation<unknown>;
@@ -251,16 +264,7 @@ export class GroupCommit {
       if (changes !== 1) throw new Error(`deferred claim of job row ${String(args[1])} found it gone inside its transaction`);
       return;
     }
-    let stmt = this.takeStatements[n];
-    if (!stmt) {
-      const rows = new Array<string>(n).fill('(?, ?, ?, ?)').join(', ');
-      stmt = this.takeStatements[n] = this.db.prepare(
-        `UPDATE jobs_job SET state = 'active', lock_token = v.column2, locked_until = v.column3, processed_on = ?,
-                             processed_by = v.column4, attempts_started = attempts_started + 1
-         FROM (VALUES ${rows}) AS v WHERE jobs_job.rid = v.column1 AND jobs_job.state = 'waiting'`,
-      );
-    }
-    const changes = stmt.run(...args).changes;
+    const changes = this.valuesStatement(this.takeStatements, n, 4, takeManySql).run(...args).changes;
     // Every row was picked as waiting in this transaction and nothing has run since that could
     // change it: a shortfall is a bug, and throwing undoes the batch.
     if (changes !== n) throw new Error(`deferred claim of ${n} job rows took ${changes}`);
@@ -298,20 +302,19 @@ export class GroupCommit {
     if (n === 1) {
       changes = this.completeOne.run(args[3], now, args[0], args[1], args[2], args[4], args[5]).changes;
     } else {
-      let stmt = this.completeStatements[n];
-      if (!stmt) {
-        const rows = new Array<string>(n).fill('(?, ?, ?, ?, ?, ?)').join(', ');
-        stmt = this.completeStatements[n] = this.db.prepare(
-          `UPDATE jobs_job SET state = 'completed', returnvalue = v.column4, finished_on = ?, lock_token = NULL, locked_until = NULL,
-                               attempts_made = attempts_made + 1
-           FROM (VALUES ${rows}) AS v
-           WHERE jobs_job.rid = v.column1 AND jobs_job.queue = v.column2 AND jobs_job.id = v.column3
-             AND (v.column5 OR jobs_job.lock_token = v.column6) AND ${COMPLETE_WHERE}`,
-        );
-      }
-      changes = stmt.run(now, ...args).changes;
+      changes = this.valuesStatement(this.completeStatements, n, 6, completeManySql).run(now, ...args).changes;
     }
     if (changes !== n) throw new DeferredShortfall(`${n - changes} of ${n} deferred completions found their job otherwise`);
+  }
+
+  /** `sql(rows)` for `n` rows of `arity` parameters each (the deferred writes), prepared once per `n`. */
+  private valuesStatement(cache: Database.Statement[], n: number, arity: number, sql: (rows: string) => string): Database.Statement {
+    let stmt = cache[n];
+    if (!stmt) {
+      const row = `(${new Array<string>(arity).fill('?').join(', ')})`;
+      stmt = cache[n] = this.db.prepare(sql(new Array<string>(n).fill(row).join(', ')));
+    }
+    return stmt;
   }
 
   private resetClaims(batch: Pending[], now: number, isolate: boolean): void {

@@ -372,14 +372,9 @@ export class QueueOps {
     if (!row) return [null, '', 0, this.nextDelayedAt() ?? NO_DELAY_PENDING];
     const rid = pickedRowId(row);
     let job = pickedJobJson(row, now, c.workerName);
-    if (job && group.deferring) {
-      group.deferTake(rid, c.token, now + c.lockDuration, c.workerName);
-    } else {
-      const taken = this.store.stmt(CLAIM_TAKE_SQL).run(c.token, now + c.lockDuration, now, c.workerName, rid);
-      if (taken.changes !== 1) throw new Error(`claim of job row ${rid} in queue ${this.queue} found it gone inside its transaction`);
-      // A job tried before is read whole, as the take left it.
-      job ??= claimedRowToJobJson(this.store.stmt(CLAIMED_ROW_SQL).raw().get(rid) as unknown[]);
-    }
+    this.take(rid, c, now, job !== undefined && group.deferring);
+    // A job tried before is read whole, as the take (never deferred for it) left it.
+    job ??= claimedRowToJobJson(this.store.stmt(CLAIMED_ROW_SQL).raw().get(rid) as unknown[]);
     if (max !== null) {
       const duration = c.limiter?.duration ?? f.duration;
       if (duration !== null) this.consumeRateLimit(now, duration);
@@ -415,12 +410,21 @@ export class QueueOps {
       return undefined;
     }
     const rid = pickedRowId(row);
-    if (group.deferring) group.deferTake(rid, c.token, now + c.lockDuration, c.workerName);
-    else {
-      const taken = this.store.stmt(CLAIM_TAKE_SQL).run(c.token, now + c.lockDuration, now, c.workerName, rid);
-      if (taken.changes !== 1) throw new Error(`prefetch of job row ${rid} in queue ${this.queue} found it gone inside its transaction`);
-    }
+    this.take(rid, c, now, group.deferring);
     return { rid, job, row, token: c.token };
+  }
+
+  /**
+   * Takes the picked row `rid` for claim `c`: with `defer`, in the batch's one multi-row UPDATE
+   * (GroupCommit.deferTake), else at once.
+   */
+  private take(rid: number, c: ClaimOptions, now: number, defer: boolean): void {
+    if (defer) {
+      this.store.group.deferTake(rid, c.token, now + c.lockDuration, c.workerName);
+      return;
+    }
+    const taken = this.store.stmt(CLAIM_TAKE_SQL).run(c.token, now + c.lockDuration, now, c.workerName, rid);
+    if (taken.changes !== 1) throw new Error(`claim of job row ${rid} in queue ${this.queue} found it gone inside its transaction`);
   }
 
   /**
