@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Db } from '../store/sqlite.js';
-import { EventBatch, LATEST_EVENT_SQL } from './events.js';
+import { EventBatch, LATEST_EVENT_SQL, encodeEvents } from './events.js';
 
 /** An operation on one queue: runs inside a transaction, records its events in `ev`. */
 export type Operation<T> = (ev: EventBatch, now: number) => T;
@@ -466,7 +466,7 @@ export class GroupCommit {
       for (const [queue, q] of perQueue) {
         if (q.events.length === 0) continue;
         const id = Math.max(now * 1000, this.lastEventId(queue) + 1);
-        this.insertEvents.run(queue, id, JSON.stringify(q.events));
+        this.insertEvents.run(queue, id, encodeEvents(q.events));
         (written ??= []).push([queue, id]);
       }
       this.commit.run();

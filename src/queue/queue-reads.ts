@@ -2,7 +2,7 @@ import type { JobJson } from 'bullmq';
 import type { JobStore } from './store.js';
 import { rowToJobJson, type JobRow } from './job-row.js';
 import { listRange, publicState } from './queue-ops.js';
-import { COUNTER_ROW_ID, LATEST_EVENT_SQL, parseEventId } from './events.js';
+import { COUNTER_ROW_ID, LATEST_EVENT_SQL, decodeEvents, parseEventId } from './events.js';
 
 // Built once: `store.stmt` looks statements up by their text.
 // The limit is part of the text: bound as `LIMIT ?`, the statement measured several µs more per
@@ -203,10 +203,10 @@ export class QueueReads {
     const { row, index } = parseEventId(cursor);
     const rows = this.store
       .stmt(eventsAfterSql(limit))
-      .all(this.queue, row) as { id: number; events: string }[];
+      .all(this.queue, row) as { id: number; events: string | Buffer }[];
     const out: StreamEntry[] = [];
     for (const r of rows) {
-      const events = JSON.parse(r.events) as string[][];
+      const events = decodeEvents(r.events);
       for (let i = 0; i < events.length; i++) {
         if (r.id === row && i <= index) continue;
         out.push([`${r.id}-${i}`, events[i]!]);

@@ -93,4 +93,28 @@ describe('event rows and counters', () => {
     await until(() => seen.length === 2);
     expect(seen).toEqual(['41', '42']);
   });
+  it('stores a large batch of events compressed and a small one as JSON text, and reads both, and rows of earlier versions', async () => {
+    const connection = { dataDir };
+    const q = new Queue('z', { connection }, createRailyardBackend);
+    const events = new QueueEvents('z', { connection }, createRailyardBackend);
+    closers.push(events, q);
+    await events.waitUntilReady();
+    const added: string[] = [];
+    events.on('added', ({ jobId, name }) => added.push(`${jobId}:${name}`));
+    // Rows as an earlier version wrote them: JSON text, whatever their size.
+    const other = openDatabase(dataDir);
+    const legacy = Array.from({ length: 40 }, (_, i) => ['event', 'added', 'jobId', `old${i}`, 'name', 'legacy']);
+    other.prepare(`INSERT INTO jobs_event (queue, id, events) VALUES ('z', ?, ?)`).run(Date.now() * 1000, JSON.stringify(legacy));
+    await q.add('one', {});
+    await q.addBulk(Array.from({ length: 100 }, (_, i) => ({ name: `bulk-${i}`, data: { i } })));
+    await until(() => added.length === 141);
+    const rows = other.prepare(`SELECT typeof(events) AS t, length(events) AS n FROM jobs_event WHERE queue = 'z' AND id < ${Number.MAX_SAFE_INTEGER} ORDER BY id`).all() as { t: string; n: number }[];
+    other.close();
+    expect(rows.map((r) => r.t)).toEqual(['text', 'text', 'blob']);
+    // 100 'added' and 100 'waiting' events: ~10 KB of JSON, stored in well under a page.
+    expect(rows[2]!.n).toBeLessThan(2000);
+    expect(added.slice(0, 2)).toEqual(['old0:legacy', 'old1:legacy']);
+    expect(added[40]).toBe('1:one');
+    expect(added.slice(41)).toEqual(Array.from({ length: 100 }, (_, i) => `${i + 2}:bulk-${i}`));
+  });
 });
