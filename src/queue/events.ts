@@ -1,30 +1,13 @@
-import { createRequire } from 'node:module';
+import { packText, unpackText } from './packed-text.js';
 
-type Lz4Module = typeof import('lz4-napi');
-const require = createRequire(import.meta.url);
-let lz4Module: Lz4Module | undefined;
-// Loaded with the first event row big enough to compress: a store that never writes one (and
-// the Kafka or AMQP broker that never opens a job store) does not pay its resident memory.
-const lz4 = (): Lz4Module => (lz4Module ??= require('lz4-napi') as Lz4Module);
-
-/**
- * Event rows whose JSON is longer than this are stored lz4-compressed (a BLOB; shorter ones stay
- * JSON text). A batch of 50 workers finishing and claiming writes ~6 KB of events, which in a
- * WITHOUT ROWID table (~1000 bytes kept in the leaf) spills into overflow pages, each one more
- * page for the commit to write and the checkpoint to copy, and freed again when the row is
- * trimmed; compressed it is ~600 bytes and stays in its leaf.
- */
-const COMPRESS_OVER = 768;
-
-/** A batch's events as stored in `jobs_event.events` (see {@link COMPRESS_OVER}). */
+/** A batch's events as stored in `jobs_event.events` (packed when long: see packed-text.ts). */
 export function encodeEvents(events: readonly string[][]): string | Buffer {
-  const json = JSON.stringify(events);
-  return json.length > COMPRESS_OVER ? lz4().compressSync(Buffer.from(json)) : json;
+  return packText(JSON.stringify(events));
 }
 
-/** What {@link encodeEvents} stored (rows of earlier versions are all JSON text). */
+/** What {@link encodeEvents} stored. */
 export function decodeEvents(stored: string | Buffer): string[][] {
-  return JSON.parse(typeof stored === 'string' ? stored : lz4().uncompressSync(stored).toString()) as string[][];
+  return JSON.parse(unpackText(stored)) as string[][];
 }
 
 /**
