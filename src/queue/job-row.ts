@@ -50,10 +50,12 @@ export function rowToJobJson(row: JobRow): JobJson {
     delay: row.delay,
     priority: row.priority,
     failedReason: row.failed_reason ?? '',
-    stacktrace: row.stacktrace ?? '[]',
-    returnvalue: row.returnvalue ?? 'null',
     stalledCounter: row.stalled_counter,
-  };
+  } as JobJson;
+  // No stack trace or return value until there is one, as in a job's Redis hash: Job.fromJSON
+  // makes [] and null of them without parsing '[]' and 'null' through its try/catch wrapper.
+  if (row.stacktrace !== null) json.stacktrace = row.stacktrace;
+  if (row.returnvalue !== null) json.returnvalue = row.returnvalue;
   if (row.processed_on !== null) json.processedOn = row.processed_on;
   if (row.finished_on !== null) json.finishedOn = row.finished_on;
   if (row.repeat_job_key !== null) json.repeatJobKey = row.repeat_job_key;
@@ -119,11 +121,11 @@ export function pickedJobJson(r: unknown[], claimedAt: number, workerName: strin
     delay: f[7] as number,
     priority: f[8] as number,
     failedReason: (f[9] as string | null) ?? '',
-    stacktrace: (f[10] as string | null) ?? '[]',
-    returnvalue: 'null',
     stalledCounter: 0,
     processedOn: claimedAt,
-  };
+  } as JobJson;
+  // As in rowToJobJson: no stack trace until there is one, no return value.
+  if (f[10] !== null) json.stacktrace = f[10] as string;
   if (workerName !== null) json.processedBy = workerName;
   return json;
 }
