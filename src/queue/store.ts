@@ -41,6 +41,14 @@ export function jobsSync(): JobsSync {
 const OFF_AUTOCHECKPOINT_PAGES = 200;
 
 /**
+ * WAL size at which the store's own connection checkpoints (at `synchronous = NORMAL`), in bytes
+ * so that stores with 2 KB pages (new ones) and 4 KB pages (older ones) keep the same bound: 64 MB,
+ * ~16000 pages of 4 KB as before. The checkpointer thread keeps up below that; this is the stall
+ * on the event loop when it does not (see checkpointer.ts).
+ */
+const AUTOCHECKPOINT_BYTES = 64 * 1024 * 1024;
+
+/**
  * One open job store per data dir per process, shared by every Queue, Worker and QueueEvents
  * of that process: better-sqlite3 is synchronous, so one connection serves them all and its
  * prepared statements are compiled once. Reference-counted; the last release closes it.
@@ -73,7 +81,7 @@ export class JobStore {
     } else {
       // Checkpoints (and their fsyncs) belong to the checkpointer thread; this connection only
       // steps in if the WAL grows far beyond that thread's pace.
-      this.db.pragma('wal_autocheckpoint = 16000');
+      this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_BYTES / (this.db.pragma('page_size', { simple: true }) as number)}`);
       this.checkpointer = new Checkpointer(this.db.name);
     }
     // SQLite's own default (2 MB) rather than better-sqlite3's 16 MB. When a b-tree split hands

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { createRailyardBackend } from '../../src/jobs.js';
 import { JobStore } from '../../src/queue/store.js';
+import Database from 'better-sqlite3';
 import { InvalidArgumentError } from '../../src/errors.js';
+import { APPLICATION_ID } from '../../src/store/sqlite.js';
 
 describe('RAILYARD_JOBS_SYNC', () => {
   const dirs: string[] = [];
@@ -47,7 +49,27 @@ describe('RAILYARD_JOBS_SYNC', () => {
     const dir = fresh();
     const store = JobStore.acquire(dir);
     expect(store.db.pragma('synchronous', { simple: true })).toBe(1);
-    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(16000);
+    // A new store has 2 KB pages; the store's own checkpoints start at a 64 MB WAL.
+    expect(store.db.pragma('page_size', { simple: true })).toBe(2048);
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(32768);
+    await store.release();
+    await roundTrip(dir);
+  });
+
+  it('keeps the page size of a file made before 2 KB pages, and the same WAL bound in bytes', async () => {
+    delete process.env['RAILYARD_JOBS_SYNC'];
+    const dir = fresh();
+    const old = new Database(join(dir, 'railyard.db'));
+    old.pragma('page_size = 4096');
+    old.exec('CREATE TABLE before_v (x)');
+    old.close();
+    // The file is foreign until it carries our application id: made here as an older Railyard would.
+    const mark = new Database(join(dir, 'railyard.db'));
+    mark.pragma(`application_id = ${APPLICATION_ID}`);
+    mark.close();
+    const store = JobStore.acquire(dir);
+    expect(store.db.pragma('page_size', { simple: true })).toBe(4096);
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(16384);
     await store.release();
     await roundTrip(dir);
   });
