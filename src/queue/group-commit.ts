@@ -41,10 +41,18 @@ const COMPLETE_ONE_SQL = `UPDATE jobs_job SET state = 'completed', returnvalue =
                              attempts_made = attempts_made + 1
          WHERE rid = ? AND queue = ? AND id = ? AND (? OR lock_token = ?) AND ${COMPLETE_WHERE}`;
 
+/**
+ * A claim's take of the waiting row it picked: active under its token and lease, stamped with its
+ * time and worker, one attempt more started. The row's `reserve` (schema V9) goes as the lease
+ * comes. Parameters: token, lease end, time, worker name, rowid.
+ */
+export const TAKE_ONE_SQL = `UPDATE jobs_job SET state = 'active', lock_token = ?, locked_until = ?, processed_on = ?, processed_by = ?,
+                             attempts_started = attempts_started + 1, reserve = NULL
+         WHERE rid = ? AND state = 'waiting'`;
 // The deferred takes of a batch, rows of (rid, token, lease end, worker name); the batch's time first.
 const takeManySql = (rows: string): string =>
   `UPDATE jobs_job SET state = 'active', lock_token = v.column2, locked_until = v.column3, processed_on = ?,
-                       processed_by = v.column4, attempts_started = attempts_started + 1
+                       processed_by = v.column4, attempts_started = attempts_started + 1, reserve = NULL
    FROM (VALUES ${rows}) AS v WHERE jobs_job.rid = v.column1 AND jobs_job.state = 'waiting'`;
 // The deferred completions of a batch, rows of (rid, queue, id, return value, any token, token); finish time first.
 const completeManySql = (rows: string): string =>
@@ -204,10 +212,7 @@ export class GroupCommit {
     this.savepoint = db.prepare('SAVEPOINT op');
     this.release = db.prepare('RELEASE op');
     this.rollbackTo = db.prepare('ROLLBACK TO op');
-    this.takeOne = db.prepare(
-      `UPDATE jobs_job SET state = 'active', lock_token = ?, locked_until = ?, processed_on = ?, processed_by = ?,
-                           attempts_started = attempts_started + 1 WHERE rid = ? AND state = 'waiting'`,
-    );
+    this.takeOne = db.prepare(TAKE_ONE_SQL);
     this.completeOne = db.prepare(COMPLETE_ONE_SQL);
     // The id is the later of "now" in microseconds and the queue's last id + 1 (see schema V3).
     this.insertEvents = db.prepare('INSERT INTO jobs_event (queue, id, events) VALUES (?, ?, ?)');

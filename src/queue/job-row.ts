@@ -31,6 +31,8 @@ export interface JobRow {
   dedup_id: string | null;
   parent: string | null;
   parent_key: string | null;
+  /** Room kept for the claim's lease until the job is claimed (schema V9). */
+  reserve: Buffer | null;
 }
 
 /** Stored states; BullMQ's `prioritized` is `waiting` with priority > 0, `paused` is `waiting` on a paused queue. */

@@ -4,7 +4,8 @@ import type { JobStore } from './store.js';
 import { COUNTER_ROW_ID, EventBatch } from './events.js';
 import { finishedError } from './errors.js';
 import { CLAIM_PICK_COLUMNS, CLAIMED_ROW_COLUMNS, claimedRowToJobJson, pickedBefore, pickedJobJson, pickedPriority, pickedRowId, type JobRow } from './job-row.js';
-import { MAX_PICK_AHEAD, type OpTraits } from './group-commit.js';
+import { MAX_PICK_AHEAD, TAKE_ONE_SQL, type OpTraits } from './group-commit.js';
+import { CLAIM_RESERVE_BYTES } from './schema.js';
 import { FlowOps, type ParentRef } from './flow-ops.js';
 import { DedupOps } from './dedup.js';
 
@@ -100,9 +101,6 @@ const CLAIM_PICK_SQL: string[] = [];
 const claimPickSql = (n: number): string =>
   (CLAIM_PICK_SQL[n] ??= `SELECT ${CLAIM_PICK_COLUMNS} FROM jobs_job WHERE queue = ? AND state = 'waiting' ORDER BY priority, seq LIMIT ${n}`);
 const CLAIMED_ROW_SQL = `SELECT ${CLAIMED_ROW_COLUMNS} FROM jobs_job WHERE rid = ?`;
-const CLAIM_TAKE_SQL = `UPDATE jobs_job SET state = 'active', lock_token = ?, locked_until = ?, processed_on = ?, processed_by = ?,
-                             attempts_started = attempts_started + 1
-         WHERE rid = ? AND state = 'waiting'`;
 // A job that is neither a flow child nor deduplicated has nothing to update beyond its row, so
 // completing it needs no columns back (RETURNING costs about as much as the UPDATE itself).
 // The NOT EXISTS keeps a parent with unfinished children from completing. `byRid`: the row is
@@ -312,8 +310,8 @@ export class QueueOps {
     const info = this.store
       .stmt(
         `INSERT INTO jobs_job (queue, id, name, state, seq, priority, data, opts, timestamp, delay, process_at,
-                               repeat_job_key, dedup_id, parent, parent_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
+                               repeat_job_key, dedup_id, parent, parent_key, reserve)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, zeroblob(${CLAIM_RESERVE_BYTES})) ON CONFLICT (queue, id) DO NOTHING`,
       )
       .run(this.queue, id, job.name, state, ordered, priority, job.data ?? '{}', JSON.stringify(opts), job.timestamp ?? now,
         delay, processAt, job.repeatJobKey ?? null, dedupId, parent ? JSON.stringify(parent) : null,
@@ -423,7 +421,7 @@ export class QueueOps {
       this.store.group.deferTake(rid, c.token, now + c.lockDuration, c.workerName);
       return;
     }
-    const taken = this.store.stmt(CLAIM_TAKE_SQL).run(c.token, now + c.lockDuration, now, c.workerName, rid);
+    const taken = this.store.stmt(TAKE_ONE_SQL).run(c.token, now + c.lockDuration, now, c.workerName, rid);
     if (taken.changes !== 1) throw new Error(`claim of job row ${rid} in queue ${this.queue} found it gone inside its transaction`);
   }
 

@@ -6,6 +6,7 @@ import type { JobJson } from 'bullmq';
 import { JobStore } from '../../src/queue/store.js';
 import { QueueOps } from '../../src/queue/queue-ops.js';
 import { rowToJobJson } from '../../src/queue/job-row.js';
+import { CLAIM_RESERVE_BYTES } from '../../src/queue/schema.js';
 
 // A claim reads few columns of a job never tried before and fills in the rest (job-row.ts):
 // what it hands out must be the stored row as the claim leaves it, whichever way it was read.
@@ -68,6 +69,21 @@ describe('claim', () => {
       expect(claimed).toMatchObject({ attemptsStarted: 2, attemptsMade: 1, failedReason: `boom ${id}`, stacktrace: JSON.stringify([`at ${id}`]) });
     }
     expect(ops.row('r2')!.lock_token).toBe('tok2');
+  });
+
+  it('adds a job with room for its claim, which the claim takes: claiming a page of jobs does not split it', async () => {
+    await ops.addJobs(Array.from({ length: 300 }, (_, i) => ({ job: job(`r${i}`), jobId: `r${i}` })));
+    const pages = (): number => (store.db.prepare("SELECT count(*) AS n FROM dbstat WHERE name = 'jobs_job'").get() as { n: number }).n;
+    expect((ops.row('r0')!.reserve as Buffer).length).toBe(CLAIM_RESERVE_BYTES);
+    const before = pages();
+    // BullMQ's tokens: a worker's uuid and a counter.
+    const token = (i: number): string => `4f0d8b2e-9a51-4c3b-8e7d-2b6a1c9f0e3d:${i}`;
+    for (let i = 0; i < 300; i += 30) {
+      await Promise.all(Array.from({ length: 30 }, (_, k) => ops.claim({ ...claim, token: token(i + k) })));
+    }
+    expect(ops.row('r299')!.state).toBe('active');
+    expect(ops.row('r0')!.reserve).toBeNull();
+    expect(pages()).toBe(before);
   });
 
   it('hands out a deduplicated job as stored after the claim', async () => {
