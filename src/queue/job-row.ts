@@ -22,7 +22,10 @@ export interface JobRow {
   progress: string | null;
   returnvalue: string | null;
   failed_reason: string | null;
+  /** Unused since schema V10: see `stack`. */
   stacktrace: string | null;
+  /** The job's stack traces, from `jobs_stack` (read by {@link JOB_ROW_SQL}). */
+  stack: string | null;
   lock_token: string | null;
   locked_until: number | null;
   processed_by: string | null;
@@ -37,6 +40,10 @@ export interface JobRow {
 
 /** Stored states; BullMQ's `prioritized` is `waiting` with priority > 0, `paused` is `waiting` on a paused queue. */
 export type JobStateName = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'waiting-children';
+
+/** A whole job row by (queue, id), with its stack traces, as {@link rowToJobJson} reads it. */
+export const JOB_ROW_SQL =
+  'SELECT jobs_job.*, (SELECT stacktrace FROM jobs_stack WHERE jobs_stack.rid = jobs_job.rid) AS stack FROM jobs_job WHERE queue = ? AND id = ?';
 
 /** The shape `Job.fromJSON` consumes: data, stacktrace and returnvalue stay JSON text, as in Redis. */
 export function rowToJobJson(row: JobRow): JobJson {
@@ -56,7 +63,7 @@ export function rowToJobJson(row: JobRow): JobJson {
   } as JobJson;
   // No stack trace or return value until there is one, as in a job's Redis hash: Job.fromJSON
   // makes [] and null of them without parsing '[]' and 'null' through its try/catch wrapper.
-  if (row.stacktrace !== null) json.stacktrace = row.stacktrace;
+  if (row.stack !== null) json.stacktrace = row.stack;
   if (row.returnvalue !== null) json.returnvalue = row.returnvalue;
   if (row.processed_on !== null) json.processedOn = row.processed_on;
   if (row.finished_on !== null) json.finishedOn = row.finished_on;
@@ -78,14 +85,14 @@ export function rowToJobJson(row: JobRow): JobJson {
  * one by one: the array's last element says whether they all are, and only when they are not is
  * the whole row read ({@link CLAIMED_ROW_COLUMNS}). processed_on and processed_by are the
  * claim's own; their values before the claim close the array, for a prefetch that is put back
- * (see QueueOps.prefetchIn). The failed attempt's reason and stack trace are in the array (NULL
- * in a fresh job): a job retried at once has nothing else set, and is handed out from its pick
+ * (see QueueOps.prefetchIn). The failed attempt's reason and stack trace (from `jobs_stack`,
+ * looked up only when there is a reason: schema V10) are in the array (NULL in a fresh job): a job retried at once has nothing else set, and is handed out from its pick
  * too. The priority follows the array: rows read ahead may outlast an immediate retry only while
  * the last of them has priority 0 (see QueueOps.retry).
  */
 export const CLAIM_PICK_COLUMNS =
   'rid, json_array(id, name, data, json(opts), attempts_made, attempts_started, timestamp, delay, priority, ' +
-  'failed_reason, stacktrace, ' +
+  'failed_reason, CASE WHEN failed_reason IS NULL THEN NULL ELSE (SELECT stacktrace FROM jobs_stack WHERE jobs_stack.rid = jobs_job.rid) END, ' +
   '(progress IS NULL AND returnvalue IS NULL AND stalled_counter = 0 ' +
   'AND finished_on IS NULL AND repeat_job_key IS NULL AND dedup_id IS NULL AND deferred_failure IS NULL ' +
   'AND parent IS NULL AND parent_key IS NULL), processed_on, processed_by), priority';
@@ -134,14 +141,15 @@ export function pickedJobJson(r: unknown[], claimedAt: number, workerName: strin
 
 /** Every column {@link claimedRowToJobJson} reads, in its order. */
 export const CLAIMED_ROW_COLUMNS =
-  'id, name, data, opts, progress, attempts_made, attempts_started, timestamp, delay, priority, failed_reason, stacktrace, ' +
+  'id, name, data, opts, progress, attempts_made, attempts_started, timestamp, delay, priority, failed_reason, ' +
+  '(SELECT stacktrace FROM jobs_stack WHERE jobs_stack.rid = jobs_job.rid), ' +
   'returnvalue, stalled_counter, processed_on, finished_on, repeat_job_key, dedup_id, deferred_failure, processed_by, parent, parent_key';
 
 /** A whole row read as {@link CLAIMED_ROW_COLUMNS}. */
 export function claimedRowToJobJson(r: unknown[]): JobJson {
   const row = {
     id: r[0], name: r[1], data: r[2], opts: r[3], progress: r[4], attempts_made: r[5], attempts_started: r[6],
-    timestamp: r[7], delay: r[8], priority: r[9], failed_reason: r[10], stacktrace: r[11], returnvalue: r[12],
+    timestamp: r[7], delay: r[8], priority: r[9], failed_reason: r[10], stack: r[11], returnvalue: r[12],
     stalled_counter: r[13], processed_on: r[14], finished_on: r[15], repeat_job_key: r[16], dedup_id: r[17],
     deferred_failure: r[18], processed_by: r[19], parent: r[20], parent_key: r[21],
   } as unknown as JobRow;

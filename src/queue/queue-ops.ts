@@ -3,7 +3,7 @@ import { ErrorCode } from 'bullmq';
 import type { JobStore } from './store.js';
 import { COUNTER_ROW_ID, EventBatch } from './events.js';
 import { finishedError } from './errors.js';
-import { CLAIM_PICK_COLUMNS, CLAIMED_ROW_COLUMNS, claimedRowToJobJson, pickedBefore, pickedJobJson, pickedPriority, pickedRowId, type JobRow } from './job-row.js';
+import { CLAIM_PICK_COLUMNS, CLAIMED_ROW_COLUMNS, JOB_ROW_SQL, claimedRowToJobJson, pickedBefore, pickedJobJson, pickedPriority, pickedRowId, type JobRow } from './job-row.js';
 import { MAX_PICK_AHEAD, TAKE_ONE_SQL, type OpTraits } from './group-commit.js';
 import { CLAIM_RESERVE_BYTES } from './schema.js';
 import { FlowOps, type ParentRef } from './flow-ops.js';
@@ -120,14 +120,16 @@ const COMPLETE_PLAIN_BY_RID_SQL = completePlainSql(true);
 const COMPLETE_PLAIN_REMOVE_SQL = `DELETE FROM jobs_job ${plainWhere(false)}`;
 const COMPLETE_PLAIN_REMOVE_BY_RID_SQL = `DELETE FROM jobs_job ${plainWhere(true)}`;
 // An immediate retry of a job claimed in this process (QueueOps.claimedRows): back to wait at
-// seq (first parameter), with the attempt's reason and stack trace. queue, id, state and token
-// are compared as in plainWhere, as the rowid may have been reused. Parameters: seq, reason,
-// stacktrace, rowid, queue, id, "any token", token.
+// seq (first parameter), with the attempt's reason (its stack trace: QueueOps.saveStack). queue,
+// id, state and token are compared as in plainWhere, as the rowid may have been reused.
+// Parameters: seq, reason, rowid, queue, id, "any token", token.
 const RETRY_BY_RID_SQL = `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
-                             failed_reason = coalesce(?, failed_reason), stacktrace = coalesce(?, stacktrace),
-                             attempts_made = attempts_made + 1
+                             failed_reason = coalesce(?, failed_reason), attempts_made = attempts_made + 1
          WHERE rid = ? AND queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?)`;
 // A prefetched job handed out: the worker's token replaces the prefetch token.
+// A job's stack traces, beside its row (schema V10); they go with the row (trigger).
+const SAVE_STACK_SQL = 'INSERT INTO jobs_stack (rid, stacktrace) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET stacktrace = excluded.stacktrace';
+const DROP_STACK_SQL = 'DELETE FROM jobs_stack WHERE rid = ?';
 const HAND_OUT_SQL = `UPDATE jobs_job SET lock_token = ? WHERE rid = ? AND state = 'active' AND lock_token = ?`;
 // A prefetched job nobody asked for, back to wait at its old place, as it was before.
 const PUT_BACK_SQL = `UPDATE jobs_job SET state = 'waiting', lock_token = NULL, locked_until = NULL, processed_on = ?, processed_by = ?,
@@ -267,8 +269,13 @@ export class QueueOps {
     return f;
   }
 
+  /** Keeps `stacktrace` (BullMQ's JSON array) as the job's stack traces; null keeps what it had. */
+  private saveStack(rid: number, stacktrace: string | null): void {
+    if (stacktrace !== null) this.store.stmt(SAVE_STACK_SQL).run(rid, stacktrace);
+  }
+
   row(id: string): JobRow | undefined {
-    return this.store.stmt('SELECT * FROM jobs_job WHERE queue = ? AND id = ?').get(this.queue, id) as JobRow | undefined;
+    return this.store.stmt(JOB_ROW_SQL).get(this.queue, id) as JobRow | undefined;
   }
 
   // ---------------------------------------------------------------- adding
@@ -658,11 +665,12 @@ export class QueueOps {
       const row = this.activeRow(id, token, 'moveToFinished');
       const r = this.store
         .stmt(
-          `UPDATE jobs_job SET state = 'failed', failed_reason = ?, stacktrace = coalesce(?, stacktrace), finished_on = ?,
+          `UPDATE jobs_job SET state = 'failed', failed_reason = ?, finished_on = ?,
                                lock_token = NULL, locked_until = NULL, deferred_failure = NULL,
                                attempts_made = attempts_made + 1 WHERE rid = ? RETURNING attempts_made`,
         )
-        .get(reason, stacktrace, now, row.rid) as { attempts_made: number };
+        .get(reason, now, row.rid) as { attempts_made: number };
+      this.saveStack(row.rid, stacktrace);
       ev.push('failed', { jobId: id, failedReason: reason, prev: 'active' });
       if (r.attempts_made >= o.attempts) ev.push('retries-exhausted', { jobId: id, attemptsMade: r.attempts_made });
       if (row.parent) this.flows.childFailed(ev, this.queue, id, JSON.parse(row.parent) as ParentRef, reason, now);
@@ -765,10 +773,10 @@ export class QueueOps {
       this.store
         .stmt(
           `UPDATE jobs_job SET state = 'delayed', process_at = ?, delay = ?, lock_token = NULL, locked_until = NULL,
-                               failed_reason = coalesce(?, failed_reason), stacktrace = coalesce(?, stacktrace),
-                               attempts_made = attempts_made + ? WHERE rid = ?`,
+                               failed_reason = coalesce(?, failed_reason), attempts_made = attempts_made + ? WHERE rid = ?`,
         )
-        .run(processAt, delay, failedReason, stacktrace, skipAttempt ? 0 : 1, row.rid);
+        .run(processAt, delay, failedReason, skipAttempt ? 0 : 1, row.rid);
+      this.saveStack(row.rid, stacktrace);
       ev.push('delayed', { jobId: id, delay: processAt });
       ev.wakeWorkers = true;
     });
@@ -808,9 +816,10 @@ export class QueueOps {
     const rid = this.claimedRows.get(id);
     if (rid !== undefined) {
       const anyToken = token === undefined || token === '' || token === '0' ? 1 : 0;
-      const done = this.store.stmt(RETRY_BY_RID_SQL).run(order, failedReason, stacktrace, rid, this.queue, id, anyToken, token ?? null);
+      const done = this.store.stmt(RETRY_BY_RID_SQL).run(order, failedReason, rid, this.queue, id, anyToken, token ?? null);
       // Kept on a refusal (wrong token): the job is still active on that row.
       if (done.changes === 1) {
+        this.saveStack(rid, stacktrace);
         this.claimedRows.delete(id);
         ev.push('waiting', { jobId: id, prev: 'active' });
         ev.wakeWorkers = true;
@@ -821,10 +830,10 @@ export class QueueOps {
     this.store
       .stmt(
         `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
-                             failed_reason = coalesce(?, failed_reason), stacktrace = coalesce(?, stacktrace),
-                             attempts_made = attempts_made + 1 WHERE rid = ?`,
+                             failed_reason = coalesce(?, failed_reason), attempts_made = attempts_made + 1 WHERE rid = ?`,
       )
-      .run(order, failedReason, stacktrace, row.rid);
+      .run(order, failedReason, row.rid);
+    this.saveStack(row.rid, stacktrace);
     ev.push('waiting', { jobId: id, prev: 'active' });
     ev.wakeWorkers = true;
   }
@@ -861,11 +870,12 @@ export class QueueOps {
       this.store
         .stmt(
           `UPDATE jobs_job SET state = 'waiting', seq = ?, finished_on = NULL, processed_on = NULL, returnvalue = NULL,
-                               failed_reason = NULL, stacktrace = NULL,
+                               failed_reason = NULL,
                                attempts_made = CASE WHEN ? THEN 0 ELSE attempts_made END,
                                attempts_started = CASE WHEN ? THEN 0 ELSE attempts_started END WHERE rid = ?`,
         )
         .run(lifo ? -seq : seq, resetAttemptsMade ? 1 : 0, resetAttemptsStarted ? 1 : 0, row.rid);
+      this.store.stmt(DROP_STACK_SQL).run(row.rid);
       ev.push('waiting', { jobId: id, prev: state });
       ev.wakeWorkers = true;
       return 1;
@@ -882,10 +892,12 @@ export class QueueOps {
       let { seq } = this.reserve(0, rows.length);
       const upd = this.store.stmt(
         `UPDATE jobs_job SET state = 'waiting', seq = ?, finished_on = NULL, processed_on = NULL, returnvalue = NULL,
-                             failed_reason = NULL, stacktrace = NULL, attempts_made = 0 WHERE rid = ?`,
+                             failed_reason = NULL, attempts_made = 0 WHERE rid = ?`,
       );
+      const dropStack = this.store.stmt(DROP_STACK_SQL);
       for (const r of rows) {
         upd.run(seq++, r.rid);
+        dropStack.run(r.rid);
         ev.push('waiting', { jobId: r.id, prev: state });
       }
       ev.wakeWorkers = true;

@@ -1,6 +1,6 @@
 import type { JobJson } from 'bullmq';
 import type { JobStore } from './store.js';
-import { rowToJobJson, type JobRow } from './job-row.js';
+import { JOB_ROW_SQL, rowToJobJson, type JobRow } from './job-row.js';
 import { listRange, publicState } from './queue-ops.js';
 import { COUNTER_ROW_ID, LATEST_EVENT_SQL, decodeEvents, parseEventId } from './events.js';
 
@@ -28,7 +28,7 @@ export class QueueReads {
   ) {}
 
   job(id: string): JobJson | undefined {
-    const row = this.store.stmt('SELECT * FROM jobs_job WHERE queue = ? AND id = ?').get(this.queue, id) as JobRow | undefined;
+    const row = this.store.stmt(JOB_ROW_SQL).get(this.queue, id) as JobRow | undefined;
     return row ? rowToJobJson(row) : undefined;
   }
 

@@ -249,7 +249,27 @@ const V9 = `ALTER TABLE jobs_job ADD COLUMN reserve BLOB;`;
 /** Bytes of `reserve` a job is added with (see V9). */
 export const CLAIM_RESERVE_BYTES = 56;
 
-export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
+/**
+ * A job's stack traces (BullMQ's JSON array, one entry per failed attempt, ~750 bytes each) move
+ * beside its row, keyed by rowid. A job retried at once is claimed and finished again after its
+ * failure; with its stack trace in it, its row is ~900 bytes, so each of those writes filled a
+ * page with few rows (2 KB pages: two). Beside it, the row stays ~130 bytes. Retry scenario
+ * (profile.ts retry 20000, four alternating pairs): +5 %. A claim looks the stack trace up only
+ * for a job with a failure (`failed_reason` set). `jobs_job.stacktrace` stays, unused.
+ */
+const V10 = `
+CREATE TABLE jobs_stack (
+  rid        INTEGER PRIMARY KEY,
+  stacktrace TEXT NOT NULL
+);
+INSERT INTO jobs_stack (rid, stacktrace) SELECT rid, stacktrace FROM jobs_job WHERE stacktrace IS NOT NULL;
+UPDATE jobs_job SET stacktrace = NULL WHERE stacktrace IS NOT NULL;
+CREATE TRIGGER jobs_job_delete_stack AFTER DELETE ON jobs_job BEGIN
+  DELETE FROM jobs_stack WHERE rid = old.rid;
+END;
+`;
+
+export const JOBS_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 export function migrateJobs(db: Db): void {
   migrate(db, 'jobs', JOBS_MIGRATIONS);

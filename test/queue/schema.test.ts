@@ -76,4 +76,33 @@ describe('jobs schema', () => {
       await q.close();
     }
   });
+  it('migrates a V9 store: stack traces move beside their rows (V10), are read back, go when their job goes or is reprocessed', async () => {
+    const dataDir = fresh();
+    const db = openDatabase(dataDir);
+    migrate(db, 'jobs', JOBS_MIGRATIONS.slice(0, 9));
+    const ins = db.prepare(
+      `INSERT INTO jobs_job (queue, id, name, state, seq, priority, data, opts, timestamp, attempts_made, finished_on, failed_reason, stacktrace)
+       VALUES ('m', ?, 'x', 'failed', 1, 0, '{}', '{}', 1, 1, 2, 'boom', ?)`,
+    );
+    ins.run('a', JSON.stringify(['at a']));
+    ins.run('b', JSON.stringify(['at b']));
+    db.close();
+
+    const q = new Queue('m', { connection: { dataDir } }, createRailyardBackend);
+    const store = JobStore.acquire(dataDir);
+    try {
+      expect((await q.getJob('a'))!.stacktrace).toEqual(['at a']);
+      const count = (): number => (store.db.prepare('SELECT count(*) AS n FROM jobs_stack').get() as { n: number }).n;
+      expect(count()).toBe(2);
+      expect(store.db.prepare('SELECT count(*) AS n FROM jobs_job WHERE stacktrace IS NOT NULL').get()).toEqual({ n: 0 });
+      await q.remove('a');
+      expect(count()).toBe(1);
+      await (await q.getJob('b'))!.retry('failed');
+      expect(count()).toBe(0);
+      expect((await q.getJob('b'))!.stacktrace).toEqual([]);
+    } finally {
+      await store.release();
+      await q.close();
+    }
+  });
 });
