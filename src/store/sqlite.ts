@@ -44,11 +44,39 @@ export function openDatabase(dataDir: string, opts: { readonly?: boolean } = {})
   mkdirSync(dataDir, { recursive: true });
   const path = dbPath(dataDir);
   assertSqliteFile(path);
-  let db: Db;
+  // Processes that open a new data dir together race to create the file and switch it to WAL,
+  // and SQLite answers the loser of some of those steps "database is locked" at once, without
+  // its busy handler (CI: two Agenda worker processes started together, once in several runs).
+  // The set-up is idempotent, so it is simply tried again for a while.
+  const deadline = Date.now() + OPEN_BUSY_RETRY_MS;
+  for (;;) {
+    try {
+      return openOnce(path, opts.readonly ?? false);
+    } catch (err) {
+      if (err instanceof DataDirError) throw err;
+      if (isBusy(err) && Date.now() < deadline) {
+        Atomics.wait(OPEN_RETRY_SLEEP, 0, 0, 10);
+        continue;
+      }
+      throw new DataDirError(path, `cannot open database: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** How long opening retries while another process holds the file mid-creation. */
+const OPEN_BUSY_RETRY_MS = 10_000;
+const OPEN_RETRY_SLEEP = new Int32Array(new SharedArrayBuffer(4));
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+function openOnce(path: string, readonly: boolean): Db {
+  const db = new Database(path, { readonly });
   try {
-    db = new Database(path, { readonly: opts.readonly ?? false });
     db.pragma('busy_timeout = 5000');
-    if (!opts.readonly) {
+    if (!readonly) {
       // A new file gets 2 KB pages (an existing one keeps its size). Every commit writes each page
       // it touched to the WAL whole, and the job store's commits touch a few pages each: a job
       // added one by one is ~5 pages, so half the bytes per commit. bench/jobs/run.ts, three
@@ -61,18 +89,17 @@ export function openDatabase(dataDir: string, opts: { readonly?: boolean } = {})
     }
     const appId = db.pragma('application_id', { simple: true }) as number;
     const userTables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-    if (appId === 0 && userTables.n === 0 && !opts.readonly) {
+    if (appId === 0 && userTables.n === 0 && !readonly) {
       db.pragma(`application_id = ${APPLICATION_ID}`);
     } else if (appId !== APPLICATION_ID) {
-      db.close();
       throw new DataDirError(path, 'is an SQLite database that does not belong to Railyard (refusing to use it)');
     }
+    ensureMigrationTable(db);
+    return db;
   } catch (err) {
-    if (err instanceof DataDirError) throw err;
-    throw new DataDirError(path, `cannot open database: ${(err as Error).message}`);
+    db.close();
+    throw err;
   }
-  ensureMigrationTable(db);
-  return db;
 }
 
 function ensureMigrationTable(db: Db): void {
