@@ -86,9 +86,10 @@ export function rowToJobJson(row: JobRow): JobJson {
  * the whole row read ({@link CLAIMED_ROW_COLUMNS}). processed_on and processed_by are the
  * claim's own; their values before the claim close the array, for a prefetch that is put back
  * (see QueueOps.prefetchIn). The failed attempt's reason and stack trace (from `jobs_stack`,
- * looked up only when there is a reason: schema V10) are in the array (NULL in a fresh job): a job retried at once has nothing else set, and is handed out from its pick
- * too. The priority follows the array: rows read ahead may outlast an immediate retry only while
- * the last of them has priority 0 (see QueueOps.retry).
+ * looked up only when there is a reason: schema V10) are in the array (NULL in a fresh job): a
+ * job retried at once has nothing else set, and is handed out from its pick too. The priority
+ * follows the array: rows read ahead may outlast an immediate retry only while the last of them
+ * has priority 0 (see QueueOps.retry).
  */
 export const CLAIM_PICK_COLUMNS =
   'rid, json_array(id, name, data, json(opts), attempts_made, attempts_started, timestamp, delay, priority, ' +
