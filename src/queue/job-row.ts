@@ -41,9 +41,11 @@ export interface JobRow {
 /** Stored states; BullMQ's `prioritized` is `waiting` with priority > 0, `paused` is `waiting` on a paused queue. */
 export type JobStateName = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'waiting-children';
 
+/** A `jobs_job` row's stack traces (schema V10), as an expression over that row. */
+const STACK_OF_ROW = '(SELECT stacktrace FROM jobs_stack WHERE jobs_stack.rid = jobs_job.rid)';
+
 /** A whole job row by (queue, id), with its stack traces, as {@link rowToJobJson} reads it. */
-export const JOB_ROW_SQL =
-  'SELECT jobs_job.*, (SELECT stacktrace FROM jobs_stack WHERE jobs_stack.rid = jobs_job.rid) AS stack FROM jobs_job WHERE queue = ? AND id = ?';
+export const JOB_ROW_SQL = `SELECT jobs_job.*, ${STACK_OF_ROW} AS stack FROM jobs_job WHERE queue = ? AND id = ?`;
 
 /** The shape `Job.fromJSON` consumes: data, stacktrace and returnvalue stay JSON text, as in Redis. */
 export function rowToJobJson(row: JobRow): JobJson {
@@ -93,7 +95,7 @@ export function rowToJobJson(row: JobRow): JobJson {
  */
 export const CLAIM_PICK_COLUMNS =
   'rid, json_array(id, name, data, json(opts), attempts_made, attempts_started, timestamp, delay, priority, ' +
-  'failed_reason, CASE WHEN failed_reason IS NULL THEN NULL ELSE (SELECT stacktrace FROM jobs_stack WHERE jobs_stack.rid = jobs_job.rid) END, ' +
+  `failed_reason, CASE WHEN failed_reason IS NULL THEN NULL ELSE ${STACK_OF_ROW} END, ` +
   '(progress IS NULL AND returnvalue IS NULL AND stalled_counter = 0 ' +
   'AND finished_on IS NULL AND repeat_job_key IS NULL AND dedup_id IS NULL AND deferred_failure IS NULL ' +
   'AND parent IS NULL AND parent_key IS NULL), processed_on, processed_by), priority';
@@ -143,7 +145,7 @@ export function pickedJobJson(r: unknown[], claimedAt: number, workerName: strin
 /** Every column {@link claimedRowToJobJson} reads, in its order. */
 export const CLAIMED_ROW_COLUMNS =
   'id, name, data, opts, progress, attempts_made, attempts_started, timestamp, delay, priority, failed_reason, ' +
-  '(SELECT stacktrace FROM jobs_stack WHERE jobs_stack.rid = jobs_job.rid), ' +
+  `${STACK_OF_ROW}, ` +
   'returnvalue, stalled_counter, processed_on, finished_on, repeat_job_key, dedup_id, deferred_failure, processed_by, parent, parent_key';
 
 /** A whole row read as {@link CLAIMED_ROW_COLUMNS}. */

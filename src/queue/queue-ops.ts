@@ -126,10 +126,10 @@ const COMPLETE_PLAIN_REMOVE_BY_RID_SQL = `DELETE FROM jobs_job ${plainWhere(true
 const RETRY_BY_RID_SQL = `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
                              failed_reason = coalesce(?, failed_reason), attempts_made = attempts_made + 1
          WHERE rid = ? AND queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?)`;
-// A prefetched job handed out: the worker's token replaces the prefetch token.
 // A job's stack traces, beside its row (schema V10); they go with the row (trigger).
 const SAVE_STACK_SQL = 'INSERT INTO jobs_stack (rid, stacktrace) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET stacktrace = excluded.stacktrace';
 const DROP_STACK_SQL = 'DELETE FROM jobs_stack WHERE rid = ?';
+// A prefetched job handed out: the worker's token replaces the prefetch token.
 const HAND_OUT_SQL = `UPDATE jobs_job SET lock_token = ? WHERE rid = ? AND state = 'active' AND lock_token = ?`;
 // A prefetched job nobody asked for, back to wait at its old place, as it was before.
 const PUT_BACK_SQL = `UPDATE jobs_job SET state = 'waiting', lock_token = NULL, locked_until = NULL, processed_on = ?, processed_by = ?,
