@@ -119,16 +119,21 @@ const COMPLETE_PLAIN_BY_RID_SQL = completePlainSql(true);
 // The same for removeOnComplete: true, where the row would be deleted right after.
 const COMPLETE_PLAIN_REMOVE_SQL = `DELETE FROM jobs_job ${plainWhere(false)}`;
 const COMPLETE_PLAIN_REMOVE_BY_RID_SQL = `DELETE FROM jobs_job ${plainWhere(true)}`;
+// A failure's stack traces: a TraceTexts id, which has taken the reference this row's `trace` is
+// set to hold. With none (null), `trace` is left out of the SET, since the triggers count a row's
+// old text as dropped whenever `trace` is set, even to itself.
+const setTrace = (trace: boolean): string => (trace ? 'trace = ?, ' : '');
+// The parameters `reason` and, when there is one, `trace` (in that order).
+const withTrace = (trace: number | null, reason: string | null): (string | number | null)[] => (trace === null ? [reason] : [reason, trace]);
 // An immediate retry of a job claimed in this process (QueueOps.claimedRows): back to wait at
-// seq (first parameter), with the attempt's reason (its stack trace: QueueOps.saveStack). queue,
-// id, state and token are compared as in plainWhere, as the rowid may have been reused.
-// Parameters: seq, reason, rowid, queue, id, "any token", token.
-const RETRY_BY_RID_SQL = `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
-                             failed_reason = coalesce(?, failed_reason), attempts_made = attempts_made + 1
+// seq (first parameter), with the attempt's reason and stack traces. queue, id, state and token
+// are compared as in plainWhere, as the rowid may have been reused.
+// Parameters: seq, reason, [trace,] rowid, queue, id, "any token", token.
+const retryByRidSql = (trace: boolean): string => `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
+                             failed_reason = coalesce(?, failed_reason), ${setTrace(trace)}attempts_made = attempts_made + 1
          WHERE rid = ? AND queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?)`;
-// A job's stack traces, beside its row (schema V10); they go with the row (trigger).
-const SAVE_STACK_SQL = 'INSERT INTO jobs_stack (rid, stacktrace) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET stacktrace = excluded.stacktrace';
-const DROP_STACK_SQL = 'DELETE FROM jobs_stack WHERE rid = ?';
+const RETRY_BY_RID_SQL = retryByRidSql(false);
+const RETRY_TRACE_BY_RID_SQL = retryByRidSql(true);
 // A prefetched job handed out: the worker's token replaces the prefetch token.
 const HAND_OUT_SQL = `UPDATE jobs_job SET lock_token = ? WHERE rid = ? AND state = 'active' AND lock_token = ?`;
 // A prefetched job nobody asked for, back to wait at its old place, as it was before.
@@ -162,6 +167,7 @@ export class QueueOps {
    * token, and falls back to the general path when they do not match.
    */
   private readonly claimedRows = new Map<string, number>();
+  private readonly traceText = (id: number | null): string | null => this.store.traces.textOf(id);
 
   constructor(
     readonly store: JobStore,
@@ -269,11 +275,6 @@ export class QueueOps {
     return f;
   }
 
-  /** Keeps `stacktrace` (BullMQ's JSON array) as the job's stack traces; null keeps what it had. */
-  private saveStack(rid: number, stacktrace: string | null): void {
-    if (stacktrace !== null) this.store.stmt(SAVE_STACK_SQL).run(rid, stacktrace);
-  }
-
   row(id: string): JobRow | undefined {
     return this.store.stmt(JOB_ROW_SQL).get(this.queue, id) as JobRow | undefined;
   }
@@ -376,7 +377,7 @@ export class QueueOps {
     const row = this.pick();
     if (!row) return [null, '', 0, this.nextDelayedAt() ?? NO_DELAY_PENDING];
     const rid = pickedRowId(row);
-    let job = pickedJobJson(row, now, c.workerName);
+    let job = pickedJobJson(row, now, c.workerName, this.traceText);
     this.take(rid, c, now, job !== undefined && group.deferring);
     // A job tried before is read whole, as the take (never deferred for it) left it.
     job ??= claimedRowToJobJson(this.store.stmt(CLAIMED_ROW_SQL).raw().get(rid) as unknown[]);
@@ -404,7 +405,7 @@ export class QueueOps {
     if (f.paused || f.concurrency !== null || f.max !== null || c.limiter) return undefined;
     const row = this.pick();
     if (!row) return undefined;
-    const job = pickedJobJson(row, now, c.workerName);
+    const job = pickedJobJson(row, now, c.workerName, this.traceText);
     if (!job) {
       // Still the next row in line: left for the claims after this.
       if (group.deferring) {
@@ -663,14 +664,14 @@ export class QueueOps {
   fail(id: string, reason: string, stacktrace: string | null, token: string, o: FinishOptions): Promise<Finished> {
     return this.write((ev, now) => {
       const row = this.activeRow(id, token, 'moveToFinished');
+      const trace = this.store.traces.idOf(stacktrace);
       const r = this.store
         .stmt(
-          `UPDATE jobs_job SET state = 'failed', failed_reason = ?, finished_on = ?,
+          `UPDATE jobs_job SET state = 'failed', failed_reason = ?, ${setTrace(trace !== null)}finished_on = ?,
                                lock_token = NULL, locked_until = NULL, deferred_failure = NULL,
                                attempts_made = attempts_made + 1 WHERE rid = ? RETURNING attempts_made`,
         )
-        .get(reason, now, row.rid) as { attempts_made: number };
-      this.saveStack(row.rid, stacktrace);
+        .get(...withTrace(trace, reason), now, row.rid) as { attempts_made: number };
       ev.push('failed', { jobId: id, failedReason: reason, prev: 'active' });
       if (r.attempts_made >= o.attempts) ev.push('retries-exhausted', { jobId: id, attemptsMade: r.attempts_made });
       if (row.parent) this.flows.childFailed(ev, this.queue, id, JSON.parse(row.parent) as ParentRef, reason, now);
@@ -770,13 +771,13 @@ export class QueueOps {
   moveToDelayed(id: string, processAt: number, delay: number, token: string | undefined, skipAttempt: boolean, failedReason: string | null, stacktrace: string | null): Promise<void> {
     return this.write((ev) => {
       const row = this.activeRow(id, token, 'moveToDelayed');
+      const trace = this.store.traces.idOf(stacktrace);
       this.store
         .stmt(
           `UPDATE jobs_job SET state = 'delayed', process_at = ?, delay = ?, lock_token = NULL, locked_until = NULL,
-                               failed_reason = coalesce(?, failed_reason), attempts_made = attempts_made + ? WHERE rid = ?`,
+                               failed_reason = coalesce(?, failed_reason), ${setTrace(trace !== null)}attempts_made = attempts_made + ? WHERE rid = ?`,
         )
-        .run(processAt, delay, failedReason, skipAttempt ? 0 : 1, row.rid);
-      this.saveStack(row.rid, stacktrace);
+        .run(processAt, delay, ...withTrace(trace, failedReason), skipAttempt ? 0 : 1, row.rid);
       ev.push('delayed', { jobId: id, delay: processAt });
       ev.wakeWorkers = true;
     });
@@ -813,13 +814,16 @@ export class QueueOps {
     // A job claimed in this process is found by its rowid and checked in the UPDATE itself
     // (as a plain completion is), sparing the (queue, id) read; only when that matches nothing
     // does the read run, to name the reason.
+    const trace = this.store.traces.idOf(stacktrace);
     const rid = this.claimedRows.get(id);
     if (rid !== undefined) {
       const anyToken = token === undefined || token === '' || token === '0' ? 1 : 0;
-      const done = this.store.stmt(RETRY_BY_RID_SQL).run(order, failedReason, rid, this.queue, id, anyToken, token ?? null);
+      const done =
+        trace === null
+          ? this.store.stmt(RETRY_BY_RID_SQL).run(order, failedReason, rid, this.queue, id, anyToken, token ?? null)
+          : this.store.stmt(RETRY_TRACE_BY_RID_SQL).run(order, failedReason, trace, rid, this.queue, id, anyToken, token ?? null);
       // Kept on a refusal (wrong token): the job is still active on that row.
       if (done.changes === 1) {
-        this.saveStack(rid, stacktrace);
         this.claimedRows.delete(id);
         ev.push('waiting', { jobId: id, prev: 'active' });
         ev.wakeWorkers = true;
@@ -830,10 +834,9 @@ export class QueueOps {
     this.store
       .stmt(
         `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
-                             failed_reason = coalesce(?, failed_reason), attempts_made = attempts_made + 1 WHERE rid = ?`,
+                             failed_reason = coalesce(?, failed_reason), ${setTrace(trace !== null)}attempts_made = attempts_made + 1 WHERE rid = ?`,
       )
-      .run(order, failedReason, row.rid);
-    this.saveStack(row.rid, stacktrace);
+      .run(order, ...withTrace(trace, failedReason), row.rid);
     ev.push('waiting', { jobId: id, prev: 'active' });
     ev.wakeWorkers = true;
   }
@@ -870,12 +873,11 @@ export class QueueOps {
       this.store
         .stmt(
           `UPDATE jobs_job SET state = 'waiting', seq = ?, finished_on = NULL, processed_on = NULL, returnvalue = NULL,
-                               failed_reason = NULL,
+                               failed_reason = NULL, trace = NULL,
                                attempts_made = CASE WHEN ? THEN 0 ELSE attempts_made END,
                                attempts_started = CASE WHEN ? THEN 0 ELSE attempts_started END WHERE rid = ?`,
         )
         .run(lifo ? -seq : seq, resetAttemptsMade ? 1 : 0, resetAttemptsStarted ? 1 : 0, row.rid);
-      this.store.stmt(DROP_STACK_SQL).run(row.rid);
       ev.push('waiting', { jobId: id, prev: state });
       ev.wakeWorkers = true;
       return 1;
@@ -892,12 +894,10 @@ export class QueueOps {
       let { seq } = this.reserve(0, rows.length);
       const upd = this.store.stmt(
         `UPDATE jobs_job SET state = 'waiting', seq = ?, finished_on = NULL, processed_on = NULL, returnvalue = NULL,
-                             failed_reason = NULL, attempts_made = 0 WHERE rid = ?`,
+                             failed_reason = NULL, trace = NULL, attempts_made = 0 WHERE rid = ?`,
       );
-      const dropStack = this.store.stmt(DROP_STACK_SQL);
       for (const r of rows) {
         upd.run(seq++, r.rid);
-        dropStack.run(r.rid);
         ev.push('waiting', { jobId: r.id, prev: state });
       }
       ev.wakeWorkers = true;

@@ -1,6 +1,7 @@
 import { realpathSync, mkdirSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { openDatabase, type Db } from '../store/sqlite.js';
+import { TraceTexts } from './traces.js';
 import { migrateJobs } from './schema.js';
 import { Waker } from './waker.js';
 import { GroupCommit } from './group-commit.js';
@@ -67,6 +68,8 @@ export class JobStore {
   /** Bumped by every meta write of this process, which `data_version` does not count. */
   metaWrites = 0;
   private dataVersionStmt: Database.Statement | undefined;
+  /** Jobs' stack traces, each distinct text stored once (see TraceTexts). */
+  readonly traces = new TraceTexts(this);
 
   private constructor(dataDir: string) {
     this.dataDir = dataDir;
@@ -97,8 +100,12 @@ export class JobStore {
     this.group = new GroupCommit(
       this.db,
       (q, e, w) => this.afterCommit(q, e, w),
-      // Flags cached by operations that were rolled back may reflect undone meta writes.
-      () => this.metaWrites++,
+      // Flags cached by operations that were rolled back may reflect undone meta writes, and
+      // stack-trace ids they added may come back with other texts.
+      () => {
+        this.metaWrites++;
+        this.traces.forget();
+      },
     );
   }
 

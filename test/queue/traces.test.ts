@@ -1,0 +1,212 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Queue, Worker, type JobJson } from 'bullmq';
+import { createRailyardBackend } from '../../src/jobs.js';
+import { JobStore } from '../../src/queue/store.js';
+import { QueueOps, type FinishOptions } from '../../src/queue/queue-ops.js';
+
+// Stack traces are kept once per distinct text (schema V11, TraceTexts): whatever jobs do, each
+// job must read back its own, and a text must live exactly as long as a job names it.
+describe('stack traces kept once per text', () => {
+  let dataDir: string;
+  let store: JobStore;
+  let ops: QueueOps;
+  const claim = (token: string) => ({ token, workerName: null, lockDuration: 30_000 });
+  const finish: FinishOptions = { keep: {}, attempts: 1, metricsMaxDataPoints: 0 };
+  const job = (name: string): JobJson =>
+    ({ name, data: '{}', opts: { attempts: 5 }, timestamp: Date.now(), delay: 0, priority: 0 }) as unknown as JobJson;
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'railyard-traces-'));
+    store = JobStore.acquire(dataDir);
+    ops = new QueueOps(store, 'q', 10_000);
+  });
+  afterEach(async () => {
+    await store.release();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Every text with how many jobs name it, and the count it keeps: they must agree. */
+  const texts = (): { text: string; refs: number; named: number }[] =>
+    store.db
+      .prepare('SELECT text, refs, (SELECT count(*) FROM jobs_job WHERE trace = jobs_trace.id) AS named FROM jobs_trace ORDER BY id')
+      .all() as { text: string; refs: number; named: number }[];
+  const expectCounted = (): void => {
+    for (const t of texts()) expect(t.refs, t.text).toBe(t.named);
+  };
+  const stackOf = async (id: string): Promise<unknown> => {
+    const row = ops.row(id);
+    return row?.stack === null || row === undefined ? null : JSON.parse(row.stack);
+  };
+  const add = async (...names: string[]): Promise<void> => {
+    await ops.addJobs(names.map((n) => ({ job: job(n), jobId: n })));
+  };
+  /** Claims the next job under `token` and returns its id. */
+  const next = async (token: string): Promise<string> => {
+    const [claimed, id] = await ops.claim(claim(token));
+    expect(claimed).not.toBeNull();
+    return id;
+  };
+
+  it('shares one text among jobs that failed the same way, and drops it with the last of them', async () => {
+    await add('a', 'b', 'c');
+    const same = JSON.stringify(['Error: down\n    at call (svc.js:1:1)']);
+    for (const t of ['t1', 't2', 't3']) await ops.retry(await next(t), false, t, 'down', same);
+    expect(texts()).toEqual([{ text: same, refs: 3, named: 3 }]);
+    for (const id of ['a', 'b', 'c']) expect(await stackOf(id)).toEqual(['Error: down\n    at call (svc.js:1:1)']);
+
+    // A claim hands the text out with the job; failing the same way again keeps the count.
+    const [claimed, id] = await ops.claim(claim('t4'));
+    expect(claimed!.stacktrace).toBe(same);
+    await ops.retry(id, false, 't4', 'down', same);
+    expect(texts()).toEqual([{ text: same, refs: 3, named: 3 }]);
+
+    expect(await ops.remove('b')).toBe(1);
+    expect(texts()).toEqual([{ text: same, refs: 2, named: 2 }]);
+    expect(await ops.remove('a')).toBe(1);
+    expect(await ops.remove('c')).toBe(1);
+    expect(texts()).toEqual([]);
+  });
+
+  it('gives back the old text when a job fails again another way, on every path that records a failure', async () => {
+    await add('a', 'b');
+    const first = JSON.stringify(['Error: one']);
+    const second = JSON.stringify(['Error: one', 'Error: two']);
+    const third = JSON.stringify(['Error: one', 'Error: two', 'Error: three']);
+    await ops.retry(await next('t1'), false, 't1', 'one', first);
+    await ops.retry(await next('t2'), false, 't2', 'one', first);
+    expect(texts().map((t) => t.refs)).toEqual([2]);
+
+    // a: retried at once, then moved to delayed (a backoff), then failed for good.
+    expect(await next('t3')).toBe('a');
+    await ops.retry('a', false, 't3', 'two', second);
+    expectCounted();
+    expect(texts().map((t) => [t.text, t.refs])).toEqual([
+      [first, 1],
+      [second, 1],
+    ]);
+    expect(await next('t4')).toBe('b');
+    await ops.moveToDelayed('b', Date.now() + 60_000, 60_000, 't4', false, 'two', second);
+    expectCounted();
+    // `first` went with the last job naming it.
+    expect(texts().map((t) => [t.text, t.refs])).toEqual([[second, 2]]);
+    expect(await next('t5')).toBe('a');
+    await ops.fail('a', 'three', third, 't5', finish);
+    expectCounted();
+    expect(await stackOf('a')).toEqual(['Error: one', 'Error: two', 'Error: three']);
+    expect(await stackOf('b')).toEqual(['Error: one', 'Error: two']);
+
+    // The same text again, as with stackTraceLimit: 1: the job keeps it, counted once.
+    await ops.reprocess('a', 'failed', false, false, false);
+    expect(await stackOf('a')).toBeNull();
+    expectCounted();
+    expect(await next('t6')).toBe('a');
+    await ops.retry('a', false, 't6', 'two', second);
+    expect(await next('t7')).toBe('a');
+    await ops.retry('a', false, 't7', 'two', second);
+    expectCounted();
+    expect(texts().map((t) => [t.text, t.refs])).toEqual([[second, 2]]);
+
+    // A failure without a stack trace keeps the one the job had.
+    expect(await next('t8')).toBe('a');
+    await ops.retry('a', false, 't8', 'no stack', null);
+    expect(await stackOf('a')).toEqual(['Error: one', 'Error: two']);
+    expectCounted();
+
+    // Retrying finished jobs in bulk clears theirs.
+    expect(await next('t9')).toBe('a');
+    await ops.fail('a', 'last', third, 't9', finish);
+    await ops.retryFinished('failed', 10, Date.now());
+    expect(ops.row('a')!.state).toBe('waiting');
+    expect(await stackOf('a')).toBeNull();
+    expectCounted();
+    expect(texts().map((t) => [t.text, t.refs])).toEqual([[second, 1]]);
+    expect(await ops.remove('a')).toBe(1);
+    expect(texts().map((t) => [t.text, t.refs])).toEqual([[second, 1]]);
+    // Jobs deleted in bulk give theirs back too.
+    await ops.pause(true);
+    expect(await ops.obliterate(true, 1000)).toBe(0);
+    expect(texts()).toEqual([]);
+  });
+
+  it('adds a text again when another process dropped it while this one still knew its id', async () => {
+    await add('a', 'b');
+    const same = JSON.stringify(['Error: same']);
+    await ops.retry(await next('t1'), false, 't1', 'same', same);
+    // Another connection (another process) removes the only job naming it: the text goes.
+    const other = new Database(join(dataDir, 'railyard.db'));
+    other.pragma('busy_timeout = 5000');
+    other.prepare("DELETE FROM jobs_job WHERE id = 'a'").run();
+    other.close();
+    expect(texts()).toEqual([]);
+
+    await ops.retry(await next('t2'), false, 't2', 'same', same);
+    expect(texts()).toEqual([{ text: same, refs: 1, named: 1 }]);
+    expect(await stackOf('b')).toEqual(['Error: same']);
+    const [claimed] = await ops.claim(claim('t3'));
+    expect(claimed!.stacktrace).toBe(same);
+  });
+
+  it('keeps ids and texts straight when a batch that added a text is rolled back', async () => {
+    await add('a', 'b', 'c');
+    const one = JSON.stringify(['Error: one']);
+    const two = JSON.stringify(['Error: two']);
+    const [, a] = await ops.claim(claim('t1'));
+    const [, b] = await ops.claim(claim('t2'));
+    // One group commit: the first retry adds `one`, the second fails (no such job), so the batch
+    // is rolled back and run again operation by operation.
+    const forget = vi.spyOn(store.traces, 'forget');
+    const results = await Promise.allSettled([ops.retry(a, false, 't1', 'one', one), ops.retry('missing', false, 't9', 'x', two)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect(forget).toHaveBeenCalled();
+    await ops.retry(b, false, 't2', 'two', two);
+    expectCounted();
+    expect(texts().map((t) => t.text)).toEqual([one, two]);
+    expect(await stackOf('a')).toEqual(['Error: one']);
+    expect(await stackOf('b')).toEqual(['Error: two']);
+    const handed: Record<string, string | undefined> = {};
+    for (const t of ['t3', 't4', 't5']) {
+      const [claimed, id] = await ops.claim(claim(t));
+      handed[id] = claimed!.stacktrace as unknown as string | undefined;
+    }
+    expect(handed).toEqual({ a: one, b: two, c: undefined });
+  });
+
+  it('stores the stack traces of a stock Worker\'s failures once when they are the same, and hands each job its own', async () => {
+    const connection = { dataDir };
+    const q = new Queue('w', { connection }, createRailyardBackend);
+    await q.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'x', data: { i }, opts: { attempts: 2 } })));
+    const seen = new Map<number, string[]>();
+    const fail = (): never => {
+      throw new Error('first try fails');
+    };
+    const w = new Worker(
+      'w',
+      async (j) => {
+        if (j.attemptsMade === 0) fail();
+        seen.set(j.data.i as number, j.stacktrace);
+      },
+      { connection, concurrency: 5 },
+      createRailyardBackend,
+    );
+    try {
+      await new Promise<void>((resolve) => w.on('completed', () => seen.size === 20 && resolve()));
+      for (const s of seen.values()) {
+        expect(s).toHaveLength(1);
+        expect(s[0]).toMatch(/^Error: first try fails\n\s+at fail /);
+      }
+      // The Worker's failures of one throw site leave one text (or a few: V8 may format a frame
+      // differently once the code is optimized), each counted by the jobs naming it.
+      expect(texts().length).toBeLessThanOrEqual(3);
+      expectCounted();
+      const job = await q.getJob((await q.getJobs(['completed'], 0, 0))[0]!.id!);
+      expect(job!.stacktrace).toEqual(seen.get(job!.data.i as number));
+    } finally {
+      await w.close();
+      await q.close();
+    }
+  });
+});
