@@ -26,8 +26,12 @@ let crc32: Crc32 = (input) => {
  * it out without reading it. Every call runs inside a write of the store.
  */
 export class TraceTexts {
-  private readonly byText = new Map<string, number>();
+  /** Remembered ids by their text's CRC-32 (V8's own hash of a fresh ~750-character string costs twice that). */
+  private readonly byHash = new Map<number, number>();
   private readonly byId = new Map<number, string>();
+  /** The text last named, checked first: jobs failing the same way fail one after another. */
+  private lastText: string | undefined;
+  private lastId = 0;
 
   constructor(private readonly store: JobStore) {}
 
@@ -38,13 +42,24 @@ export class TraceTexts {
    */
   idOf(text: string | null): number | null {
     if (text === null) return null;
-    const known = this.byText.get(text);
-    if (known !== undefined && this.store.stmt(TAKE_SQL).run(known).changes === 1) return known;
-    const hash = crc32(text);
+    let hash: number | undefined;
+    let known: number | undefined;
+    if (text === this.lastText) known = this.lastId;
+    else {
+      hash = crc32(text);
+      known = this.byHash.get(hash);
+      if (known !== undefined && this.byId.get(known) !== text) known = undefined;
+    }
+    if (known !== undefined && this.store.stmt(TAKE_SQL).run(known).changes === 1) {
+      this.lastText = text;
+      this.lastId = known;
+      return known;
+    }
+    hash ??= crc32(text);
     const found = this.store.stmt(FIND_SQL).pluck().get(hash, text) as number | undefined;
     if (found !== undefined) this.store.stmt(TAKE_SQL).run(found);
     const id = found ?? (this.store.stmt(ADD_SQL).pluck().get(hash, text) as number);
-    this.remember(id, text);
+    this.remember(id, text, hash);
     return id;
   }
 
@@ -55,19 +70,22 @@ export class TraceTexts {
     if (known !== undefined) return known;
     const text = this.store.stmt(TEXT_SQL).pluck().get(id) as string | undefined;
     if (text === undefined) return null;
-    this.remember(id, text);
+    this.remember(id, text, crc32(text));
     return text;
   }
 
   /** After a rollback: an id remembered from it may be handed out again with another text. */
   forget(): void {
-    this.byText.clear();
+    this.byHash.clear();
     this.byId.clear();
+    this.lastText = undefined;
   }
 
-  private remember(id: number, text: string): void {
+  private remember(id: number, text: string, hash: number): void {
     if (this.byId.size >= MAX_REMEMBERED) this.forget();
-    this.byText.set(text, id);
+    this.byHash.set(hash, id);
     this.byId.set(id, text);
+    this.lastText = text;
+    this.lastId = id;
   }
 }
