@@ -1,15 +1,17 @@
 // Job-queue bench: BullMQ on Railyard's SQLite backend, and BullMQ on Redis when
 // RAILYARD_REDIS_URL is set (../../../shared/tools/start-redis.sh starts one).
 //
-//   npx tsx bench/jobs/run.ts [--only railyard|redis] [--scale 0.1] [--steps add,bulk,c1,c50,latency,delayed,retry,xproc] [--no-warmup]
+//   npx tsx bench/jobs/run.ts [--only railyard|redis] [--scale 0.1] [--steps add,bulk,c1,c50,latency,delayed,retry,xproc] [--warmup 1] [--no-warmup]
 //
 // --scale shrinks every job count (e.g. 0.1 for a quick look); the reported numbers are rates
 // and latencies, so they stay comparable.
-// Each throughput scenario (add, bulk, c1, c50, retry) first runs unmeasured at a tenth of its
-// count, on the same system, so that what is measured runs on compiled code. Without that, the
-// system measured first (Railyard) pays V8's warm-up of BullMQ's own code for every path that
-// scenario takes first (the retry scenario's failure path above all), and the other runs on it
-// warm. --no-warmup measures cold, as before.
+// Each throughput scenario (add, bulk, c1, c50, retry) first runs unmeasured, whole (--warmup
+// sets the share of its count: 0.1 for a tenth), on the same system, so that what is measured
+// runs on compiled code. Without that, the system measured first (Railyard) pays V8's warm-up of
+// BullMQ's own code for every path that scenario takes first (the retry scenario's failure path
+// above all), and the other runs on it warm. A tenth was not enough for the retry scenario: after
+// a 500-job warm-up, Railyard's failed attempts still ran at 7-12k/s for the first 150 ms of the
+// measured run, 17-18k/s after (bench/README.md). --no-warmup measures cold.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -28,8 +30,8 @@ const opt = (name: string): string | undefined => {
 };
 const scale = Number(opt('scale') ?? '1');
 const only = opt('only');
-const warmup = !args.includes('--no-warmup');
-/** A tenth during a scenario's warm-up run. */
+const warmup = args.includes('--no-warmup') ? 0 : Number(opt('warmup') ?? '1');
+/** The warm-up's share of each count during a scenario's warm-up run. */
 let countFactor = 1;
 const n = (count: number): number => Math.max(10, Math.round(count * scale * countFactor));
 const now = (): number => performance.timeOrigin + performance.now();
@@ -203,8 +205,8 @@ async function runAll(make: () => Adapter, kind: 'railyard' | 'redis'): Promise<
   const throughput = new Set(['add', 'bulk', 'c1', 'c50', 'retry']);
   const steps = all.filter(([k]) => !wanted || wanted.includes(k));
   for (const [key, step] of steps) {
-    if (warmup && throughput.has(key)) {
-      countFactor = 0.1;
+    if (warmup > 0 && throughput.has(key)) {
+      countFactor = warmup;
       await step(a);
       countFactor = 1;
     }
