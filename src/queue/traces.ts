@@ -8,8 +8,8 @@ const TAKE_SQL = 'UPDATE jobs_trace SET refs = refs + 1 WHERE id = ?';
 const FIND_SQL = 'SELECT id FROM jobs_trace WHERE hash = ? AND text = ?';
 const ADD_SQL = 'INSERT INTO jobs_trace (hash, refs, text) VALUES (?, 1, ?) RETURNING id';
 const TEXT_SQL = 'SELECT text FROM jobs_trace WHERE id = ?';
-/** Texts remembered per process (each ~1 KB per failed attempt it holds); all are dropped past this. */
-const MAX_REMEMBERED = 256;
+/** Characters of text remembered per process (~750 per failed attempt a text holds); all are dropped past this. */
+const MAX_REMEMBERED_CHARS = 1 << 20;
 
 type Crc32 = (input: string) => number;
 
@@ -32,6 +32,7 @@ export class TraceTexts {
   /** The text last named, checked first: jobs failing the same way fail one after another. */
   private lastText: string | undefined;
   private lastId = 0;
+  private rememberedChars = 0;
 
   constructor(private readonly store: JobStore) {}
 
@@ -79,10 +80,12 @@ export class TraceTexts {
     this.byHash.clear();
     this.byId.clear();
     this.lastText = undefined;
+    this.rememberedChars = 0;
   }
 
   private remember(id: number, text: string, hash: number): void {
-    if (this.byId.size >= MAX_REMEMBERED) this.forget();
+    if (this.rememberedChars + text.length > MAX_REMEMBERED_CHARS) this.forget();
+    this.rememberedChars += text.length;
     this.byHash.set(hash, id);
     this.byId.set(id, text);
     this.lastText = text;

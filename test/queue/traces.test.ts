@@ -175,6 +175,17 @@ describe('stack traces kept once per text', () => {
     expect(handed).toEqual({ a: one, b: two, c: undefined });
   });
 
+  it('hands out the right texts once it has forgotten some (its memory is bounded)', async () => {
+    await add('a', 'b', 'c');
+    const big = (c: string): string => JSON.stringify([`Error: ${c}\n${'    at x (y.js:1:1)\n'.repeat(30_000)}`]);
+    const texts3 = ['a', 'b', 'c'].map(big);
+    for (const [i, t] of ['t1', 't2', 't3'].entries()) await ops.retry(await next(t), false, t, 'big', texts3[i]!);
+    const handed: string[] = [];
+    for (const t of ['t4', 't5', 't6']) handed.push((await ops.claim(claim(t)))[0]!.stacktrace as unknown as string);
+    expect(handed).toEqual(texts3);
+    expectCounted();
+  });
+
   it('stores the stack traces of a stock Worker\'s failures once when they are the same, and hands each job its own', async () => {
     const connection = { dataDir };
     const q = new Queue('w', { connection }, createRailyardBackend);
