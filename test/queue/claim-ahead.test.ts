@@ -1,11 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import type { JobJson } from 'bullmq';
 import { JobStore } from '../../src/queue/store.js';
 import { QueueOps, type ClaimOptions } from '../../src/queue/queue-ops.js';
 import { rowToJobJson } from '../../src/queue/job-row.js';
+import { useQueueOps } from './fixtures/queue-ops.js';
 
 // Claims issued together (one group-commit batch) read the next rows in one SELECT and write
 // their takes in one UPDATE (GroupCommit.picks / deferTake). Whatever else runs in the batch,
@@ -28,15 +26,7 @@ describe('claims read ahead within a batch', () => {
   const claimAll = async (n: number, extra: Partial<ClaimOptions> = {}): Promise<string[]> =>
     (await Promise.all(Array.from({ length: n }, (_, i) => ops.claim(claimOpts(i, extra))))).map((r) => r[1]);
 
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'railyard-ahead-'));
-    store = JobStore.acquire(dataDir);
-    ops = new QueueOps(store, 'q', 10_000);
-  });
-  afterEach(async () => {
-    await store.release();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  useQueueOps('railyard-ahead-', (f) => ({ dataDir, store, ops } = f));
 
   it('hands out jobs in priority, FIFO and LIFO order, each row taken with its own claim’s token and lease', async () => {
     await ops.addJobs([

@@ -1,12 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import type { JobJson } from 'bullmq';
 import { JobStore } from '../../src/queue/store.js';
 import { QueueOps } from '../../src/queue/queue-ops.js';
 import { rowToJobJson } from '../../src/queue/job-row.js';
 import { CLAIM_RESERVE_BYTES } from '../../src/queue/schema.js';
+import { useQueueOps } from './fixtures/queue-ops.js';
 
 // A claim reads few columns of a job never tried before and fills in the rest (job-row.ts):
 // what it hands out must be the stored row as the claim leaves it, whichever way it was read.
@@ -18,15 +16,7 @@ describe('claim', () => {
   const job = (name: string, opts: JobJson['opts'] = {}): JobJson =>
     ({ name, data: JSON.stringify({ name }), opts, timestamp: Date.now(), delay: 0, priority: 0 }) as unknown as JobJson;
 
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'railyard-claim-'));
-    store = JobStore.acquire(dataDir);
-    ops = new QueueOps(store, 'q', 10_000);
-  });
-  afterEach(async () => {
-    await store.release();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  useQueueOps('railyard-claim-', (f) => ({ dataDir, store, ops } = f));
 
   const claimAndCompare = async (): Promise<JobJson> => {
     const [claimed, id] = await ops.claim(claim);

@@ -1,11 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { Queue, QueueEvents, Worker, type JobJson } from 'bullmq';
 import { JobStore } from '../../src/queue/store.js';
 import { QueueOps, type ClaimOptions } from '../../src/queue/queue-ops.js';
 import { createRailyardBackend } from '../../src/jobs.js';
+import { useQueueOps } from './fixtures/queue-ops.js';
 
 // A Worker's immediate retry claims the worker's next job in the retry's own transaction
 // (QueueOps.retry with prefetch), since BullMQ's Worker asks for it right after, one claim at a
@@ -24,15 +22,7 @@ describe('jobs prefetched by immediate retries', () => {
       (e) => JSON.parse(e) as string[][],
     );
 
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'railyard-prefetch-'));
-    store = JobStore.acquire(dataDir);
-    ops = new QueueOps(store, 'q', 10_000);
-  });
-  afterEach(async () => {
-    await store.release();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  useQueueOps('railyard-prefetch-', (f) => ({ dataDir, store, ops } = f));
 
   it('claims the next job under the prefetch token without an active event; the hand-out writes the token and the event', async () => {
     await ops.addJobs(['a', 'b'].map((id) => ({ job: job(id), jobId: id })));

@@ -1,12 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it, vi } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Queue, Worker, type JobJson } from 'bullmq';
 import { createRailyardBackend } from '../../src/jobs.js';
 import { JobStore } from '../../src/queue/store.js';
 import { QueueOps, type FinishOptions } from '../../src/queue/queue-ops.js';
+import { useQueueOps } from './fixtures/queue-ops.js';
 
 // Stack traces are kept once per distinct text (schema V11, TraceTexts): whatever jobs do, each
 // job must read back its own, and a text must live exactly as long as a job names it.
@@ -19,15 +18,7 @@ describe('stack traces kept once per text', () => {
   const job = (name: string): JobJson =>
     ({ name, data: '{}', opts: { attempts: 5 }, timestamp: Date.now(), delay: 0, priority: 0 }) as unknown as JobJson;
 
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'railyard-traces-'));
-    store = JobStore.acquire(dataDir);
-    ops = new QueueOps(store, 'q', 10_000);
-  });
-  afterEach(async () => {
-    await store.release();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  useQueueOps('railyard-traces-', (f) => ({ dataDir, store, ops } = f));
 
   /** Every text with how many jobs name it, and the count it keeps: they must agree. */
   const texts = (): { text: string; refs: number; named: number }[] =>
@@ -190,7 +181,7 @@ describe('stack traces kept once per text', () => {
     const connection = { dataDir };
     const q = new Queue('w', { connection }, createRailyardBackend);
     await q.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'x', data: { i }, opts: { attempts: 2 } })));
-    const seen = new Map<number, string[]>();
+    const seen = new Map<number, string[] | null>();
     const fail = (): never => {
       throw new Error('first try fails');
     };
@@ -207,7 +198,7 @@ describe('stack traces kept once per text', () => {
       await new Promise<void>((resolve) => w.on('completed', () => seen.size === 20 && resolve()));
       for (const s of seen.values()) {
         expect(s).toHaveLength(1);
-        expect(s[0]).toMatch(/^Error: first try fails\n\s+at fail /);
+        expect(s?.[0]).toMatch(/^Error: first try fails\n\s+at fail /);
       }
       // The Worker's failures of one throw site leave one text (or a few: V8 may format a frame
       // differently once the code is optimized), each counted by the jobs naming it.
