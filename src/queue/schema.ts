@@ -276,8 +276,8 @@ END;
  * by `trace`; `hash` (CRC-32 of the text; NULL for texts moved from V10, which are then never
  * shared) finds a text already kept; `refs` counts the rows naming it: the writer setting `trace`
  * takes one (TraceTexts.idOf), the triggers give back the one of the text a row named before, or
- * when the row goes, and drop a text with its last reference. AUTOINCREMENT: an id is never reused, so a process may
- * remember what it names. Retry scenario (profile.ts retry): see src/queue/README.md.
+ * when the row goes, and drop a text with its last reference. AUTOINCREMENT: an id is never
+ * reused, so a process may remember what it names. Figures: src/queue/README.md.
  */
 const V11 = `
 ALTER TABLE jobs_job ADD COLUMN trace INTEGER;
