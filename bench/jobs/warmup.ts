@@ -29,8 +29,9 @@ for (const [round, count] of counts.entries()) {
   let last = { t: t0, failed: 0, done: 0 };
   const tick = setInterval(() => {
     const t = performance.now();
-    const perSec = (n: number): string => ((n / (t - last.t)) * 1000 / 1000).toFixed(0);
-    windows.push(`${perSec(failed - last.failed)}f/${perSec(done - last.done)}d`);
+    // Jobs per millisecond are thousands per second.
+    const thousandsPerSec = (n: number): string => (n / (t - last.t)).toFixed(0);
+    windows.push(`${thousandsPerSec(failed - last.failed)}f/${thousandsPerSec(done - last.done)}d`);
     last = { t, failed, done };
   }, 50);
   const w = a.worker(name, async (job) => {
