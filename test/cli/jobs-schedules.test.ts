@@ -5,6 +5,7 @@ import { startHttpDoor } from '../../src/http/index.js';
 import { createRailyardBackend } from '../../src/jobs.js';
 import { startBrokerSchedules, type BrokerScheduler } from '../../src/scheduler/broker-schedules/index.js';
 import { startKafkaBroker, type TestKafkaBroker } from '../helpers/kafka-broker.js';
+import type { RailyardQueue } from '../helpers/railyard-bullmq.js';
 import { runAdmin } from './run-cli.js';
 
 type Json = Record<string, any>;
@@ -13,7 +14,7 @@ describe('railyard jobs and schedules', () => {
   let kb: TestKafkaBroker;
   let scheduler: BrokerScheduler;
   let http: Door;
-  let queue: Queue;
+  let queue: RailyardQueue;
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import { startBroker, type Broker } from '../../src/broker.js';
 import { createRailyardBackend } from '../../src/jobs.js';
+import type { RailyardQueue, RailyardWorker } from '../helpers/railyard-bullmq.js';
 import { apiClient } from './helpers.js';
 import { parsePrometheus } from './prom-parse.js';
 
@@ -10,8 +11,8 @@ type Json = Record<string, any>;
 describe('jobs API (BullMQ queues in the data dir)', () => {
   let broker: Broker;
   let api: ReturnType<typeof apiClient>;
-  let queue: Queue;
-  let worker: Worker | undefined;
+  let queue: RailyardQueue;
+  let worker: RailyardWorker<{ to: string }> | undefined;
 
   beforeAll(async () => {
     broker = await startBroker({ host: '127.0.0.1', logLevel: 'silent' });
@@ -41,7 +42,7 @@ describe('jobs API (BullMQ queues in the data dir)', () => {
           if (job.name === 'boom') throw new Error('smtp down');
           return { sent: true };
         },
-        { connection: { dataDir: broker.dataDir } } as never,
+        { connection: { dataDir: broker.dataDir } },
         createRailyardBackend,
       );
       worker.on('completed', tick);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobJson } from 'bullmq';
 import { JobStore } from '../../src/queue/store.js';
-import { QueueOps, type ClaimOptions } from '../../src/queue/queue-ops.js';
+import { QueueOps, type ClaimOptions, type ClaimResult } from '../../src/queue/queue-ops.js';
 import { rowToJobJson } from '../../src/queue/job-row.js';
 import { useQueueOps } from './fixtures/queue-ops.js';
 
@@ -56,7 +56,7 @@ describe('claims read ahead within a batch', () => {
       ops.claim(claimOpts(2)),
       ops.claim(claimOpts(3)),
     ]);
-    expect([got[0], got[1], got[3], got[4]].map((r) => (r as [unknown, string])[1])).toEqual(['p1', 'p2', 'plain', 'p3']);
+    expect([got[0], got[1], got[3], got[4]].map((r) => r[1])).toEqual(['p1', 'p2', 'plain', 'p3']);
   });
 
   it('completes a job claimed earlier in the same batch (its take not yet written)', async () => {
@@ -95,7 +95,7 @@ describe('claims read ahead within a batch', () => {
       ops.claim(claimOpts(2)),
     ]);
     expect(settled[2]).toEqual({ status: 'rejected', reason: boom });
-    const ids = [settled[0], settled[1], settled[3]].map((s) => (s as PromiseFulfilledResult<[unknown, string]>).value[1]);
+    const ids = [settled[0], settled[1], settled[3]].map((s) => (s as PromiseFulfilledResult<ClaimResult>).value[1]);
     expect(ids).toEqual(['j1', 'j2', 'j3']);
     ids.forEach((id, i) => expect(ops.row(id)).toMatchObject({ state: 'active', lock_token: `tok-${[0, 1, 2][i]}`, attempts_started: 1 }));
     expect(ops.row('j4')).toMatchObject({ state: 'waiting', attempts_started: 0 });
@@ -122,7 +122,7 @@ describe('claims read ahead within a batch', () => {
   it('claims nothing after a pause issued between claims of the batch', async () => {
     await ops.addJobs([1, 2, 3].map((i) => ({ job: job(`j${i}`), jobId: `j${i}` })));
     const got = await Promise.all([ops.claim(claimOpts(0)), ops.pause(true), ops.claim(claimOpts(1))]);
-    expect([got[0][1], (got[2] as [unknown, string])[1]]).toEqual(['j1', '']);
+    expect([got[0][1], got[2][1]]).toEqual(['j1', '']);
     await ops.pause(false);
     expect(await claimAll(3)).toEqual(['j2', 'j3', '']);
   });

@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UnrecoverableError, WaitingChildrenError, Worker, type IQueueBackend, type Job, type Processor } from 'bullmq';
+import { UnrecoverableError, WaitingChildrenError, Worker, type IQueueBackend, type Job, type JobType } from 'bullmq';
 import { fileURLToPath } from 'node:url';
 import { sleep, targets, until, type Target } from './targets.js';
 
-describe.each(targets())('BullMQ on $name', ({ make }) => {
-  let t: Target;
+describe.each(targets())('BullMQ on $name', ({ run }) => run(scenarios));
+
+function scenarios<B extends IQueueBackend, C>(make: () => Target<B, C>): void {
+  let t: Target<B, C>;
   beforeEach(() => {
     t = make();
   });
@@ -148,7 +150,10 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     await q.add('a', {});
     await sleep(200);
     expect(processed).toEqual([]);
-    expect(await q.getJobCounts('paused', 'waiting')).toEqual({ paused: 0, waiting: 1 });
+    // BullMQ 6 pauses with a flag and its typings dropped the legacy 'paused' list from JobType,
+    // but getJobCounts still counts whatever type it is given: asking for 'paused' shows both
+    // targets leave that list empty and keep the job in wait.
+    expect(await q.getJobCounts('paused' as JobType, 'waiting')).toEqual({ paused: 0, waiting: 1 });
     await q.resume();
     await until(() => processed.length === 1);
     expect(await q.isPaused()).toBe(false);
@@ -476,7 +481,7 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     await until(async () => (await q.getDependencies(pid, 'pending', 0, -1)).total === 0);
     expect((await tree.job.getDependenciesCount()).ignored).toBe(1);
     // The ignored failures hash pages too; a plain-text reason is not JSON, so it comes as `err`.
-    const backend = (q as unknown as { backend: IQueueBackend }).backend;
+    const backend = q.backend;
     const ignored = await backend.paginate(q.toKey(`${pid}:failed`), { start: 0, end: -1 });
     expect(ignored.total).toBe(1);
     expect(ignored.items[0]!.id).toMatch(new RegExp(`${childQ}:[^:]+$`));
@@ -487,7 +492,7 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     const name = t.fresh();
     const q = t.queue(name);
     const qe = await t.events(name);
-    t.worker(name, fileURLToPath(new URL('./fixtures/sandboxed.cjs', import.meta.url)) as unknown as Processor);
+    t.worker(name, fileURLToPath(new URL('./fixtures/sandboxed.cjs', import.meta.url)));
     const ok = await q.add('x', { n: 21 });
     const result = (await ok.waitUntilFinished(qe)) as { n: number; pid: number };
     expect(result.n).toBe(42);
@@ -789,5 +794,5 @@ describe.each(targets())('BullMQ on $name', ({ make }) => {
     expect(runs).toBe(1);
     expect(stalled).toEqual([]);
   });
-});
+}
 

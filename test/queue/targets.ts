@@ -2,36 +2,61 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { FlowProducer, Queue, QueueEvents, Worker, type Processor, type QueueOptions, type WorkerOptions } from 'bullmq';
-import { createRailyardBackend } from '../../src/jobs.js';
+import {
+  FlowProducer,
+  Queue,
+  QueueEvents,
+  Worker,
+  type ConnectionOptions,
+  type IQueueBackend,
+  type JobProgress,
+  type Processor,
+  type QueueOptions,
+  type RedisQueueBackend,
+  type WorkerOptions,
+} from 'bullmq';
+import { createRailyardBackend, type RailyardConnectionOptions, type RailyardQueueBackend } from '../../src/jobs.js';
+
+/** BullMQ's classes on a target's backend; what jobs carry is each scenario's business. */
+export type TargetQueue<B extends IQueueBackend, C> = Queue<unknown, unknown, string, unknown, unknown, string, B, C>;
+export type TargetWorker<B extends IQueueBackend, C> = Worker<unknown, unknown, string, B, JobProgress, C>;
 
 /**
  * Where a compatibility scenario runs: BullMQ on Railyard's SQLite backend, or (when
  * RAILYARD_REDIS_URL is set) stock BullMQ on Redis. Scenarios only use BullMQ's public API
  * through these constructors, so the same assertions judge both.
  */
-export interface Target {
+export interface Target<B extends IQueueBackend, C> {
   readonly name: string;
-  queue(name: string, opts?: Partial<QueueOptions>): Queue;
-  worker(name: string, fn: Processor, opts?: Partial<WorkerOptions>): Worker;
-  events(name: string): Promise<QueueEvents>;
-  flow(): FlowProducer;
+  queue(name: string, opts?: Partial<QueueOptions>): TargetQueue<B, C>;
+  /** `fn` is the processor, or the path of a processor file to run sandboxed. */
+  worker(name: string, fn: Processor | string, opts?: Partial<WorkerOptions>): TargetWorker<B, C>;
+  events(name: string): Promise<QueueEvents<unknown, B, C>>;
+  flow(): FlowProducer<B, C>;
   /** A queue name no other test uses. */
   fresh(): string;
   cleanup(): Promise<void>;
 }
 
+/**
+ * Scenarios written once for either target. BullMQ's classes are invariant in the connection
+ * type (kept in `opts`, taken by the backend factory), so no one instantiation covers both
+ * targets, and a union would not do either: `job.waitUntilFinished(qe)` infers the backend from
+ * `qe`. Scenarios are generic instead, and each target hands them its own `make`.
+ */
+export type Scenarios = <B extends IQueueBackend, C>(make: () => Target<B, C>) => void;
+
 type Closable = { close(): Promise<void> };
 
-function base(name: string, make: {
-  queue: (n: string, o: Partial<QueueOptions>) => Queue;
-  worker: (n: string, fn: Processor, o: Partial<WorkerOptions>) => Worker;
-  events: (n: string) => QueueEvents;
-  flow: () => FlowProducer;
+function base<B extends IQueueBackend, C>(name: string, make: {
+  queue: (n: string, o: Partial<QueueOptions>) => TargetQueue<B, C>;
+  worker: (n: string, fn: Processor | string, o: Partial<WorkerOptions>) => TargetWorker<B, C>;
+  events: (n: string) => QueueEvents<unknown, B, C>;
+  flow: () => FlowProducer<B, C>;
   after?: () => void;
-}): Target {
+}): Target<B, C> {
   const open: Closable[] = [];
-  const queues: Queue[] = [];
+  const queues: TargetQueue<B, C>[] = [];
   return {
     name,
     queue(n, o = {}) {
@@ -67,7 +92,7 @@ function base(name: string, make: {
   };
 }
 
-export function railyardTarget(): Target {
+export function railyardTarget(): Target<RailyardQueueBackend, RailyardConnectionOptions> {
   const dataDir = mkdtempSync(join(tmpdir(), 'railyard-jobs-'));
   const connection = { dataDir };
   return base('railyard', {
@@ -79,7 +104,7 @@ export function railyardTarget(): Target {
   });
 }
 
-export function redisTarget(url: string): Target {
+export function redisTarget(url: string): Target<RedisQueueBackend, ConnectionOptions> {
   const u = new URL(url);
   const connection = { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
   return base('redis', {
@@ -91,10 +116,10 @@ export function redisTarget(url: string): Target {
 }
 
 /** The targets this run can reach; Redis only when RAILYARD_REDIS_URL is set. */
-export function targets(): { name: string; make: () => Target }[] {
-  const list = [{ name: 'railyard', make: railyardTarget }];
+export function targets(): { name: string; run: (scenarios: Scenarios) => void }[] {
+  const list: { name: string; run: (scenarios: Scenarios) => void }[] = [{ name: 'railyard', run: (scenarios) => scenarios(railyardTarget) }];
   const url = process.env['RAILYARD_REDIS_URL'];
-  if (url) list.push({ name: 'redis', make: () => redisTarget(url) });
+  if (url) list.push({ name: 'redis', run: (scenarios) => scenarios(() => redisTarget(url)) });
   return list;
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { createRailyardBackend } from '../../src/jobs.js';
+import type { RailyardQueue } from '../helpers/railyard-bullmq.js';
 import { until } from './targets.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/registry-child.ts', import.meta.url));
@@ -29,7 +30,7 @@ function exited(p: ChildProcess): Promise<void> {
 
 describe('getWorkers / getQueueEvents across processes', () => {
   let dataDir: string;
-  let q: Queue;
+  let q: RailyardQueue;
   const procs: ChildProcess[] = [];
   beforeEach(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'railyard-reg-'));

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
 import { startBroker, type Broker } from '../../src/index.js';
+import type { RailyardWorker } from '../helpers/railyard-bullmq.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -84,7 +85,7 @@ describe('broker schedules add jobs', () => {
     });
     try {
       const seen: Array<{ name: string; data: { slot: string; pages: number } }> = [];
-      let worker: InstanceType<typeof Worker> | undefined;
+      let worker: RailyardWorker | undefined;
       await new Promise<void>((resolve) => {
         worker = new Worker(
           'reports',
@@ -93,7 +94,7 @@ describe('broker schedules add jobs', () => {
             if (seen.length === 2) resolve();
             return 'done';
           },
-          { connection: { dataDir: broker.dataDir } } as never,
+          { connection: { dataDir: broker.dataDir } },
           createRailyardBackend,
         );
       });

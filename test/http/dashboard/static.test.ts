@@ -39,7 +39,7 @@ describe('dashboard assets on the HTTP door', () => {
     for (const path of ['/dashboard/..%2F..%2Fpackage.json', '/dashboard/%2E%2E/package.json', '/dashboard/js/..%2F..%2Fpackage.json', '/dashboard/.hidden', '/dashboard/js/nope.js', '/dashboard/vendor/uPlot.cjs.js', '/dashboard/index.ts']) {
       const res = await fetch(open.http.url + path);
       expect(res.status, path).toBe(404);
-      expect((await res.json()).error).toBe('not_found');
+      expect(((await res.json()) as { error: string }).error).toBe('not_found');
     }
   });
 
@@ -59,6 +59,6 @@ describe('dashboard assets on the HTTP door', () => {
     expect(bad.headers.get('www-authenticate')).toBeNull();
     const missing = await check({ password: 'x' });
     expect(missing.status).toBe(400);
-    expect((await missing.json()).field).toBe('user');
+    expect(((await missing.json()) as { field: string }).field).toBe('user');
   });
 });

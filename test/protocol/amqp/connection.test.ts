@@ -80,8 +80,10 @@ describe('connection handshake', () => {
 
   it('negotiates frame_max and channel_max', async () => {
     const c = await amqp.connect(target.url + '?frameMax=8192&channelMax=5');
-    expect(c.connection.frameMax).toBe(8192);
-    expect(c.connection.channelMax).toBe(5);
+    // amqplib's Connection keeps the limits tune-ok settled on; @types/amqplib leaves them out.
+    const tuned = c.connection as amqp.Connection & { readonly frameMax: number; readonly channelMax: number };
+    expect(tuned.frameMax).toBe(8192);
+    expect(tuned.channelMax).toBe(5);
     // A body far larger than a frame is split by both sides and arrives whole.
     const ch = await c.createChannel();
     const q = await ch.assertQueue('', { exclusive: true });

@@ -91,19 +91,17 @@ export async function eventually<T>(fn: () => T | Promise<T>, ms = 3000): Promis
   }
 }
 
-interface ChannelFactory<C> {
-  createChannel(): Promise<C>;
-  createConfirmChannel(): Promise<C & { waitForConfirms(): Promise<void> }>;
-}
+type ErrorEmitter = { on(event: 'error', fn: (e: Error) => void): unknown };
 
 /** amqplib raises channel errors as 'error' events as well as rejections; tests assert the rejection. */
-export async function channel<C extends { on(event: 'error', fn: (e: Error) => void): unknown }>(conn: ChannelFactory<C>): Promise<C> {
+export async function channel<C extends ErrorEmitter>(conn: { createChannel(): Promise<C> }): Promise<C> {
   const ch = await conn.createChannel();
   ch.on('error', () => undefined);
   return ch;
 }
 
-export async function confirmChannel<C extends { on(event: 'error', fn: (e: Error) => void): unknown }>(conn: ChannelFactory<C>) {
+// The confirm channel is its own type: its publish and sendToQueue take the confirm callback.
+export async function confirmChannel<C extends ErrorEmitter & { waitForConfirms(): Promise<void> }>(conn: { createConfirmChannel(): Promise<C> }): Promise<C> {
   const ch = await conn.createConfirmChannel();
   ch.on('error', () => undefined);
   return ch;

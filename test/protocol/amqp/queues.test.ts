@@ -177,7 +177,7 @@ describe('queue arguments', () => {
     await sleep(60);
     const got = await drain(ch, dead);
     expect(bodies(got)).toEqual(['expired', 'rejected', 'a']);
-    const deaths = got.map((g) => (g.properties.headers!['x-death'] as Array<Record<string, unknown>>)[0]!);
+    const deaths = got.map((g) => g.properties.headers!['x-death']![0]!);
     expect(deaths.map((d) => d.reason)).toEqual(['expired', 'rejected', 'maxlen']);
     expect(deaths[0]).toMatchObject({ queue: src, count: 1, exchange: '', 'routing-keys': [src], 'original-expiration': '20' });
     expect(got[0]!.properties.expiration).toBeUndefined();
@@ -204,7 +204,7 @@ describe('queue arguments', () => {
       ch.reject(m, false);
     }
     const m = (await eventually(() => ch.get(r, { noAck: true }))) as amqp.GetMessage;
-    const deaths = m.properties.headers!['x-death'] as Array<Record<string, unknown>>;
+    const deaths = m.properties.headers!['x-death']!;
     expect(deaths).toHaveLength(1);
     expect(deaths[0]).toMatchObject({ queue: r, reason: 'rejected', count: 2 });
   });
