@@ -56,13 +56,11 @@ function base<B extends IQueueBackend, C>(name: string, make: {
   after?: () => void;
 }): Target<B, C> {
   const open: Closable[] = [];
-  const queues: TargetQueue<B, C>[] = [];
   return {
     name,
     queue(n, o = {}) {
       const q = make.queue(n, o);
       open.push(q);
-      queues.push(q);
       return q;
     },
     worker(n, fn, o = {}) {
