@@ -1,11 +1,12 @@
 // Runs one bench scenario on the SQLite backend alone and says where its time goes:
-//   node --import tsx bench/jobs/profile.ts add|c1|c50|retry|delayed [count] [--sql] [--cpuprofile FILE]
+//   node --import tsx bench/jobs/profile.ts add|c1|c50|retry|delayed [count] [--sql] [--cpuprofile FILE] [--unique]
 //
 // Always: jobs/s and process CPU per job over the measured phase (adding for `add`, processing
 // for c1/c50/retry; a shared machine's load moves jobs/s far more than CPU per job).
 // retry: run.ts's retry scenario (attempts: 2, concurrency 10, the handler throws on the first
 //   attempt); also the worker's idle share (1 - CPU/wall), since a retry that waits on a timer
-//   or a wake-up leaves workers idle rather than busy.
+//   or a wake-up leaves workers idle rather than busy. --unique: each failure's message names its
+//   job, so no two stack traces are alike (run.ts's all are: one throw site, one message).
 // delayed: run.ts's lateness scenario (jobs delayed 500 ms, added 2 per ms, concurrency 10), and
 //   for each job late by 3 ms or more, what the event loop did between its due time and its
 //   start: stalls of the loop (a 1 ms interval that fired late) and, with --sql, statements
@@ -233,7 +234,7 @@ if (step === 'delayed') {
   let failed = 0;
   const s = await startPhase();
   const w = a.worker('p', async (job) => {
-    if (job.attemptsMade === 0) throw new Error('first try fails');
+    if (job.attemptsMade === 0) throw new Error(flag('unique') ? `job ${job.id} fails` : 'first try fails');
   }, { concurrency: 10 });
   w.on('completed', () => done++);
   w.on('failed', () => failed++);

@@ -24,9 +24,9 @@ export interface JobRow {
   failed_reason: string | null;
   /** Unused since schema V10: see `stack`. */
   stacktrace: string | null;
-  /** The job's stack traces, from `jobs_trace` (read by {@link JOB_ROW_SQL}). */
+  /** The job's stack traces, from `jobs_stack` or `jobs_trace` (read by {@link JOB_ROW_SQL}). */
   stack: string | null;
-  /** The `jobs_trace` row of its stack traces (schema V11). */
+  /** The `jobs_trace` row of its stack traces when they are shared (schema V11; `jobs_stack` wins). */
   trace: number | null;
   lock_token: string | null;
   locked_until: number | null;
@@ -43,8 +43,10 @@ export interface JobRow {
 /** Stored states; BullMQ's `prioritized` is `waiting` with priority > 0, `paused` is `waiting` on a paused queue. */
 export type JobStateName = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'waiting-children';
 
-/** A `jobs_job` row's stack traces (schema V11), as an expression over that row. */
-const STACK_OF_ROW = '(SELECT text FROM jobs_trace WHERE jobs_trace.id = jobs_job.trace)';
+/** A `jobs_job` row's own stack traces (schema V10), as an expression over that row. */
+const OWN_STACK_OF_ROW = '(SELECT stacktrace FROM jobs_stack WHERE jobs_stack.rid = jobs_job.rid)';
+/** Its stack traces, its own or shared (schema V11), as an expression over that row. */
+const STACK_OF_ROW = `coalesce(${OWN_STACK_OF_ROW}, (SELECT text FROM jobs_trace WHERE jobs_trace.id = jobs_job.trace))`;
 
 /** A whole job row by (queue, id), with its stack traces, as {@link rowToJobJson} reads it. */
 export const JOB_ROW_SQL = `SELECT jobs_job.*, ${STACK_OF_ROW} AS stack FROM jobs_job WHERE queue = ? AND id = ?`;
@@ -89,15 +91,15 @@ export function rowToJobJson(row: JobRow): JobJson {
  * one by one: the array's last element says whether they all are, and only when they are not is
  * the whole row read ({@link CLAIMED_ROW_COLUMNS}). processed_on and processed_by are the
  * claim's own; their values before the claim close the array, for a prefetch that is put back
- * (see QueueOps.prefetchIn). The failed attempt's reason and the id of its stack traces (their
- * text comes from TraceTexts, which mostly has it: schema V11) are in the array (NULL in a fresh job): a
- * job retried at once has nothing else set, and is handed out from its pick too. The priority
+ * (see QueueOps.prefetchIn). The failed attempt's reason and its stack traces are in the array
+ * (NULL in a fresh job): the job's own (`jobs_stack`, looked up only when there is a reason), and
+ * the id of shared ones, whose text TraceTexts mostly has in memory (schema V11). A job retried at once has nothing else set, and is handed out from its pick too. The priority
  * follows the array: rows read ahead may outlast an immediate retry only while the last of them
  * has priority 0 (see QueueOps.retry).
  */
 export const CLAIM_PICK_COLUMNS =
   'rid, json_array(id, name, data, json(opts), attempts_made, attempts_started, timestamp, delay, priority, ' +
-  'failed_reason, trace, ' +
+  `failed_reason, CASE WHEN failed_reason IS NULL THEN NULL ELSE ${OWN_STACK_OF_ROW} END, trace, ` +
   '(progress IS NULL AND returnvalue IS NULL AND stalled_counter = 0 ' +
   'AND finished_on IS NULL AND repeat_job_key IS NULL AND dedup_id IS NULL AND deferred_failure IS NULL ' +
   'AND parent IS NULL AND parent_key IS NULL), processed_on, processed_by), priority';
@@ -113,7 +115,7 @@ export function pickedPriority(r: unknown[]): number {
 /** A plain picked row's processed_on and processed_by before its claim (see {@link CLAIM_PICK_COLUMNS}). */
 export function pickedBefore(r: unknown[]): { processedOn: number | null; processedBy: string | null } {
   const f = JSON.parse(r[1] as string) as unknown[];
-  return { processedOn: f[12] as number | null, processedBy: f[13] as string | null };
+  return { processedOn: f[13] as number | null, processedBy: f[14] as string | null };
 }
 
 /**
@@ -122,7 +124,7 @@ export function pickedBefore(r: unknown[]): { processedOn: number | null; proces
  */
 export function pickedJobJson(r: unknown[], claimedAt: number, workerName: string | null, traceText: (id: number | null) => string | null): JobJson | undefined {
   const f = JSON.parse(r[1] as string) as unknown[];
-  if (f[11] !== 1) return undefined;
+  if (f[12] !== 1) return undefined;
   const json: JobJson = {
     id: f[0] as string,
     name: f[1] as string,
@@ -139,7 +141,7 @@ export function pickedJobJson(r: unknown[], claimedAt: number, workerName: strin
     processedOn: claimedAt,
   } as JobJson;
   // As in rowToJobJson: no stack trace until there is one, no return value.
-  const stack = traceText(f[10] as number | null);
+  const stack = (f[10] as string | null) ?? traceText(f[11] as number | null);
   if (stack !== null) json.stacktrace = stack;
   if (workerName !== null) json.processedBy = workerName;
   return json;

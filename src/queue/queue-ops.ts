@@ -6,6 +6,7 @@ import { finishedError } from './errors.js';
 import { CLAIM_PICK_COLUMNS, CLAIMED_ROW_COLUMNS, JOB_ROW_SQL, claimedRowToJobJson, pickedBefore, pickedJobJson, pickedPriority, pickedRowId, type JobRow } from './job-row.js';
 import { MAX_PICK_AHEAD, TAKE_ONE_SQL, type OpTraits } from './group-commit.js';
 import { CLAIM_RESERVE_BYTES } from './schema.js';
+import { OWN_TEXT } from './traces.js';
 import { FlowOps, type ParentRef } from './flow-ops.js';
 import { DedupOps } from './dedup.js';
 
@@ -119,21 +120,26 @@ const COMPLETE_PLAIN_BY_RID_SQL = completePlainSql(true);
 // The same for removeOnComplete: true, where the row would be deleted right after.
 const COMPLETE_PLAIN_REMOVE_SQL = `DELETE FROM jobs_job ${plainWhere(false)}`;
 const COMPLETE_PLAIN_REMOVE_BY_RID_SQL = `DELETE FROM jobs_job ${plainWhere(true)}`;
-// A failure's stack traces: a TraceTexts id, which has taken the reference this row's `trace` is
-// set to hold. With none (null), `trace` is left out of the SET, since the triggers count a row's
-// old text as dropped whenever `trace` is set, even to itself.
-const setTrace = (trace: boolean): string => (trace ? 'trace = ?, ' : '');
-// The parameters `reason` and, when there is one, `trace` (in that order).
-const withTrace = (trace: number | null, reason: string | null): (string | number | null)[] => (trace === null ? [reason] : [reason, trace]);
+// A failure's stack traces, as TraceTexts.idOf placed them: shared (an id, whose reference this
+// row's `trace` is set to hold), the job's own (OWN_TEXT, kept by QueueOps.keepStack) or none
+// (null). Unless shared, `trace` is left out of the SET, since the triggers count a row's old
+// text as dropped whenever `trace` is set, even to itself.
+const isShared = (trace: number | null): trace is number => trace !== null && trace !== OWN_TEXT;
+const setTrace = (trace: number | null): string => (isShared(trace) ? 'trace = ?, ' : '');
+// The parameters `reason` and, when shared, `trace` (in that order).
+const withTrace = (trace: number | null, reason: string | null): (string | number | null)[] => (isShared(trace) ? [reason, trace] : [reason]);
 // An immediate retry of a job claimed in this process (QueueOps.claimedRows): back to wait at
 // seq (first parameter), with the attempt's reason and stack traces. queue, id, state and token
 // are compared as in plainWhere, as the rowid may have been reused.
 // Parameters: seq, reason, [trace,] rowid, queue, id, "any token", token.
-const retryByRidSql = (trace: boolean): string => `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
+const retryByRidSql = (trace: number | null): string => `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
                              failed_reason = coalesce(?, failed_reason), ${setTrace(trace)}attempts_made = attempts_made + 1
          WHERE rid = ? AND queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?)`;
-const RETRY_BY_RID_SQL = retryByRidSql(false);
-const RETRY_TRACE_BY_RID_SQL = retryByRidSql(true);
+const RETRY_BY_RID_SQL = retryByRidSql(null);
+const RETRY_TRACE_BY_RID_SQL = retryByRidSql(1);
+// A job's own stack traces, beside its row (schema V10); they go with the row (trigger).
+const SAVE_STACK_SQL = 'INSERT INTO jobs_stack (rid, stacktrace) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET stacktrace = excluded.stacktrace';
+const DROP_STACK_SQL = 'DELETE FROM jobs_stack WHERE rid = ?';
 // A prefetched job handed out: the worker's token replaces the prefetch token.
 const HAND_OUT_SQL = `UPDATE jobs_job SET lock_token = ? WHERE rid = ? AND state = 'active' AND lock_token = ?`;
 // A prefetched job nobody asked for, back to wait at its old place, as it was before.
@@ -273,6 +279,15 @@ export class QueueOps {
       else if (r.field === 'duration') f.duration = Number(r.value);
     }
     return f;
+  }
+
+  /**
+   * Keeps a failure's stack traces where TraceTexts.idOf placed them: the job's own go beside
+   * its row; shared ones, already named by `trace`, drop the job's own, which would win over them.
+   */
+  private keepStack(rid: number, trace: number | null, stacktrace: string | null): void {
+    if (trace === OWN_TEXT) this.store.stmt(SAVE_STACK_SQL).run(rid, stacktrace);
+    else if (trace !== null) this.store.stmt(DROP_STACK_SQL).run(rid);
   }
 
   row(id: string): JobRow | undefined {
@@ -667,11 +682,12 @@ export class QueueOps {
       const trace = this.store.traces.idOf(stacktrace);
       const r = this.store
         .stmt(
-          `UPDATE jobs_job SET state = 'failed', failed_reason = ?, ${setTrace(trace !== null)}finished_on = ?,
+          `UPDATE jobs_job SET state = 'failed', failed_reason = ?, ${setTrace(trace)}finished_on = ?,
                                lock_token = NULL, locked_until = NULL, deferred_failure = NULL,
                                attempts_made = attempts_made + 1 WHERE rid = ? RETURNING attempts_made`,
         )
         .get(...withTrace(trace, reason), now, row.rid) as { attempts_made: number };
+      this.keepStack(row.rid, trace, stacktrace);
       ev.push('failed', { jobId: id, failedReason: reason, prev: 'active' });
       if (r.attempts_made >= o.attempts) ev.push('retries-exhausted', { jobId: id, attemptsMade: r.attempts_made });
       if (row.parent) this.flows.childFailed(ev, this.queue, id, JSON.parse(row.parent) as ParentRef, reason, now);
@@ -775,9 +791,10 @@ export class QueueOps {
       this.store
         .stmt(
           `UPDATE jobs_job SET state = 'delayed', process_at = ?, delay = ?, lock_token = NULL, locked_until = NULL,
-                               failed_reason = coalesce(?, failed_reason), ${setTrace(trace !== null)}attempts_made = attempts_made + ? WHERE rid = ?`,
+                               failed_reason = coalesce(?, failed_reason), ${setTrace(trace)}attempts_made = attempts_made + ? WHERE rid = ?`,
         )
         .run(processAt, delay, ...withTrace(trace, failedReason), skipAttempt ? 0 : 1, row.rid);
+      this.keepStack(row.rid, trace, stacktrace);
       ev.push('delayed', { jobId: id, delay: processAt });
       ev.wakeWorkers = true;
     });
@@ -819,11 +836,12 @@ export class QueueOps {
     if (rid !== undefined) {
       const anyToken = token === undefined || token === '' || token === '0' ? 1 : 0;
       const done =
-        trace === null
+        !isShared(trace)
           ? this.store.stmt(RETRY_BY_RID_SQL).run(order, failedReason, rid, this.queue, id, anyToken, token ?? null)
           : this.store.stmt(RETRY_TRACE_BY_RID_SQL).run(order, failedReason, trace, rid, this.queue, id, anyToken, token ?? null);
       // Kept on a refusal (wrong token): the job is still active on that row.
       if (done.changes === 1) {
+        this.keepStack(rid, trace, stacktrace);
         this.claimedRows.delete(id);
         ev.push('waiting', { jobId: id, prev: 'active' });
         ev.wakeWorkers = true;
@@ -834,9 +852,10 @@ export class QueueOps {
     this.store
       .stmt(
         `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
-                             failed_reason = coalesce(?, failed_reason), ${setTrace(trace !== null)}attempts_made = attempts_made + 1 WHERE rid = ?`,
+                             failed_reason = coalesce(?, failed_reason), ${setTrace(trace)}attempts_made = attempts_made + 1 WHERE rid = ?`,
       )
       .run(order, ...withTrace(trace, failedReason), row.rid);
+    this.keepStack(row.rid, trace, stacktrace);
     ev.push('waiting', { jobId: id, prev: 'active' });
     ev.wakeWorkers = true;
   }
@@ -878,6 +897,7 @@ export class QueueOps {
                                attempts_started = CASE WHEN ? THEN 0 ELSE attempts_started END WHERE rid = ?`,
         )
         .run(lifo ? -seq : seq, resetAttemptsMade ? 1 : 0, resetAttemptsStarted ? 1 : 0, row.rid);
+      this.store.stmt(DROP_STACK_SQL).run(row.rid);
       ev.push('waiting', { jobId: id, prev: state });
       ev.wakeWorkers = true;
       return 1;
@@ -896,8 +916,10 @@ export class QueueOps {
         `UPDATE jobs_job SET state = 'waiting', seq = ?, finished_on = NULL, processed_on = NULL, returnvalue = NULL,
                              failed_reason = NULL, trace = NULL, attempts_made = 0 WHERE rid = ?`,
       );
+      const dropStack = this.store.stmt(DROP_STACK_SQL);
       for (const r of rows) {
         upd.run(seq++, r.rid);
+        dropStack.run(r.rid);
         ev.push('waiting', { jobId: r.id, prev: state });
       }
       ev.wakeWorkers = true;

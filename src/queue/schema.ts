@@ -270,28 +270,23 @@ END;
 `;
 
 /**
- * Stack traces kept once per distinct text (see TraceTexts), shared by every job whose failures
- * left the same one: jobs that fail the same way (one bug, one service down) each wrote the same
- * ~750 bytes per attempt, and each claim of such a job read them back. A job's row names its text
- * by `trace`; `hash` (CRC-32 of the text; NULL for texts moved from V10, which are then never
- * shared) finds a text already kept; `refs` counts the rows naming it: the writer setting `trace`
- * takes one (TraceTexts.idOf), the triggers give back the one of the text a row named before, or
- * when the row goes, and drop a text with its last reference. AUTOINCREMENT: an id is never
- * reused, so a process may remember what it names. Figures: src/queue/README.md.
+ * Stack traces that repeat are kept once (see TraceTexts): jobs that fail the same way (one bug,
+ * one service down) each wrote the same ~750 bytes per attempt beside their row (V10), and each
+ * claim of such a job read them back. A text a process has seen before goes to `jobs_trace`,
+ * which the rows of every job failing that way name by `trace`; a text seen once stays beside
+ * its row in `jobs_stack`, as before, and wins over `trace` when a row has both. `refs` counts
+ * the rows naming a text: the writer setting `trace` takes one (TraceTexts.idOf), the triggers
+ * give back the one of the text a row named before, or when the row goes, and drop a text with
+ * its last reference. AUTOINCREMENT: an id is never reused, so a process may remember what it
+ * names. Figures: src/queue/README.md.
  */
 const V11 = `
 ALTER TABLE jobs_job ADD COLUMN trace INTEGER;
 CREATE TABLE jobs_trace (
   id   INTEGER PRIMARY KEY AUTOINCREMENT,
-  hash INTEGER,
   refs INTEGER NOT NULL,
   text TEXT NOT NULL
 );
-CREATE INDEX jobs_trace_hash ON jobs_trace (hash) WHERE hash IS NOT NULL;
-INSERT INTO jobs_trace (id, hash, refs, text) SELECT rid, NULL, 1, stacktrace FROM jobs_stack;
-UPDATE jobs_job SET trace = rid WHERE rid IN (SELECT rid FROM jobs_stack);
-DROP TRIGGER jobs_job_delete_stack;
-DROP TABLE jobs_stack;
 CREATE TRIGGER jobs_job_trace_delete AFTER DELETE ON jobs_job WHEN old.trace IS NOT NULL BEGIN
   UPDATE jobs_trace SET refs = refs - 1 WHERE id = old.trace;
   DELETE FROM jobs_trace WHERE id = old.trace AND refs <= 0;

@@ -76,7 +76,7 @@ describe('jobs schema', () => {
       await q.close();
     }
   });
-  it('migrates a V9 store: stack traces move out of their rows (V10, V11), are read back, go when their job goes or is reprocessed', async () => {
+  it('migrates a V9 store: stack traces move beside their rows (V10), are read back, go when their job goes or is reprocessed', async () => {
     const dataDir = fresh();
     const db = openDatabase(dataDir);
     migrate(db, 'jobs', JOBS_MIGRATIONS.slice(0, 9));
@@ -92,7 +92,7 @@ describe('jobs schema', () => {
     const store = JobStore.acquire(dataDir);
     try {
       expect((await q.getJob('a'))!.stacktrace).toEqual(['at a']);
-      const count = (): number => (store.db.prepare('SELECT count(*) AS n FROM jobs_trace').get() as { n: number }).n;
+      const count = (): number => (store.db.prepare('SELECT count(*) AS n FROM jobs_stack').get() as { n: number }).n;
       expect(count()).toBe(2);
       expect(store.db.prepare('SELECT count(*) AS n FROM jobs_job WHERE stacktrace IS NOT NULL').get()).toEqual({ n: 0 });
       await q.remove('a');
