@@ -132,11 +132,11 @@ const withTrace = (trace: number | null, reason: string | null): (string | numbe
 // seq (first parameter), with the attempt's reason and stack traces. queue, id, state and token
 // are compared as in plainWhere, as the rowid may have been reused.
 // Parameters: seq, reason, [trace,] rowid, queue, id, "any token", token.
-const retryByRidSql = (trace: number | null): string => `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
-                             failed_reason = coalesce(?, failed_reason), ${setTrace(trace)}attempts_made = attempts_made + 1
+const retryByRidSql = (shared: boolean): string => `UPDATE jobs_job SET state = 'waiting', seq = ?, lock_token = NULL, locked_until = NULL,
+                             failed_reason = coalesce(?, failed_reason), ${shared ? 'trace = ?, ' : ''}attempts_made = attempts_made + 1
          WHERE rid = ? AND queue = ? AND id = ? AND state = 'active' AND (? OR lock_token = ?)`;
-const RETRY_BY_RID_SQL = retryByRidSql(null);
-const RETRY_TRACE_BY_RID_SQL = retryByRidSql(1);
+const RETRY_BY_RID_SQL = retryByRidSql(false);
+const RETRY_TRACE_BY_RID_SQL = retryByRidSql(true);
 // A job's own stack traces, beside its row (schema V10); they go with the row (trigger).
 const SAVE_STACK_SQL = 'INSERT INTO jobs_stack (rid, stacktrace) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET stacktrace = excluded.stacktrace';
 const DROP_STACK_SQL = 'DELETE FROM jobs_stack WHERE rid = ?';
