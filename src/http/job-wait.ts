@@ -1,5 +1,5 @@
 import type { Histogram, Registry } from 'prom-client';
-import { promClient } from './prom-client.js';
+import { labelledHistogram, promClient } from './prom-client.js';
 import type { JobStore } from '../queue/store.js';
 
 const WAIT_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600];
@@ -33,15 +33,14 @@ export class JobWaitSampler {
   }
 
   private static histogram(): { registry: Registry; wait: Histogram<'queue'> } {
-    const { Histogram, Registry } = promClient();
-    const registry = new Registry();
-    const wait = new Histogram({
-      name: 'railyard_job_wait_seconds',
-      help: "Time from a job's creation (plus its delay) to a worker starting it, by queue; first attempts of jobs finished since the broker started.",
-      labelNames: ['queue'] as const,
-      buckets: WAIT_BUCKETS,
-      registers: [registry],
-    });
+    const registry = new (promClient().Registry)();
+    const wait = labelledHistogram(
+      registry,
+      'railyard_job_wait_seconds',
+      "Time from a job's creation (plus its delay) to a worker starting it, by queue; first attempts of jobs finished since the broker started.",
+      'queue',
+      WAIT_BUCKETS,
+    );
     return { registry, wait };
   }
 

@@ -4,7 +4,7 @@ import type { LogStore } from '../log/types.js';
 import type { GroupCoordinator } from '../protocol/kafka/groups/index.js';
 import type { KafkaTrafficSource } from '../protocol/kafka/traffic.js';
 import type { ScheduleEmitSample } from '../scheduler/broker-schedules/broker-scheduler.js';
-import { PROMETHEUS_CONTENT_TYPE, promClient } from './prom-client.js';
+import { PROMETHEUS_CONTENT_TYPE, labelledHistogram, promClient } from './prom-client.js';
 import { escapeLabel, familyHeader, PromText } from './prom-text.js';
 
 /** One finished Kafka request, as the Kafka door reports it. */
@@ -53,22 +53,21 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   let prom: { registry: Registry; latency: Histogram<'api'>; lateness: Histogram<'schedule'> } | undefined;
   const histograms = () => {
     if (prom) return prom;
-    const { Histogram, Registry } = promClient();
-    const registry = new Registry();
-    const latency = new Histogram({
-      name: 'railyard_kafka_request_duration_seconds',
-      help: 'Time from a Kafka request being read to its response being ready, by API.',
-      labelNames: ['api'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    });
-    const lateness = new Histogram({
-      name: 'railyard_schedule_lateness_seconds',
-      help: "Time from a broker schedule's slot to its emission starting, by schedule.",
-      labelNames: ['schedule'] as const,
-      buckets: LATENESS_BUCKETS,
-      registers: [registry],
-    });
+    const registry = new (promClient().Registry)();
+    const latency = labelledHistogram(
+      registry,
+      'railyard_kafka_request_duration_seconds',
+      'Time from a Kafka request being read to its response being ready, by API.',
+      'api',
+      LATENCY_BUCKETS,
+    );
+    const lateness = labelledHistogram(
+      registry,
+      'railyard_schedule_lateness_seconds',
+      "Time from a broker schedule's slot to its emission starting, by schedule.",
+      'schedule',
+      LATENESS_BUCKETS,
+    );
     return (prom = { registry, latency, lateness });
   };
   const unsubscribe = deps.kafkaRequests?.((s) => histograms().latency.observe({ api: s.api }, s.durationMs / 1000));

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { Histogram, Registry } from 'prom-client';
 
 type PromClient = typeof import('prom-client');
 let loaded: PromClient | undefined;
@@ -10,6 +11,11 @@ let loaded: PromClient | undefined;
  */
 export function promClient(): PromClient {
   return (loaded ??= createRequire(import.meta.url)('prom-client') as PromClient);
+}
+
+/** A histogram of one labelled duration (seconds, `buckets`), registered in `registry` alone. */
+export function labelledHistogram<L extends string>(registry: Registry, name: string, help: string, label: L, buckets: number[]): Histogram<L> {
+  return new (promClient().Histogram)({ name, help, labelNames: [label], buckets, registers: [registry] });
 }
 
 /** Registry.PROMETHEUS_CONTENT_TYPE, without loading prom-client to read it. */
