@@ -1,23 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { createRailyardBackend } from '../../src/jobs.js';
 import { JobStore } from '../../src/queue/store.js';
 import { JOBS_MIGRATIONS } from '../../src/queue/schema.js';
 import { migrate, openDatabase } from '../../src/store/sqlite.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 describe('jobs schema', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
-  const fresh = (): string => {
-    const d = mkdtempSync(join(tmpdir(), 'railyard-schema-'));
-    dirs.push(d);
-    return d;
-  };
+  const fresh = useTempDirs('railyard-schema-');
 
   it('keeps the waiting and active scans indexed on the merged index (V8)', async () => {
     const store = JobStore.acquire(fresh());

@@ -1,6 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { createRailyardBackend } from '../../src/jobs.js';
@@ -8,20 +6,15 @@ import { JobStore } from '../../src/queue/store.js';
 import Database from 'better-sqlite3';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { APPLICATION_ID } from '../../src/store/sqlite.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 describe('RAILYARD_JOBS_SYNC', () => {
-  const dirs: string[] = [];
   const saved = process.env['RAILYARD_JOBS_SYNC'];
   afterEach(() => {
     if (saved === undefined) delete process.env['RAILYARD_JOBS_SYNC'];
     else process.env['RAILYARD_JOBS_SYNC'] = saved;
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
-  const fresh = (): string => {
-    const d = mkdtempSync(join(tmpdir(), 'railyard-sync-'));
-    dirs.push(d);
-    return d;
-  };
+  const fresh = useTempDirs('railyard-sync-');
 
   async function roundTrip(dataDir: string): Promise<void> {
     const connection = { dataDir };

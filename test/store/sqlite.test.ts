@@ -1,10 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../../src/store/sqlite.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/open-at.ts', import.meta.url));
 
@@ -19,15 +17,7 @@ function openAt(dataDir: string, at: number): Promise<string> {
 }
 
 describe('openDatabase', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
-  const fresh = (): string => {
-    const d = mkdtempSync(join(tmpdir(), 'railyard-open-'));
-    dirs.push(d);
-    return d;
-  };
+  const fresh = useTempDirs('railyard-open-');
 
   it('opens a new data dir from several processes at the same moment, each with the settings it needs', async () => {
     for (let round = 0; round < 3; round++) {
